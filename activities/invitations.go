@@ -1,0 +1,149 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/store"
+)
+
+// RecordInput identifies a new invitation.
+type RecordInput struct {
+	InvitationID string
+	WorkflowID   string
+	HelpCenterID int64
+	ContactID    int64
+}
+
+// RecordInvitation stores the invitation and marks the contact invited.
+func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) error {
+	return a.Store.CreateInvitation(ctx, &store.Invitation{
+		ID: in.InvitationID, WorkflowID: in.WorkflowID, HelpCenterID: in.HelpCenterID, ContactID: in.ContactID,
+	})
+}
+
+// IssueInput names a token generation and when its link stops working.
+type IssueInput struct {
+	InvitationID string
+	Generation   int
+	ExpiresAt    time.Time
+}
+
+// IssueToken makes a new generation of the invitation's link current. The
+// token is derived, never stored; only its hash is written.
+func (a *Activities) IssueToken(ctx context.Context, in IssueInput) error {
+	token := a.Tokens.Invitation(in.InvitationID, in.Generation)
+	return a.Store.IssueToken(ctx, in.InvitationID, in.Generation, credentials.Hash(token), in.ExpiresAt)
+}
+
+// SendInput says which email of an invitation to send.
+type SendInput struct {
+	InvitationID string
+	Generation   int
+	// Reminder is 0 for the invitation itself, n for its n-th reminder.
+	Reminder int
+}
+
+// SendInvitation emails the link of the given generation. The idempotency
+// key names the invitation, the generation and the reminder, so a retry
+// never sends twice. A send for a closed invitation or a replaced link is
+// skipped: the customer would get a dead link.
+func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
+	inv, err := a.Store.InvitationByID(ctx, in.InvitationID)
+	if err != nil {
+		return err
+	}
+	if inv.Status != store.InvitationPending || inv.TokenGeneration != in.Generation {
+		return nil
+	}
+	hc, err := a.Store.HelpCenterBySlug(ctx, inv.HelpCenterSlug)
+	if err != nil {
+		return err
+	}
+	contact, err := a.Store.ContactByID(ctx, inv.ContactID)
+	if err != nil {
+		return err
+	}
+	if contact.Email == nil {
+		return temporal.NewNonRetryableApplicationError("contact has no email", ErrTypeUndeliverable, nil)
+	}
+	token := a.Tokens.Invitation(inv.ID, in.Generation)
+	data := mail.Data{
+		HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email,
+		Link:      a.portalURL(hc.Slug, "/invitations/accept?token="+url.QueryEscape(token)),
+		PortalURL: a.portalURL(hc.Slug, "/home"),
+	}
+	if inv.ExpiresAt != nil {
+		data.ExpiresAt = mail.FormatExpiry(*inv.ExpiresAt)
+	}
+	msg, err := mail.Invite(hc, data, in.Reminder > 0)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("render invitation: %v", err), "Template", nil)
+	}
+	key := "invitation/" + inv.ID + "/invite/" + itoa(in.Generation)
+	if in.Reminder > 0 {
+		key += "/reminder/" + itoa(in.Reminder)
+	}
+	return a.deliver(ctx, key, inv.ID, msg, in.Reminder == 0)
+}
+
+// AcceptInput names the staged password that accepts an invitation.
+type AcceptInput struct {
+	InvitationID string
+	StageID      string
+}
+
+// AcceptInvitation activates the portal account with the staged password.
+func (a *Activities) AcceptInvitation(ctx context.Context, in AcceptInput) error {
+	err := a.Store.AcceptInvitation(ctx, in.InvitationID, in.StageID)
+	switch {
+	case errors.Is(err, store.ErrNotPending):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotPending, nil)
+	case errors.Is(err, store.ErrNotFound):
+		return temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", nil)
+	}
+	return err
+}
+
+// SendWelcome tells the customer their account is active.
+func (a *Activities) SendWelcome(ctx context.Context, invitationID string) error {
+	inv, err := a.Store.InvitationByID(ctx, invitationID)
+	if err != nil {
+		return err
+	}
+	hc, err := a.Store.HelpCenterBySlug(ctx, inv.HelpCenterSlug)
+	if err != nil {
+		return err
+	}
+	contact, err := a.Store.ContactByID(ctx, inv.ContactID)
+	if err != nil {
+		return err
+	}
+	if contact.Email == nil {
+		return nil
+	}
+	msg, err := mail.Welcome(mail.Data{HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email, PortalURL: a.portalURL(hc.Slug, "/home")})
+	if err != nil {
+		return err
+	}
+	return a.deliver(ctx, "invitation/"+inv.ID+"/welcome", inv.ID, msg, false)
+}
+
+// CloseInput closes an invitation with a final status.
+type CloseInput struct {
+	InvitationID string
+	Status       string
+}
+
+// CloseInvitation records that an invitation expired, was revoked or could
+// not be delivered.
+func (a *Activities) CloseInvitation(ctx context.Context, in CloseInput) error {
+	return a.Store.CloseInvitation(ctx, in.InvitationID, in.Status)
+}

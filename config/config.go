@@ -1,0 +1,101 @@
+// Package config holds the service's settings, read once from the
+// environment at start-up.
+package config
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Config is every setting the service reads. No other package reads the
+// environment.
+type Config struct {
+	HTTPAddr          string `env:"HTTP_ADDR, default=:8080"`
+	DatabaseURL       string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/portal?sslmode=disable"`
+	TemporalAddress   string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
+	TemporalNamespace string `env:"TEMPORAL_NAMESPACE, default=default"`
+	TemporalTaskQueue string `env:"TEMPORAL_TASK_QUEUE, default=portal-invitations"`
+	PublicBaseURL     string `env:"PUBLIC_BASE_URL, default=http://localhost:8080"`
+
+	MailDriver     string `env:"MAIL_DRIVER, default=outbox"`
+	MailFrom       string `env:"MAIL_FROM, default=Help Center <no-reply@localhost>"`
+	MailgunDomain  string `env:"MAILGUN_DOMAIN"`
+	MailgunAPIKey  string `env:"MAILGUN_API_KEY"`
+	MailgunAPIBase string `env:"MAILGUN_API_BASE, default=https://api.mailgun.net/v3"`
+
+	// AdminAPIKey, when set, is stored (hashed) as an admin key at start-up
+	// so a new installation has a way in.
+	AdminAPIKey string `env:"PORTAL_ADMIN_API_KEY"`
+
+	// TokenSecret keys the HMAC that derives invitation tokens. Tokens are
+	// derived rather than stored so a reminder can repeat the same link while
+	// the database holds only each token's SHA-256 hash.
+	TokenSecret string `env:"TOKEN_SECRET, required"`
+}
+
+// Load reads the configuration through lookuper (the process environment
+// when nil) and validates it. Errors name the offending variable.
+func Load(ctx context.Context, lookuper envconfig.Lookuper) (*Config, error) {
+	if lookuper == nil {
+		lookuper = envconfig.OsLookuper()
+	}
+	var c Config
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: lookuper}); err != nil {
+		return nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) validate() error {
+	if _, err := url.Parse(c.DatabaseURL); err != nil || !strings.HasPrefix(c.DatabaseURL, "postgres") {
+		return fmt.Errorf("DATABASE_URL: must be a postgres:// URL")
+	}
+	u, err := url.Parse(c.PublicBaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("PUBLIC_BASE_URL: must be an absolute http(s) URL, got %q", c.PublicBaseURL)
+	}
+	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
+	switch c.MailDriver {
+	case "outbox":
+	case "mailgun":
+		if c.MailgunDomain == "" {
+			return fmt.Errorf("MAILGUN_DOMAIN: required when MAIL_DRIVER=mailgun")
+		}
+		if c.MailgunAPIKey == "" {
+			return fmt.Errorf("MAILGUN_API_KEY: required when MAIL_DRIVER=mailgun")
+		}
+	default:
+		return fmt.Errorf("MAIL_DRIVER: must be outbox or mailgun, got %q", c.MailDriver)
+	}
+	if len(c.TokenSecretBytes()) < 32 {
+		return fmt.Errorf("TOKEN_SECRET: must be at least 32 bytes (base64 or raw)")
+	}
+	if c.AdminAPIKey != "" && len(c.AdminAPIKey) < 16 {
+		return fmt.Errorf("PORTAL_ADMIN_API_KEY: must be at least 16 characters")
+	}
+	return nil
+}
+
+// TokenSecretBytes decodes TOKEN_SECRET, accepting standard or URL-safe
+// base64 and falling back to the raw string.
+func (c *Config) TokenSecretBytes() []byte {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(c.TokenSecret); err == nil {
+			return b
+		}
+	}
+	return []byte(c.TokenSecret)
+}
+
+// SecureCookies reports whether cookies must carry the Secure flag.
+func (c *Config) SecureCookies() bool {
+	return strings.HasPrefix(c.PublicBaseURL, "https://")
+}

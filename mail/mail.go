@@ -1,0 +1,33 @@
+// Package mail renders the portal's emails and hands them to a provider:
+// Mailgun in production, a database outbox in development.
+package mail
+
+import (
+	"context"
+	"errors"
+)
+
+// Kinds of email.
+const (
+	KindInvite   = "invite"
+	KindReminder = "reminder"
+	KindWelcome  = "welcome"
+)
+
+// Message is one rendered email to one recipient.
+type Message struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+	Kind    string
+}
+
+// Sender delivers messages. It returns the provider's message ID.
+type Sender interface {
+	Send(ctx context.Context, m Message) (providerID string, err error)
+}
+
+// ErrRejected marks a message the provider refused for good (a bad
+// address, a suspended domain): retrying cannot help.
+var ErrRejected = errors.New("message rejected by provider")

@@ -1,0 +1,23 @@
+package mail
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/portalaccess/portal/store"
+)
+
+// Outbox keeps messages in the database for development, where a person or
+// a test reads them at /dev/outbox instead of a mailbox.
+type Outbox struct {
+	Store *store.Store
+}
+
+// Send implements Sender.
+func (o *Outbox) Send(ctx context.Context, m Message) (string, error) {
+	row := &store.OutboxMessage{Recipient: m.To, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML, Kind: m.Kind}
+	if err := o.Store.AddOutbox(ctx, row); err != nil {
+		return "", err
+	}
+	return "outbox-" + strconv.FormatInt(row.ID, 10), nil
+}

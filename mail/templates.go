@@ -1,0 +1,130 @@
+package mail
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/portalaccess/portal/store"
+)
+
+// Data is what an email template can use.
+type Data struct {
+	HelpCenter string
+	Name       string
+	Email      string
+	Link       string
+	PortalURL  string
+	ExpiresAt  string
+}
+
+// DefaultInvite is the invitation template that ships with the product.
+var DefaultInvite = store.EmailTemplate{
+	Subject: "You're invited to the {{.HelpCenter}} help center",
+	Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+{{.HelpCenter}} has invited you to its help center, where you can submit requests and follow their progress.
+
+To accept, open this link and choose a password:
+{{.Link}}
+
+The link is valid until {{.ExpiresAt}}. If you did not expect this invitation, you can ignore this email.`,
+}
+
+var welcome = store.EmailTemplate{
+	Subject: "Welcome to the {{.HelpCenter}} help center",
+	Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+Your {{.HelpCenter}} help center account is active. Log in with {{.Email}} and the password you chose:
+{{.PortalURL}}`,
+}
+
+// sample fills every field so that validation executes each branch that
+// depends on one.
+var sample = Data{HelpCenter: "Acme", Name: "Ada", Email: "ada@example.com", Link: "https://example.com/accept?token=x",
+	PortalURL: "https://example.com/portal/acme/home", ExpiresAt: "1 January 2030 00:00 UTC"}
+
+// ErrTemplate describes a template an admin may not save.
+var ErrTemplate = errors.New("invalid email template")
+
+// ValidateTemplate checks that a custom invitation template parses, renders
+// with the fields it may use, and carries the acceptance link.
+func ValidateTemplate(t store.EmailTemplate) error {
+	if strings.TrimSpace(t.Subject) == "" || strings.TrimSpace(t.Body) == "" {
+		return fmt.Errorf("%w: subject and body are required", ErrTemplate)
+	}
+	if !strings.Contains(t.Body, ".Link") {
+		return fmt.Errorf("%w: body must include {{.Link}}, the acceptance link", ErrTemplate)
+	}
+	if _, err := render(t, sample, "", KindInvite); err != nil {
+		return fmt.Errorf("%w: %v", ErrTemplate, err)
+	}
+	return nil
+}
+
+// FormatExpiry renders a link's expiry for an email.
+func FormatExpiry(t time.Time) string { return t.UTC().Format("2 January 2006 15:04 MST") }
+
+// Invite renders an invitation (or, with reminder set, its reminder) using
+// the help center's template or the default one.
+func Invite(hc *store.HelpCenter, d Data, reminder bool) (Message, error) {
+	t := DefaultInvite
+	if hc.EmailTemplate != nil {
+		t = *hc.EmailTemplate
+	}
+	kind, prefix := KindInvite, ""
+	if reminder {
+		kind, prefix = KindReminder, "Reminder: "
+	}
+	return render(t, d, prefix, kind)
+}
+
+// Welcome renders the message sent when an account becomes active.
+func Welcome(d Data) (Message, error) { return render(welcome, d, "", KindWelcome) }
+
+func render(t store.EmailTemplate, d Data, subjectPrefix, kind string) (Message, error) {
+	subject, err := execText("subject", t.Subject, d)
+	if err != nil {
+		return Message{}, err
+	}
+	text, err := execText("body", t.Body, d)
+	if err != nil {
+		return Message{}, err
+	}
+	body, err := htmltemplate.New("body").Option("missingkey=error").Parse(t.Body)
+	if err != nil {
+		return Message{}, fmt.Errorf("body: %w", err)
+	}
+	var html bytes.Buffer
+	html.WriteString(`<!doctype html><html><body><div style="font-family:sans-serif;white-space:pre-wrap">`)
+	if err := body.Execute(&html, d); err != nil {
+		return Message{}, fmt.Errorf("body: %w", err)
+	}
+	html.WriteString(`</div>`)
+	if d.Link != "" {
+		if err := actionButton.Execute(&html, d); err != nil {
+			return Message{}, err
+		}
+	}
+	html.WriteString(`</body></html>`)
+	return Message{To: d.Email, Subject: subjectPrefix + strings.Join(strings.Fields(subject), " "), Text: text, HTML: html.String(), Kind: kind}, nil
+}
+
+var actionButton = htmltemplate.Must(htmltemplate.New("button").Parse(
+	`<p><a href="{{.Link}}" style="display:inline-block;padding:10px 16px;background:#1a73e8;color:#fff;text-decoration:none;border-radius:4px">Accept invitation</a></p>`))
+
+func execText(name, src string, d Data) (string, error) {
+	t, err := texttemplate.New(name).Option("missingkey=error").Parse(src)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	return b.String(), nil
+}

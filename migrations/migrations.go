@@ -1,0 +1,49 @@
+// Package migrations holds the database schema as bun SQL migrations and
+// applies them.
+package migrations
+
+import (
+	"context"
+	"embed"
+	"fmt"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// Migrations is the ordered set of schema changes.
+var Migrations = migrate.NewMigrations()
+
+func init() {
+	if err := Migrations.Discover(files); err != nil {
+		panic(err)
+	}
+}
+
+// Up applies every pending migration under a lock, so several processes
+// starting together migrate once.
+func Up(ctx context.Context, db *bun.DB) (applied []string, err error) {
+	m := migrate.NewMigrator(db, Migrations)
+	if err := m.Init(ctx); err != nil {
+		return nil, fmt.Errorf("init migrations: %w", err)
+	}
+	if err := m.Lock(ctx); err != nil {
+		return nil, fmt.Errorf("lock migrations: %w", err)
+	}
+	defer func() {
+		if uerr := m.Unlock(ctx); uerr != nil && err == nil {
+			err = fmt.Errorf("unlock migrations: %w", uerr)
+		}
+	}()
+	group, err := m.Migrate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	for _, mig := range group.Migrations {
+		applied = append(applied, mig.Name)
+	}
+	return applied, nil
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Portal access states.
+const (
+	AccessInvited         = "invited"
+	AccessPendingApproval = "pending_approval"
+	AccessActive          = "active"
+	AccessRejected        = "rejected"
+	AccessDeactivated     = "deactivated"
+)
+
+// AccessStatus returns the contact's access status in a help center, or ""
+// when the contact has none.
+func (s *Store) AccessStatus(ctx context.Context, contactID int64, hc *HelpCenter) (string, error) {
+	var status []string
+	err := s.DB.NewRaw(`SELECT pa.status FROM portal_access pa
+		JOIN portal_accounts a ON a.id = pa.account_id
+		WHERE a.contact_id = ? AND a.scope = ? AND pa.help_center_id = ?`,
+		contactID, hc.AccountScope(), hc.ID).Scan(ctx, &status)
+	if err != nil {
+		return "", translate(err, "access status")
+	}
+	if len(status) == 0 {
+		return "", nil
+	}
+	return status[0], nil
+}
+
+// PortalUser is a row of a help center's user list.
+type PortalUser struct {
+	AccountID  int64      `bun:"account_id" json:"id"`
+	ContactID  int64      `bun:"contact_id" json:"contact_id"`
+	Email      string     `bun:"email" json:"email"`
+	Name       string     `bun:"name" json:"name"`
+	Status     string     `bun:"status" json:"status"`
+	InvitedAt  *time.Time `bun:"invited_at" json:"invited_at"`
+	AcceptedAt *time.Time `bun:"accepted_at" json:"accepted_at"`
+}
+
+// ListUsers returns the portal users of a help center by account id.
+func (s *Store) ListUsers(ctx context.Context, helpCenterID int64, status, cursor string, limit int) (Page[PortalUser], error) {
+	after, err := decodeIDCursor(cursor)
+	if err != nil {
+		return Page[PortalUser]{}, err
+	}
+	limit = ClampLimit(limit)
+	var items []PortalUser
+	q := s.DB.NewSelect().TableExpr("portal_access AS pa").
+		ColumnExpr("pa.account_id, a.contact_id, coalesce(c.email, '') AS email, c.name, pa.status, pa.invited_at, pa.accepted_at").
+		Join("JOIN portal_accounts AS a ON a.id = pa.account_id").
+		Join("JOIN contacts AS c ON c.id = a.contact_id").
+		Where("pa.help_center_id = ?", helpCenterID).Where("pa.account_id > ?", after).
+		OrderExpr("pa.account_id").Limit(int64(limit + 1))
+	if status != "" {
+		q = q.Where("pa.status = ?", status)
+	}
+	if err := q.Scan(ctx, &items); err != nil {
+		return Page[PortalUser]{}, translate(err, "list users")
+	}
+	return pageByID(items, limit, func(u PortalUser) int64 { return u.AccountID }), nil
+}
+
+// Login is what a login attempt needs to know about an account.
+type Login struct {
+	AccountID    int64   `bun:"account_id"`
+	ContactID    int64   `bun:"contact_id"`
+	Name         string  `bun:"name"`
+	Email        string  `bun:"email"`
+	PasswordHash *string `bun:"password_hash"`
+	Status       string  `bun:"status"`
+}
+
+// LoginFor finds the account that may log in to hc with email.
+func (s *Store) LoginFor(ctx context.Context, hc *HelpCenter, email string) (*Login, error) {
+	l := new(Login)
+	err := s.DB.NewRaw(`SELECT a.id AS account_id, c.id AS contact_id, c.name, c.email, a.password_hash, pa.status
+		FROM contacts c
+		JOIN portal_accounts a ON a.contact_id = c.id AND a.scope = ?
+		JOIN portal_access pa ON pa.account_id = a.id AND pa.help_center_id = ?
+		WHERE lower(c.email) = lower(?)`, hc.AccountScope(), hc.ID, email).Scan(ctx, l)
+	return l, translate(err, "login")
+}
+
+// CreateSession records a portal session by its token's hash.
+func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, accountID, helpCenterID int64, expiresAt time.Time) error {
+	_, err := s.DB.NewRaw(`INSERT INTO portal_sessions (token_hash, account_id, help_center_id, expires_at) VALUES (?, ?, ?, ?)`,
+		tokenHash, accountID, helpCenterID, expiresAt).Exec(ctx)
+	return translate(err, "create session")
+}
+
+// SessionUser is the customer behind a live session.
+type SessionUser struct {
+	AccountID int64  `bun:"account_id"`
+	ContactID int64  `bun:"contact_id"`
+	Name      string `bun:"name"`
+	Email     string `bun:"email"`
+}
+
+// SessionUser finds the customer of a session that is unexpired and whose
+// access to the help center is still active.
+func (s *Store) SessionUser(ctx context.Context, tokenHash []byte, helpCenterID int64) (*SessionUser, error) {
+	u := new(SessionUser)
+	err := s.DB.NewRaw(`SELECT a.id AS account_id, c.id AS contact_id, c.name, coalesce(c.email, '') AS email
+		FROM portal_sessions s
+		JOIN portal_accounts a ON a.id = s.account_id
+		JOIN contacts c ON c.id = a.contact_id
+		JOIN portal_access pa ON pa.account_id = a.id AND pa.help_center_id = s.help_center_id
+		WHERE s.token_hash = ? AND s.help_center_id = ? AND s.expires_at > now() AND pa.status = 'active'`,
+		tokenHash, helpCenterID).Scan(ctx, u)
+	return u, translate(err, "session")
+}
+
+// DeleteSession ends a session.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	_, err := s.DB.NewRaw(`DELETE FROM portal_sessions WHERE token_hash = ?`, tokenHash).Exec(ctx)
+	return translate(err, "delete session")
+}
+
+// Ticket is a customer's request.
+type Ticket struct {
+	ID        int64     `bun:"id"`
+	Subject   string    `bun:"subject"`
+	Status    string    `bun:"status"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+// TicketsOf lists a contact's requests in a help center, newest first.
+func (s *Store) TicketsOf(ctx context.Context, contactID, helpCenterID int64) ([]Ticket, error) {
+	var items []Ticket
+	err := s.DB.NewRaw(`SELECT id, subject, status, created_at FROM tickets
+		WHERE contact_id = ? AND help_center_id = ? ORDER BY created_at DESC LIMIT 200`,
+		contactID, helpCenterID).Scan(ctx, &items)
+	return items, translate(err, "tickets")
+}

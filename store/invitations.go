@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Invitation states.
+const (
+	InvitationPending  = "pending"
+	InvitationAccepted = "accepted"
+	InvitationExpired  = "expired"
+	InvitationRevoked  = "revoked"
+	// InvitationUndeliverable: the mail provider refused the address.
+	InvitationUndeliverable = "undeliverable"
+)
+
+// Invitation is one contact's invitation to one help center; its ID is the
+// run ID of the workflow that drives it.
+type Invitation struct {
+	bun.BaseModel `bun:"table:invitations"`
+
+	ID              string     `bun:"id,pk"`
+	HelpCenterID    int64      `bun:"help_center_id"`
+	ContactID       int64      `bun:"contact_id"`
+	Status          string     `bun:"status"`
+	TokenHash       []byte     `bun:"token_hash"`
+	TokenGeneration int        `bun:"token_generation"`
+	ExpiresAt       *time.Time `bun:"expires_at"`
+	SendCount       int        `bun:"send_count"`
+	LastSentAt      *time.Time `bun:"last_sent_at"`
+	WorkflowID      string     `bun:"workflow_id"`
+	CreatedAt       time.Time  `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt       time.Time  `bun:"updated_at,nullzero,default:now()"`
+	AcceptedAt      *time.Time `bun:"accepted_at"`
+	ClosedAt        *time.Time `bun:"closed_at"`
+
+	HelpCenterSlug string `bun:"help_center_slug,scanonly"`
+}
+
+// CreateInvitation records a new pending invitation and marks the contact
+// as invited to the help center. It is idempotent on inv.ID. A pending
+// invitation left behind by a run that no longer exists (an operator
+// terminated it) is closed as revoked, so at most one stays pending.
+func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) error {
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		exists, err := tx.NewSelect().Model((*Invitation)(nil)).Where("id = ?", inv.ID).Exists(ctx)
+		if err != nil {
+			return translate(err, "find invitation")
+		}
+		if exists {
+			return nil
+		}
+		hc := new(HelpCenter)
+		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
+			return translate(err, "help center of invitation")
+		}
+		accountID, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at)
+			VALUES (?, ?, 'invited', now())
+			ON CONFLICT (account_id, help_center_id) DO UPDATE
+			SET status = 'invited', invited_at = now(), updated_at = now()
+			WHERE portal_access.status NOT IN ('active', 'deactivated')`, accountID, inv.HelpCenterID).Exec(ctx); err != nil {
+			return translate(err, "mark contact invited")
+		}
+		if _, err := tx.NewUpdate().Model((*Invitation)(nil)).
+			Set("status = ?", InvitationRevoked).Set("closed_at = now()").Set("updated_at = now()").
+			Where("help_center_id = ? AND contact_id = ? AND status = ?", inv.HelpCenterID, inv.ContactID, InvitationPending).
+			Exec(ctx); err != nil {
+			return translate(err, "close stale invitations")
+		}
+		inv.Status = InvitationPending
+		_, err = tx.NewInsert().Model(inv).Returning("*").Exec(ctx)
+		return translate(err, "create invitation")
+	})
+}
+
+func ensureAccount(ctx context.Context, tx bun.Tx, contactID int64, scope string) (int64, error) {
+	var id int64
+	err := tx.NewRaw(`INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?)
+		ON CONFLICT (contact_id, scope) DO UPDATE SET updated_at = portal_accounts.updated_at
+		RETURNING id`, contactID, scope).Scan(ctx, &id)
+	return id, translate(err, "ensure portal account")
+}
+
+func (s *Store) selectInvitations(db bun.IDB) *bun.SelectQuery {
+	return db.NewSelect().Model((*Invitation)(nil)).
+		ColumnExpr("invitation.*").ColumnExpr("hc.slug AS help_center_slug").
+		Join("JOIN help_centers AS hc ON hc.id = invitation.help_center_id")
+}
+
+// InvitationByID finds an invitation.
+func (s *Store) InvitationByID(ctx context.Context, id string) (*Invitation, error) {
+	inv := new(Invitation)
+	err := s.selectInvitations(s.DB).Where("invitation.id = ?", id).Scan(ctx, inv)
+	return inv, translate(err, "invitation "+id)
+}
+
+// InvitationByToken finds the invitation a token was issued for, current or
+// not, and the generation of that token.
+func (s *Store) InvitationByToken(ctx context.Context, tokenHash []byte) (*Invitation, int, error) {
+	var gen int
+	err := s.DB.NewSelect().Table("invitation_tokens").Column("generation").
+		Where("token_hash = ?", tokenHash).Scan(ctx, &gen)
+	if err != nil {
+		return nil, 0, translate(err, "invitation token")
+	}
+	inv := new(Invitation)
+	err = s.selectInvitations(s.DB).
+		Where("invitation.id = (SELECT invitation_id FROM invitation_tokens WHERE token_hash = ?)", tokenHash).
+		Scan(ctx, inv)
+	return inv, gen, translate(err, "invitation by token")
+}
+
+// InvitationFilter narrows an invitation list.
+type InvitationFilter struct {
+	HelpCenterID int64
+	Status       string
+}
+
+// ListInvitations returns a help center's invitations, newest first.
+func (s *Store) ListInvitations(ctx context.Context, f InvitationFilter, cursor string, limit int) (Page[Invitation], error) {
+	limit = ClampLimit(limit)
+	var items []Invitation
+	q := s.selectInvitations(s.DB).Where("invitation.help_center_id = ?", f.HelpCenterID).
+		OrderExpr("invitation.created_at DESC, invitation.id DESC").Limit(int64(limit + 1))
+	if f.Status != "" {
+		q = q.Where("invitation.status = ?", f.Status)
+	}
+	if cursor != "" {
+		t, id, err := decodeTimeCursor(cursor)
+		if err != nil {
+			return Page[Invitation]{}, err
+		}
+		q = q.Where("(invitation.created_at, invitation.id) < (?, ?::uuid)", t, id)
+	}
+	if err := q.Scan(ctx, &items); err != nil {
+		return Page[Invitation]{}, translate(err, "list invitations")
+	}
+	p := Page[Invitation]{Items: items}
+	if len(items) > limit {
+		p.Items = items[:limit]
+		last := items[limit-1]
+		p.NextCursor = encodeTimeCursor(last.CreatedAt, last.ID)
+	}
+	if p.Items == nil {
+		p.Items = []Invitation{}
+	}
+	return p, nil
+}
+
+// IssueToken makes generation gen, whose token hashes to tokenHash, the
+// invitation's current link, valid until expiresAt. Older generations stay
+// on record so their links can explain that they were replaced. Replaying
+// a generation already issued changes nothing.
+func (s *Store) IssueToken(ctx context.Context, invitationID string, gen int, tokenHash []byte, expiresAt time.Time) error {
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewRaw(`INSERT INTO invitation_tokens (token_hash, invitation_id, generation)
+			VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, tokenHash, invitationID, gen).Exec(ctx); err != nil {
+			return translate(err, "record token")
+		}
+		_, err := tx.NewUpdate().Model((*Invitation)(nil)).
+			Set("token_hash = ?", tokenHash).Set("token_generation = ?", gen).
+			Set("expires_at = ?", expiresAt).Set("updated_at = now()").
+			Where("id = ? AND token_generation < ? AND status = ?", invitationID, gen, InvitationPending).
+			Exec(ctx)
+		return translate(err, "issue token")
+	})
+}
+
+// CloseInvitation moves a pending invitation to expired, revoked or
+// undeliverable and withdraws the contact's invited status. Closing twice is
+// harmless.
+func (s *Store) CloseInvitation(ctx context.Context, invitationID, status string) error {
+	if status != InvitationExpired && status != InvitationRevoked && status != InvitationUndeliverable {
+		return fmt.Errorf("close invitation: bad status %q", status)
+	}
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		inv := new(Invitation)
+		err := tx.NewUpdate().Model(inv).
+			Set("status = ?", status).Set("closed_at = now()").Set("updated_at = now()").
+			Where("id = ? AND status = ?", invitationID, InvitationPending).
+			Returning("*").Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return translate(err, "close invitation")
+		}
+		_, err = tx.NewRaw(`DELETE FROM portal_access AS pa USING portal_accounts AS a
+			WHERE pa.account_id = a.id AND a.contact_id = ? AND pa.help_center_id = ? AND pa.status = 'invited'`,
+			inv.ContactID, inv.HelpCenterID).Exec(ctx)
+		return translate(err, "withdraw invited status")
+	})
+}
+
+// StageCredential keeps a password hash for the invitation workflow to
+// apply when it accepts the invitation, and returns the stage's ID.
+func (s *Store) StageCredential(ctx context.Context, id, invitationID, passwordHash string) error {
+	_, err := s.DB.NewRaw(`INSERT INTO credential_stages (id, invitation_id, password_hash) VALUES (?, ?, ?)`,
+		id, invitationID, passwordHash).Exec(ctx)
+	return translate(err, "stage credential")
+}
+
+// DropCredential discards a staged password that was not used.
+func (s *Store) DropCredential(ctx context.Context, id string) error {
+	_, err := s.DB.NewRaw(`DELETE FROM credential_stages WHERE id = ?`, id).Exec(ctx)
+	return translate(err, "drop credential")
+}
+
+// ErrNotPending is returned when an invitation can no longer be accepted.
+var ErrNotPending = errors.New("invitation is not pending")
+
+// AcceptInvitation applies the staged password to the contact's portal
+// account, activates the account's access to the help center and marks the
+// invitation accepted, in one transaction. Repeating it after success is
+// harmless.
+func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID string) error {
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		inv := new(Invitation)
+		if err := tx.NewSelect().Model(inv).Where("id = ?", invitationID).For("UPDATE").Scan(ctx); err != nil {
+			return translate(err, "invitation "+invitationID)
+		}
+		if inv.Status == InvitationAccepted {
+			return nil
+		}
+		if inv.Status != InvitationPending {
+			return fmt.Errorf("accept invitation %s: %w (%s)", invitationID, ErrNotPending, inv.Status)
+		}
+		var passwordHash string
+		if err := tx.NewRaw(`SELECT password_hash FROM credential_stages WHERE id = ? AND invitation_id = ?`,
+			stageID, invitationID).Scan(ctx, &passwordHash); err != nil {
+			return translate(err, "staged credential")
+		}
+		hc := new(HelpCenter)
+		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
+			return translate(err, "help center of invitation")
+		}
+		accountID, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewRaw(`UPDATE portal_accounts SET password_hash = ?, updated_at = now() WHERE id = ?`,
+			passwordHash, accountID).Exec(ctx); err != nil {
+			return translate(err, "set password")
+		}
+		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at, accepted_at)
+			VALUES (?, ?, 'active', ?, now())
+			ON CONFLICT (account_id, help_center_id) DO UPDATE
+			SET status = 'active', accepted_at = now(), updated_at = now()`,
+			accountID, inv.HelpCenterID, inv.CreatedAt).Exec(ctx); err != nil {
+			return translate(err, "activate access")
+		}
+		if _, err := tx.NewUpdate().Model(inv).
+			Set("status = ?", InvitationAccepted).Set("accepted_at = now()").Set("closed_at = now()").Set("updated_at = now()").
+			WherePK().Exec(ctx); err != nil {
+			return translate(err, "mark accepted")
+		}
+		_, err = tx.NewRaw(`DELETE FROM credential_stages WHERE invitation_id = ?`, invitationID).Exec(ctx)
+		return translate(err, "clear staged credentials")
+	})
+}

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Email log states. "sending" is claimed but not confirmed; a send that
+// died in that state is "unconfirmed": it may have gone out, so it is not
+// sent again.
+const (
+	EmailSending     = "sending"
+	EmailSent        = "sent"
+	EmailFailed      = "failed"
+	EmailUnconfirmed = "unconfirmed"
+)
+
+// EmailLog records every message the service sends, keyed for idempotency.
+type EmailLog struct {
+	bun.BaseModel `bun:"table:email_log"`
+
+	ID             int64     `bun:"id,pk,autoincrement"`
+	IdempotencyKey string    `bun:"idempotency_key"`
+	Kind           string    `bun:"kind"`
+	Recipient      string    `bun:"recipient"`
+	Subject        string    `bun:"subject"`
+	Status         string    `bun:"status"`
+	ProviderID     *string   `bun:"provider_id"`
+	Error          *string   `bun:"error"`
+	InvitationID   *string   `bun:"invitation_id,type:uuid"`
+	CreatedAt      time.Time `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt      time.Time `bun:"updated_at,nullzero,default:now()"`
+}
+
+// ClaimEmail reserves e.IdempotencyKey for one send. It returns true when
+// the caller should send now: the key is new, or an earlier attempt failed
+// with the provider refusing it. Otherwise it returns the existing entry.
+func (s *Store) ClaimEmail(ctx context.Context, e *EmailLog) (bool, *EmailLog, error) {
+	e.Status = EmailSending
+	res, err := s.DB.NewInsert().Model(e).On("CONFLICT (idempotency_key) DO NOTHING").Returning("*").Exec(ctx)
+	if err != nil {
+		return false, nil, translate(err, "claim email")
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, e, nil
+	}
+	existing := new(EmailLog)
+	err = s.DB.NewUpdate().Model(existing).Set("status = ?", EmailSending).Set("updated_at = now()").
+		Where("idempotency_key = ? AND status = ?", e.IdempotencyKey, EmailFailed).Returning("*").Scan(ctx)
+	if err == nil {
+		return true, existing, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, nil, translate(err, "reclaim email")
+	}
+	err = s.DB.NewSelect().Model(existing).Where("idempotency_key = ?", e.IdempotencyKey).Scan(ctx)
+	return false, existing, translate(err, "read email")
+}
+
+// FinishEmail records how a claimed send ended. When the send succeeded and
+// countsAsInvite is set, the invitation's send count and last-sent time
+// move in the same transaction.
+func (s *Store) FinishEmail(ctx context.Context, key, status, providerID, errText string, countsAsInvite bool) error {
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		e := new(EmailLog)
+		err := tx.NewUpdate().Model(e).
+			Set("status = ?", status).Set("provider_id = NULLIF(?, '')", providerID).Set("error = NULLIF(?, '')", errText).
+			Set("updated_at = now()").Where("idempotency_key = ?", key).Returning("*").Scan(ctx)
+		if err != nil {
+			return translate(err, "finish email")
+		}
+		if status != EmailSent || !countsAsInvite || e.InvitationID == nil {
+			return nil
+		}
+		_, err = tx.NewRaw(`UPDATE invitations SET send_count = send_count + 1, last_sent_at = now(), updated_at = now() WHERE id = ?`,
+			*e.InvitationID).Exec(ctx)
+		return translate(err, "count invite send")
+	})
+}
+
+// EmailsFor lists an invitation's log entries, oldest first.
+func (s *Store) EmailsFor(ctx context.Context, invitationID string) ([]EmailLog, error) {
+	var items []EmailLog
+	err := s.DB.NewSelect().Model(&items).Where("invitation_id = ?", invitationID).Order("id").Scan(ctx)
+	return items, translate(err, "emails of invitation")
+}
+
+// OutboxMessage is an email kept by the development outbox instead of sent.
+type OutboxMessage struct {
+	bun.BaseModel `bun:"table:outbox_messages"`
+
+	ID        int64     `bun:"id,pk,autoincrement" json:"-"`
+	Recipient string    `bun:"recipient" json:"to"`
+	Subject   string    `bun:"subject" json:"subject"`
+	TextBody  string    `bun:"text_body" json:"text"`
+	HTMLBody  string    `bun:"html_body" json:"html"`
+	Kind      string    `bun:"kind" json:"kind"`
+	CreatedAt time.Time `bun:"created_at,nullzero,default:now()" json:"created_at"`
+}
+
+// AddOutbox stores a message in the outbox.
+func (s *Store) AddOutbox(ctx context.Context, m *OutboxMessage) error {
+	_, err := s.DB.NewInsert().Model(m).Returning("*").Exec(ctx)
+	return translate(err, "add outbox message")
+}
+
+// ListOutbox returns outbox messages, newest first, optionally for one
+// recipient.
+func (s *Store) ListOutbox(ctx context.Context, to string, limit int) ([]OutboxMessage, error) {
+	items := []OutboxMessage{}
+	q := s.DB.NewSelect().Model(&items).Order("id DESC").Limit(int64(ClampLimit(limit)))
+	if to != "" {
+		q = q.Where("lower(recipient) = lower(?)", to)
+	}
+	return items, translate(q.Scan(ctx), "list outbox")
+}

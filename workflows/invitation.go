@@ -1,0 +1,327 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/portalaccess/portal/activities"
+	"github.com/portalaccess/portal/store"
+)
+
+// Policy is the schedule an invitation follows, taken from its help center
+// when it starts.
+type Policy struct {
+	// Reminders are offsets after each send at which the same link is sent
+	// again, while it is still valid.
+	Reminders     []time.Duration
+	LinkLifetime  time.Duration
+	AutoReinvites int
+}
+
+// PolicyFrom converts a help center's stored policy.
+func PolicyFrom(p store.InvitePolicy) Policy {
+	out := Policy{LinkLifetime: time.Duration(p.LinkLifetimeHours) * time.Hour, AutoReinvites: p.AutoReinvites}
+	for _, d := range p.ReminderDays {
+		out.Reminders = append(out.Reminders, time.Duration(d)*24*time.Hour)
+	}
+	return out
+}
+
+// InvitationInput starts an invitation.
+type InvitationInput struct {
+	HelpCenterID   int64
+	HelpCenterSlug string
+	ContactID      int64
+	Policy         Policy
+	// Resume carries the state across continue-as-new.
+	Resume *InvitationState `json:",omitempty"`
+}
+
+// InvitationState is what the status query and the describe update answer.
+type InvitationState struct {
+	InvitationID  string
+	WorkflowID    string
+	Status        string
+	HelpCenter    string
+	ContactID     int64
+	Recorded      bool
+	Generation    int
+	SendCount     int
+	RemindersSent int
+	ReinvitesUsed int
+	CreatedAt     time.Time
+	LastSentAt    time.Time
+	ExpiresAt     time.Time
+	AcceptedAt    time.Time
+}
+
+// AcceptRequest accepts the invitation with the link of Generation and the
+// password staged as StageID. It carries neither the token nor the password.
+type AcceptRequest struct {
+	Generation int
+	StageID    string
+}
+
+type invitation struct {
+	in        InvitationInput
+	state     InvitationState
+	accepting bool
+	accepted  workflow.Settable
+	acceptedF workflow.Future
+}
+
+// Invitation drives one invitation from the first email to an active
+// account, an expiry or a revocation.
+func Invitation(ctx workflow.Context, in InvitationInput) (InvitationState, error) {
+	w := &invitation{in: in}
+	info := workflow.GetInfo(ctx)
+	if in.Resume != nil {
+		w.state = *in.Resume
+	} else {
+		w.state = InvitationState{
+			InvitationID: info.FirstRunID, WorkflowID: info.WorkflowExecution.ID,
+			Status: store.InvitationPending, HelpCenter: in.HelpCenterSlug, ContactID: in.ContactID,
+			CreatedAt: workflow.Now(ctx),
+		}
+	}
+	w.acceptedF, w.accepted = workflow.NewFuture(ctx)
+	if err := w.register(ctx); err != nil {
+		return w.state, err
+	}
+	return w.run(ctx)
+}
+
+func (w *invitation) register(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (InvitationState, error) { return w.state, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandler(ctx, DescribeUpdate, func(ctx workflow.Context) (InvitationState, error) {
+		err := workflow.Await(ctx, func() bool { return w.state.Recorded || w.state.Status != store.InvitationPending })
+		return w.state, err
+	}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, AcceptUpdate, w.accept, workflow.UpdateHandlerOptions{Validator: w.validateAccept})
+}
+
+// validateAccept refuses an accept before it enters history, so the
+// customer's page learns at once why a link no longer works.
+func (w *invitation) validateAccept(ctx workflow.Context, req AcceptRequest) error {
+	switch {
+	case w.accepting || w.state.Status == store.InvitationAccepted:
+		return temporal.NewApplicationError("the invitation was already accepted", RejectAlreadyAccepted)
+	case w.state.Status == store.InvitationRevoked:
+		return temporal.NewApplicationError("the invitation was revoked", RejectRevoked)
+	case w.state.Status == store.InvitationExpired:
+		return temporal.NewApplicationError("the invitation expired", RejectExpired)
+	case w.state.Status == store.InvitationUndeliverable:
+		return temporal.NewApplicationError("the invitation could not be delivered", RejectUndeliverable)
+	case w.state.Generation == 0:
+		return temporal.NewApplicationError("the invitation has not been sent yet", RejectNotReady)
+	case req.Generation != w.state.Generation:
+		return temporal.NewApplicationError("a newer invitation replaced this link", RejectSuperseded)
+	case !workflow.Now(ctx).Before(w.state.ExpiresAt):
+		return temporal.NewApplicationError("the invitation link expired", RejectExpired)
+	case req.StageID == "":
+		return temporal.NewApplicationError("no password staged", "BadRequest")
+	}
+	return nil
+}
+
+func (w *invitation) accept(ctx workflow.Context, req AcceptRequest) (InvitationState, error) {
+	// Two accepts delivered together both pass the validator before either
+	// handler runs; the second must not activate again.
+	if w.accepting || w.state.Status == store.InvitationAccepted {
+		return w.state, temporal.NewApplicationError("the invitation was already accepted", RejectAlreadyAccepted)
+	}
+	w.accepting = true
+	defer func() { w.accepting = false }()
+	var a *activities.Activities
+	err := workflow.ExecuteActivity(withActivityOptions(ctx), a.AcceptInvitation,
+		activities.AcceptInput{InvitationID: w.state.InvitationID, StageID: req.StageID}).Get(ctx, nil)
+	if err != nil {
+		return w.state, err
+	}
+	w.state.Status = store.InvitationAccepted
+	w.state.AcceptedAt = workflow.Now(ctx)
+	w.accepted.SetValue(nil)
+	return w.state, nil
+}
+
+func withActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+		},
+	})
+}
+
+func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
+	ctx = withActivityOptions(ctx)
+	logger := workflow.GetLogger(ctx)
+	var a *activities.Activities
+	w.publish(ctx)
+
+	if !w.state.Recorded {
+		if err := workflow.ExecuteActivity(ctx, a.RecordInvitation, activities.RecordInput{
+			InvitationID: w.state.InvitationID, WorkflowID: w.state.WorkflowID,
+			HelpCenterID: w.in.HelpCenterID, ContactID: w.in.ContactID,
+		}).Get(ctx, nil); err != nil {
+			return w.state, err
+		}
+		w.state.Recorded = true
+		if err := w.issue(ctx); err != nil {
+			return w.finish(ctx, err)
+		}
+	}
+
+	resendCh := workflow.GetSignalChannel(ctx, ResendSignal)
+	revokeCh := workflow.GetSignalChannel(ctx, RevokeSignal)
+	for w.state.Status == store.InvitationPending {
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !w.accepting && resendCh.Len() == 0 && revokeCh.Len() == 0 {
+			return w.continueAsNew(ctx)
+		}
+		wake, reminderDue := w.nextWake()
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		timer := workflow.NewTimer(timerCtx, max(wake.Sub(workflow.Now(ctx)), 0))
+		var resend, revoke, fired bool
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer, func(workflow.Future) { fired = true })
+		sel.AddReceive(resendCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); resend = true })
+		sel.AddReceive(revokeCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); revoke = true })
+		sel.AddFuture(w.acceptedF, func(workflow.Future) {})
+		sel.Select(ctx)
+		cancelTimer()
+
+		// An accept in flight decides first: if it succeeds, the resend,
+		// revoke or expiry that raced it no longer applies.
+		if err := workflow.Await(ctx, func() bool { return !w.accepting }); err != nil {
+			return w.state, err
+		}
+		if w.state.Status != store.InvitationPending {
+			break
+		}
+		var err error
+		switch {
+		case revoke:
+			err = w.close(ctx, store.InvitationRevoked)
+		case resend:
+			logger.Info("resending invitation")
+			err = w.issue(ctx)
+		case fired && reminderDue:
+			w.state.RemindersSent++
+			err = workflow.ExecuteActivity(ctx, a.SendInvitation, activities.SendInput{
+				InvitationID: w.state.InvitationID, Generation: w.state.Generation, Reminder: w.state.RemindersSent,
+			}).Get(ctx, nil)
+			if isUndeliverable(err) {
+				err = w.close(ctx, store.InvitationUndeliverable)
+			}
+		case fired && w.state.ReinvitesUsed < w.in.Policy.AutoReinvites:
+			w.state.ReinvitesUsed++
+			logger.Info("link expired; re-inviting", "reinvite", w.state.ReinvitesUsed)
+			err = w.issue(ctx)
+		case fired:
+			err = w.close(ctx, store.InvitationExpired)
+		}
+		if err != nil {
+			return w.finish(ctx, err)
+		}
+	}
+	return w.finish(ctx, nil)
+}
+
+// nextWake returns when the workflow must next act on its own: the next
+// reminder that falls before the link expires, or the expiry.
+func (w *invitation) nextWake() (time.Time, bool) {
+	if n := w.state.RemindersSent; n < len(w.in.Policy.Reminders) {
+		at := w.state.LastSentAt.Add(w.in.Policy.Reminders[n])
+		if at.Before(w.state.ExpiresAt) {
+			return at, true
+		}
+	}
+	return w.state.ExpiresAt, false
+}
+
+// issue replaces the link with a new generation, extends the deadline and
+// emails it. The previous link dies with the rotation.
+func (w *invitation) issue(ctx workflow.Context) error {
+	var a *activities.Activities
+	now := workflow.Now(ctx)
+	gen := w.state.Generation + 1
+	expires := now.Add(w.in.Policy.LinkLifetime)
+	if err := workflow.ExecuteActivity(ctx, a.IssueToken, activities.IssueInput{
+		InvitationID: w.state.InvitationID, Generation: gen, ExpiresAt: expires,
+	}).Get(ctx, nil); err != nil {
+		return err
+	}
+	w.state.Generation, w.state.ExpiresAt, w.state.LastSentAt, w.state.RemindersSent = gen, expires, now, 0
+	err := workflow.ExecuteActivity(ctx, a.SendInvitation, activities.SendInput{
+		InvitationID: w.state.InvitationID, Generation: gen,
+	}).Get(ctx, nil)
+	if isUndeliverable(err) {
+		return w.close(ctx, store.InvitationUndeliverable)
+	}
+	if err != nil {
+		return err
+	}
+	w.state.SendCount++
+	return nil
+}
+
+// close ends the invitation. The state changes before the record does, so
+// an accept arriving meanwhile is already refused.
+func (w *invitation) close(ctx workflow.Context, status string) error {
+	var a *activities.Activities
+	w.state.Status = status
+	w.publish(ctx)
+	return workflow.ExecuteActivity(ctx, a.CloseInvitation, activities.CloseInput{
+		InvitationID: w.state.InvitationID, Status: status,
+	}).Get(ctx, nil)
+}
+
+// finish sends the welcome email after an accept and waits for update
+// handlers to return, so no caller is left without an answer.
+func (w *invitation) finish(ctx workflow.Context, err error) (InvitationState, error) {
+	if err != nil {
+		return w.state, err
+	}
+	if w.state.Status == store.InvitationAccepted {
+		w.publish(ctx)
+		var a *activities.Activities
+		if err := workflow.ExecuteActivity(ctx, a.SendWelcome, w.state.InvitationID).Get(ctx, nil); err != nil {
+			// The account is active either way; a lost welcome email must
+			// not fail the invitation.
+			workflow.GetLogger(ctx).Warn("welcome email not sent", "error", err)
+		}
+	}
+	return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+func (w *invitation) continueAsNew(ctx workflow.Context) (InvitationState, error) {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return w.state, err
+	}
+	next := w.in
+	state := w.state
+	next.Resume = &state
+	return w.state, workflow.NewContinueAsNewError(ctx, Invitation, next)
+}
+
+func (w *invitation) publish(ctx workflow.Context) {
+	err := workflow.UpsertTypedSearchAttributes(ctx,
+		InvitationStatusKey.ValueSet(w.state.Status), HelpCenterKey.ValueSet(w.state.HelpCenter))
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+	}
+}
+
+func isUndeliverable(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeUndeliverable
+}

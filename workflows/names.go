@@ -1,0 +1,55 @@
+// Package workflows holds the portal's workflow code: deterministic, with
+// every side effect in activities. The names callers need (workflow IDs,
+// signals, updates, queries, search attributes) sit here beside the
+// workflows that own them.
+package workflows
+
+import (
+	"strconv"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Message names of the invitation workflow.
+const (
+	// StatusQuery answers the invitation's current state.
+	StatusQuery = "status"
+	// AcceptUpdate accepts the invitation with a staged password.
+	AcceptUpdate = "accept"
+	// DescribeUpdate answers the invitation once it is recorded; the API
+	// sends it with the start, so one call both starts (or finds) the
+	// invitation and returns it.
+	DescribeUpdate = "describe"
+	// ResendSignal replaces the link and sends it again.
+	ResendSignal = "resend"
+	// RevokeSignal withdraws the invitation.
+	RevokeSignal = "revoke"
+)
+
+// Search attributes kept current for operators in the Temporal UI.
+var (
+	InvitationStatusKey = temporal.NewSearchAttributeKeyKeyword("InvitationStatus")
+	HelpCenterKey       = temporal.NewSearchAttributeKeyKeyword("HelpCenter")
+)
+
+// SearchAttributes lists every search attribute the workflows use, for
+// registering them on a server.
+func SearchAttributes() []temporal.SearchAttributeKey {
+	return []temporal.SearchAttributeKey{InvitationStatusKey, HelpCenterKey}
+}
+
+// InvitationWorkflowID is the ID of a contact's invitation to a help
+// center; at most one runs at a time.
+func InvitationWorkflowID(helpCenterSlug string, contactID int64) string {
+	return "invitation/" + helpCenterSlug + "/" + strconv.FormatInt(contactID, 10)
+}
+
+// Reasons an accept is refused; the portal page explains each.
+const (
+	RejectExpired         = "InvitationExpired"
+	RejectRevoked         = "InvitationRevoked"
+	RejectSuperseded      = "InvitationSuperseded"
+	RejectAlreadyAccepted = "InvitationAlreadyAccepted"
+	RejectUndeliverable   = "InvitationUndeliverable"
+	RejectNotReady        = "InvitationNotReady"
+)
