@@ -137,3 +137,10 @@ func (s *Store) TicketsOf(ctx context.Context, contactID, helpCenterID int64) ([
 		contactID, helpCenterID).Scan(ctx, &items)
 	return items, translate(err, "tickets")
 }
+
+// AccountID finds the portal account of a contact in a scope.
+func (s *Store) AccountID(ctx context.Context, contactID int64, scope string) (int64, error) {
+	var id int64
+	err := s.DB.NewRaw(`SELECT id FROM portal_accounts WHERE contact_id = ? AND scope = ?`, contactID, scope).Scan(ctx, &id)
+	return id, translate(err, "portal account")
+}

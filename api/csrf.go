@@ -1,0 +1,53 @@
+package api
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portalaccess/portal/credentials"
+)
+
+const csrfCookie = "portal_csrf"
+
+// csrfToken returns the browser's CSRF token, setting the cookie on first
+// use. Forms echo it in a hidden field (double-submit): a cross-site page
+// can make the browser send the cookie but cannot read it to fill the field.
+func (s *Server) csrfToken(c *gin.Context) string {
+	if v, err := c.Cookie(csrfCookie); err == nil && len(v) == 43 {
+		return v
+	}
+	v := credentials.Random()
+	http.SetCookie(c.Writer, &http.Cookie{Name: csrfCookie, Value: v, Path: "/portal/", HttpOnly: true,
+		Secure: s.SecureCookies, SameSite: http.SameSiteStrictMode})
+	return v
+}
+
+// checkCSRF refuses a form post from another site: the Origin (when the
+// browser sends one) must be ours, and the form must echo the cookie.
+func (s *Server) checkCSRF(c *gin.Context) bool {
+	if origin := c.GetHeader("Origin"); origin != "" && origin != "null" {
+		if !s.sameOrigin(origin, c.Request) {
+			return false
+		}
+	}
+	if c.GetHeader("Sec-Fetch-Site") == "cross-site" {
+		return false
+	}
+	cookie, err := c.Cookie(csrfCookie)
+	form := c.PostForm("csrf_token")
+	return err == nil && cookie != "" && subtle.ConstantTimeCompare([]byte(cookie), []byte(form)) == 1
+}
+
+func (s *Server) sameOrigin(origin string, r *http.Request) bool {
+	o, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if base, err := url.Parse(s.PublicBaseURL); err == nil && o.Scheme == base.Scheme && o.Host == base.Host {
+		return true
+	}
+	return o.Host == r.Host
+}

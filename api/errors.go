@@ -1,0 +1,96 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portalaccess/portal/store"
+)
+
+// errorBody is the one shape every API error takes.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func abort(c *gin.Context, status int, code, message string) {
+	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: code, Message: message}})
+}
+
+func invalidField(c *gin.Context, field, message string) {
+	c.AbortWithStatusJSON(http.StatusUnprocessableEntity, errorBody{Error: errorDetail{Code: "invalid_field", Message: message, Field: field}})
+}
+
+func (s *Server) internal(c *gin.Context, err error) {
+	s.Logger.Error("request failed", "route", c.FullPath(), "error", err)
+	abort(c, http.StatusInternalServerError, "internal", "internal error")
+}
+
+// storeError answers a store error: missing rows are 404s, uniqueness
+// conflicts 409s, bad cursors 400s; anything else is ours (500).
+func (s *Server) storeError(c *gin.Context, err error, what string) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		abort(c, http.StatusNotFound, what+"_not_found", what+" not found")
+	case errors.Is(err, store.ErrConflict):
+		abort(c, http.StatusConflict, what+"_exists", what+" already exists")
+	case errors.Is(err, store.ErrBadCursor):
+		abort(c, http.StatusBadRequest, "invalid_cursor", "cursor is not one this API issued")
+	default:
+		s.internal(c, err)
+	}
+}
+
+// decodeJSON reads a JSON body into v, answering malformed, oversized or
+// unexpected input with a 4xx. It reports whether decoding succeeded.
+func decodeJSON(c *gin.Context, v any) bool {
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.More() {
+			abort(c, http.StatusBadRequest, "malformed_json", "request body must be a single JSON object")
+			return false
+		}
+		return true
+	}
+	var maxErr *http.MaxBytesError
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &maxErr):
+		abort(c, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", maxErr.Limit))
+	case errors.Is(err, io.EOF):
+		abort(c, http.StatusBadRequest, "malformed_json", "request body is empty")
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		abort(c, http.StatusBadRequest, "malformed_json", "request body is not valid JSON")
+	case errors.As(err, &typeErr):
+		invalidField(c, typeErr.Field, fmt.Sprintf("%s must be a %s", typeErr.Field, typeErr.Type.String()))
+	default:
+		// Unknown fields and other decoder complaints name the problem.
+		abort(c, http.StatusBadRequest, "malformed_json", err.Error())
+	}
+	return false
+}
+
+func queryLimit(c *gin.Context) int {
+	n, _ := strconv.Atoi(c.Query("limit"))
+	return store.ClampLimit(n)
+}
+
+// list is the shape of every list response.
+type list[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}

@@ -1,0 +1,188 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/store"
+)
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+
+type helpCenterView struct {
+	Slug          string              `json:"slug"`
+	Name          string              `json:"name"`
+	UserBase      string              `json:"user_base"`
+	InvitePolicy  store.InvitePolicy  `json:"invite_policy"`
+	EmailTemplate store.EmailTemplate `json:"email_template"`
+	CustomEmail   bool                `json:"custom_email_template"`
+	PortalURL     string              `json:"portal_url"`
+	CreatedAt     time.Time           `json:"created_at"`
+	UpdatedAt     time.Time           `json:"updated_at"`
+}
+
+func (s *Server) helpCenterView(h *store.HelpCenter) helpCenterView {
+	v := helpCenterView{Slug: h.Slug, Name: h.Name, UserBase: h.UserBase, InvitePolicy: h.InvitePolicy,
+		EmailTemplate: mail.DefaultInvite, PortalURL: s.PublicBaseURL + "/portal/" + h.Slug + "/home",
+		CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt}
+	if h.EmailTemplate != nil {
+		v.EmailTemplate, v.CustomEmail = *h.EmailTemplate, true
+	}
+	return v
+}
+
+type createHelpCenterRequest struct {
+	Slug     string `json:"slug"`
+	Name     string `json:"name"`
+	UserBase string `json:"user_base"`
+}
+
+func (s *Server) createHelpCenter(c *gin.Context) {
+	var req createHelpCenterRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	switch {
+	case !slugPattern.MatchString(req.Slug):
+		invalidField(c, "slug", "slug must be 2-63 lowercase letters, digits or hyphens, starting with a letter or digit")
+		return
+	case req.Name == "" || len(req.Name) > 200:
+		invalidField(c, "name", "name is required (at most 200 characters)")
+		return
+	case req.UserBase != store.UserBaseCommon && req.UserBase != store.UserBaseUnique:
+		invalidField(c, "user_base", "user_base must be common or unique")
+		return
+	}
+	h := &store.HelpCenter{Slug: req.Slug, Name: req.Name, UserBase: req.UserBase, InvitePolicy: store.DefaultInvitePolicy()}
+	if err := s.Store.CreateHelpCenter(c.Request.Context(), h); err != nil {
+		s.storeError(c, err, "help_center")
+		return
+	}
+	c.JSON(http.StatusCreated, s.helpCenterView(h))
+}
+
+func (s *Server) listHelpCenters(c *gin.Context) {
+	page, err := s.Store.ListHelpCenters(c.Request.Context(), c.Query("cursor"), queryLimit(c))
+	if err != nil {
+		s.storeError(c, err, "help_center")
+		return
+	}
+	out := list[helpCenterView]{Items: []helpCenterView{}, NextCursor: page.NextCursor}
+	for i := range page.Items {
+		out.Items = append(out.Items, s.helpCenterView(&page.Items[i]))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// helpCenter loads the help center named by the :slug parameter, or
+// answers 404.
+func (s *Server) helpCenter(c *gin.Context) (*store.HelpCenter, bool) {
+	slug := c.Param("slug")
+	if !slugPattern.MatchString(slug) {
+		abort(c, http.StatusNotFound, "help_center_not_found", "help center not found")
+		return nil, false
+	}
+	h, err := s.Store.HelpCenterBySlug(c.Request.Context(), slug)
+	if err != nil {
+		s.storeError(c, err, "help_center")
+		return nil, false
+	}
+	return h, true
+}
+
+func (s *Server) getHelpCenter(c *gin.Context) {
+	if h, ok := s.helpCenter(c); ok {
+		c.JSON(http.StatusOK, s.helpCenterView(h))
+	}
+}
+
+// updateHelpCenterRequest: absent fields stay as they are; an
+// email_template of null restores the default template.
+type updateHelpCenterRequest struct {
+	Name          *string             `json:"name"`
+	InvitePolicy  *store.InvitePolicy `json:"invite_policy"`
+	EmailTemplate json.RawMessage     `json:"email_template"`
+}
+
+func (s *Server) updateHelpCenter(c *gin.Context) {
+	h, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	var req updateHelpCenterRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if req.Name != nil {
+		name := strings.TrimSpace(*req.Name)
+		if name == "" || len(name) > 200 {
+			invalidField(c, "name", "name is required (at most 200 characters)")
+			return
+		}
+		h.Name = name
+	}
+	if req.InvitePolicy != nil {
+		if field, msg := validatePolicy(*req.InvitePolicy); field != "" {
+			invalidField(c, "invite_policy."+field, msg)
+			return
+		}
+		h.InvitePolicy = *req.InvitePolicy
+	}
+	if req.EmailTemplate != nil {
+		if string(req.EmailTemplate) == "null" {
+			h.EmailTemplate = nil
+		} else {
+			var t store.EmailTemplate
+			dec := json.NewDecoder(strings.NewReader(string(req.EmailTemplate)))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&t); err != nil {
+				invalidField(c, "email_template", "email_template must be {subject, body} or null")
+				return
+			}
+			if err := mail.ValidateTemplate(t); err != nil {
+				invalidField(c, "email_template", err.Error())
+				return
+			}
+			h.EmailTemplate = &t
+		}
+	}
+	if err := s.Store.UpdateHelpCenter(c.Request.Context(), h); err != nil {
+		s.storeError(c, err, "help_center")
+		return
+	}
+	c.JSON(http.StatusOK, s.helpCenterView(h))
+}
+
+// validatePolicy returns the offending field and why, or "".
+func validatePolicy(p store.InvitePolicy) (string, string) {
+	if p.LinkLifetimeHours < 1 || p.LinkLifetimeHours > 90*24 {
+		return "link_lifetime_hours", "link_lifetime_hours must be between 1 and 2160 (90 days)"
+	}
+	if p.AutoReinvites < 0 || p.AutoReinvites > 5 {
+		return "auto_reinvites", "auto_reinvites must be between 0 and 5"
+	}
+	if len(p.ReminderDays) > 5 {
+		return "reminder_days", "at most 5 reminders"
+	}
+	if !slices.IsSorted(p.ReminderDays) {
+		return "reminder_days", "reminder_days must be in increasing order"
+	}
+	for i, d := range p.ReminderDays {
+		if d < 1 || d*24 >= p.LinkLifetimeHours {
+			return "reminder_days", "each reminder must fall at least a day after sending and before the link expires"
+		}
+		if i > 0 && d == p.ReminderDays[i-1] {
+			return "reminder_days", "reminder_days must not repeat"
+		}
+	}
+	return "", ""
+}
+

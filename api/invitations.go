@@ -1,0 +1,262 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/portalaccess/portal/store"
+	"github.com/portalaccess/portal/workflows"
+)
+
+type invitationView struct {
+	ID         string     `json:"id"`
+	Status     string     `json:"status"`
+	ContactID  int64      `json:"contact_id"`
+	HelpCenter string     `json:"help_center"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	SendCount  int        `json:"send_count"`
+	LastSentAt *time.Time `json:"last_sent_at"`
+	WorkflowID string     `json:"workflow_id"`
+	CreatedAt  time.Time  `json:"created_at"`
+	AcceptedAt *time.Time `json:"accepted_at"`
+}
+
+func viewInvitation(inv *store.Invitation) invitationView {
+	return invitationView{ID: inv.ID, Status: inv.Status, ContactID: inv.ContactID, HelpCenter: inv.HelpCenterSlug,
+		ExpiresAt: inv.ExpiresAt, SendCount: inv.SendCount, LastSentAt: inv.LastSentAt, WorkflowID: inv.WorkflowID,
+		CreatedAt: inv.CreatedAt, AcceptedAt: inv.AcceptedAt}
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func viewState(st workflows.InvitationState) invitationView {
+	return invitationView{ID: st.InvitationID, Status: st.Status, ContactID: st.ContactID, HelpCenter: st.HelpCenter,
+		ExpiresAt: timePtr(st.ExpiresAt), SendCount: st.SendCount, LastSentAt: timePtr(st.LastSentAt),
+		WorkflowID: st.WorkflowID, CreatedAt: st.CreatedAt.UTC(), AcceptedAt: timePtr(st.AcceptedAt)}
+}
+
+// Reasons a contact cannot be invited (422).
+const (
+	reasonNoEmail       = "no_email"
+	reasonUnverified    = "unverified"
+	reasonAlreadyActive = "already_active"
+	reasonDeactivated   = "deactivated"
+)
+
+var reasonMessages = map[string]string{
+	reasonNoEmail:       "the contact has no email address",
+	reasonUnverified:    "the contact is not verified",
+	reasonAlreadyActive: "the contact already has active access to this help center",
+	reasonDeactivated:   "the contact's portal access is deactivated; reactivate it instead",
+}
+
+// ineligible returns why a contact can't be invited to hc, or "".
+func (s *Server) ineligible(ctx context.Context, ct *store.Contact, hc *store.HelpCenter) (string, error) {
+	switch {
+	case ct.Email == nil:
+		return reasonNoEmail, nil
+	case !ct.Verified:
+		return reasonUnverified, nil
+	}
+	status, err := s.Store.AccessStatus(ctx, ct.ID, hc)
+	switch status {
+	case store.AccessActive:
+		return reasonAlreadyActive, err
+	case store.AccessDeactivated:
+		return reasonDeactivated, err
+	}
+	return "", err
+}
+
+type createInvitationRequest struct {
+	ContactID int64 `json:"contact_id"`
+}
+
+func (s *Server) createInvitation(c *gin.Context) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	var req createInvitationRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if req.ContactID <= 0 {
+		invalidField(c, "contact_id", "contact_id is required")
+		return
+	}
+	ct, err := s.Store.ContactByID(c.Request.Context(), req.ContactID)
+	if errors.Is(err, store.ErrNotFound) {
+		invalidField(c, "contact_id", "no contact has this id")
+		return
+	}
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	s.invite(c, hc, ct)
+}
+
+// invite starts (or finds) the contact's invitation and answers 202 with
+// it, or 422 with the reason the contact can't be invited.
+func (s *Server) invite(c *gin.Context, hc *store.HelpCenter, ct *store.Contact) {
+	reason, err := s.ineligible(c.Request.Context(), ct, hc)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	if reason != "" {
+		abort(c, http.StatusUnprocessableEntity, reason, reasonMessages[reason])
+		return
+	}
+	st, err := s.startInvitation(c.Request.Context(), hc, ct.ID)
+	if err != nil {
+		s.temporalError(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, viewState(st))
+}
+
+func (s *Server) listInvitations(c *gin.Context) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	status := c.Query("status")
+	switch status {
+	case "", store.InvitationPending, store.InvitationAccepted, store.InvitationExpired, store.InvitationRevoked, store.InvitationUndeliverable:
+	default:
+		invalidField(c, "status", "status must be pending, accepted, expired, revoked or undeliverable")
+		return
+	}
+	page, err := s.Store.ListInvitations(c.Request.Context(), store.InvitationFilter{HelpCenterID: hc.ID, Status: status},
+		c.Query("cursor"), queryLimit(c))
+	if err != nil {
+		s.storeError(c, err, "invitation")
+		return
+	}
+	out := list[invitationView]{Items: []invitationView{}, NextCursor: page.NextCursor}
+	for i := range page.Items {
+		out.Items = append(out.Items, viewInvitation(&page.Items[i]))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// invitation loads the invitation named by :id, or answers 404.
+func (s *Server) invitation(c *gin.Context) (*store.Invitation, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		abort(c, http.StatusNotFound, "invitation_not_found", "invitation not found")
+		return nil, false
+	}
+	inv, err := s.Store.InvitationByID(c.Request.Context(), id.String())
+	if err != nil {
+		s.storeError(c, err, "invitation")
+		return nil, false
+	}
+	return inv, true
+}
+
+func (s *Server) getInvitation(c *gin.Context) {
+	if inv, ok := s.invitation(c); ok {
+		c.JSON(http.StatusOK, viewInvitation(inv))
+	}
+}
+
+// resendInvitation re-invites: a pending invitation gets a new link (the
+// old one dies) and a later deadline; a closed one that was never accepted
+// is replaced by a new invitation.
+func (s *Server) resendInvitation(c *gin.Context) {
+	inv, ok := s.invitation(c)
+	if !ok {
+		return
+	}
+	switch inv.Status {
+	case store.InvitationAccepted:
+		abort(c, http.StatusConflict, "already_accepted", "the invitation was accepted; the contact is a portal user")
+		return
+	case store.InvitationPending:
+		err := s.Temporal.SignalWorkflow(c.Request.Context(), inv.WorkflowID, "", workflows.ResendSignal, nil)
+		var notFound *serviceerror.NotFound
+		if err == nil {
+			c.JSON(http.StatusAccepted, viewInvitation(inv))
+			return
+		}
+		if !errors.As(err, &notFound) {
+			s.temporalError(c, err)
+			return
+		}
+		// The workflow is gone (an operator terminated it): start afresh;
+		// the new run closes the stale record.
+	}
+	hc, err := s.Store.HelpCenterBySlug(c.Request.Context(), inv.HelpCenterSlug)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	ct, err := s.Store.ContactByID(c.Request.Context(), inv.ContactID)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	s.invite(c, hc, ct)
+}
+
+func (s *Server) revokeInvitation(c *gin.Context) {
+	inv, ok := s.invitation(c)
+	if !ok {
+		return
+	}
+	if inv.Status != store.InvitationPending {
+		abort(c, http.StatusConflict, "not_pending", "only a pending invitation can be revoked; this one is "+inv.Status)
+		return
+	}
+	err := s.Temporal.SignalWorkflow(c.Request.Context(), inv.WorkflowID, "", workflows.RevokeSignal, nil)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// Nothing runs to revoke it; close the stale record directly.
+		err = s.Store.CloseInvitation(c.Request.Context(), inv.ID, store.InvitationRevoked)
+		if err != nil {
+			s.internal(c, err)
+			return
+		}
+		inv.Status = store.InvitationRevoked
+	} else if err != nil {
+		s.temporalError(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, viewInvitation(inv))
+}
+
+func (s *Server) listUsers(c *gin.Context) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	status := c.Query("status")
+	switch status {
+	case "", store.AccessInvited, store.AccessPendingApproval, store.AccessActive, store.AccessRejected, store.AccessDeactivated:
+	default:
+		invalidField(c, "status", "status must be invited, pending_approval, active, rejected or deactivated")
+		return
+	}
+	page, err := s.Store.ListUsers(c.Request.Context(), hc.ID, status, c.Query("cursor"), queryLimit(c))
+	if err != nil {
+		s.storeError(c, err, "user")
+		return
+	}
+	c.JSON(http.StatusOK, list[store.PortalUser]{Items: page.Items, NextCursor: page.NextCursor})
+}
+

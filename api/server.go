@@ -1,0 +1,142 @@
+// Package api holds the HTTP surface: the admin JSON API under /api, the
+// customer portal pages under /portal, health checks and, in development,
+// the mail outbox. Handlers validate input, read Postgres and talk to
+// Temporal; they never send email themselves.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/store"
+)
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	Store     *store.Store
+	Temporal  client.Client
+	TaskQueue string
+	Tokens    *credentials.Tokens
+	// PublicBaseURL is where customers reach the portal; its origin is the
+	// only one allowed to post portal forms.
+	PublicBaseURL string
+	SecureCookies bool
+	// Outbox enables GET /dev/outbox (development mail driver only).
+	Outbox bool
+	Logger *slog.Logger
+}
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// Handler returns the HTTP handler with every route registered.
+func (s *Server) Handler() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(s.logRequests, s.recoverJSON, limitBody)
+	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such route") })
+	r.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route") })
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/api/openapi.yaml", serveOpenAPI)
+
+	v1 := r.Group("/api/v1", s.authenticate)
+	admin := requireRole(store.RoleAdmin)
+	v1.POST("/help-centers", admin, s.createHelpCenter)
+	v1.GET("/help-centers", s.listHelpCenters)
+	v1.GET("/help-centers/:slug", s.getHelpCenter)
+	v1.PATCH("/help-centers/:slug", admin, s.updateHelpCenter)
+	v1.POST("/help-centers/:slug/invitations", s.createInvitation)
+	v1.GET("/help-centers/:slug/invitations", s.listInvitations)
+	v1.GET("/help-centers/:slug/users", s.listUsers)
+	v1.POST("/contacts", s.createContact)
+	v1.GET("/contacts", s.listContacts)
+	v1.GET("/contacts/:id", s.getContact)
+	v1.PATCH("/contacts/:id", s.updateContact)
+	v1.GET("/invitations/:id", s.getInvitation)
+	v1.POST("/invitations/:id/resend", s.resendInvitation)
+	v1.POST("/invitations/:id/revoke", s.revokeInvitation)
+	v1.POST("/api-keys", admin, s.createAPIKey)
+
+	p := r.Group("/portal/:slug")
+	p.GET("/invitations/accept", s.acceptPage)
+	p.POST("/invitations/accept", s.acceptSubmit)
+	p.GET("/login", s.loginPage)
+	p.POST("/login", s.loginSubmit)
+	p.POST("/logout", s.logout)
+	p.GET("/home", s.home)
+
+	if s.Outbox {
+		r.GET("/dev/outbox", s.listOutbox)
+	}
+	return r
+}
+
+// logRequests logs each request by route, never by raw URL: query strings
+// carry invitation tokens.
+func (s *Server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "(unmatched)"
+	}
+	s.Logger.Info("http", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+		"duration_ms", time.Since(start).Milliseconds())
+}
+
+// recoverJSON turns a panic into a 500 with the standard error body; the
+// stack goes to the log, never to the client.
+func (s *Server) recoverJSON(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.Logger.Error("panic in handler", "route", c.FullPath(), "panic", r)
+			abort(c, http.StatusInternalServerError, "internal", "internal error")
+		}
+	}()
+	c.Next()
+}
+
+func limitBody(c *gin.Context) {
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	}
+	c.Next()
+}
+
+func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := gin.H{"postgres": "ok", "temporal": "ok"}
+	ready := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["postgres"], ready = err.Error(), false
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ready = err.Error(), false
+	}
+	if !ready {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
+}
+
+func (s *Server) listOutbox(c *gin.Context) {
+	items, err := s.Store.ListOutbox(c.Request.Context(), c.Query("to"), queryLimit(c))
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}

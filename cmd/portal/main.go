@@ -1,0 +1,81 @@
+// Command portal runs the customer-portal access service.
+//
+//	portal serve     API and worker in one process (the default)
+//	portal api       the HTTP API only
+//	portal worker    the Temporal worker only
+//	portal migrate   apply database migrations and exit
+//	portal dev       everything on local defaults: a Temporal dev server,
+//	                 the database, migrations, outbox mail and an admin key
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/portalaccess/portal/config"
+	"github.com/portalaccess/portal/service"
+)
+
+func main() {
+	cmd := "serve"
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, logger, true, true)
+	case "api":
+		err = serve(ctx, logger, true, false)
+	case "worker":
+		err = serve(ctx, logger, false, true)
+	case "migrate":
+		err = migrate(ctx, logger)
+	case "dev":
+		err = dev(ctx, logger, args)
+	default:
+		err = fmt.Errorf("unknown command %q (want serve, api, worker, migrate or dev)", cmd)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		os.Exit(1)
+	}
+}
+
+func serve(ctx context.Context, logger *slog.Logger, httpOn, workerOn bool) error {
+	cfg, err := config.Load(ctx, nil)
+	if err != nil {
+		return err
+	}
+	svc, err := service.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	if err := svc.Bootstrap(ctx); err != nil {
+		return fmt.Errorf("bootstrap admin key: %w", err)
+	}
+	return svc.Run(ctx, httpOn, workerOn)
+}
+
+func migrate(ctx context.Context, logger *slog.Logger) error {
+	cfg, err := config.Load(ctx, nil)
+	if err != nil {
+		return err
+	}
+	svc, err := service.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	return svc.Migrate(ctx)
+}

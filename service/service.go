@@ -1,0 +1,174 @@
+// Package service assembles the portal from its parts: configuration,
+// Postgres, Temporal, mail, the HTTP server and the worker. The commands
+// and the integration tests both start it from here.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/portalaccess/portal/activities"
+	"github.com/portalaccess/portal/api"
+	"github.com/portalaccess/portal/config"
+	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/migrations"
+	"github.com/portalaccess/portal/store"
+	"github.com/portalaccess/portal/workflows"
+)
+
+// Service is a configured portal with its connections open.
+type Service struct {
+	Config   *config.Config
+	Store    *store.Store
+	Temporal client.Client
+	Mail     mail.Sender
+	Tokens   *credentials.Tokens
+	Logger   *slog.Logger
+}
+
+// New connects to Postgres and Temporal and builds the mail sender.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service, error) {
+	tokens, err := credentials.NewTokens(cfg.TokenSecretBytes())
+	if err != nil {
+		return nil, fmt.Errorf("TOKEN_SECRET: %w", err)
+	}
+	st := store.Open(cfg.DatabaseURL)
+	tc, err := client.DialContext(ctx, client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal")),
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
+	}
+	s := &Service{Config: cfg, Store: st, Temporal: tc, Tokens: tokens, Logger: logger}
+	switch cfg.MailDriver {
+	case "mailgun":
+		s.Mail = mail.NewMailgun(cfg.MailgunDomain, cfg.MailgunAPIKey, cfg.MailgunAPIBase, cfg.MailFrom)
+	default:
+		s.Mail = &mail.Outbox{Store: st}
+	}
+	return s, nil
+}
+
+// Close releases the connections.
+func (s *Service) Close() {
+	s.Temporal.Close()
+	s.Store.Close()
+}
+
+// Migrate applies pending migrations.
+func (s *Service) Migrate(ctx context.Context) error {
+	applied, err := migrations.Up(ctx, s.Store.DB)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		s.Logger.Info("migrations applied", "names", applied)
+	}
+	return nil
+}
+
+// Bootstrap stores the configured admin API key (hashed), so a new
+// installation has a way in.
+func (s *Service) Bootstrap(ctx context.Context) error {
+	if s.Config.AdminAPIKey == "" {
+		return nil
+	}
+	return s.Store.EnsureAPIKey(ctx, &store.APIKey{Name: "bootstrap admin (PORTAL_ADMIN_API_KEY)", Role: store.RoleAdmin,
+		KeyHash: credentials.Hash(s.Config.AdminAPIKey)})
+}
+
+// RegisterSearchAttributes adds the workflows' search attributes to the
+// namespace; those already there are left alone.
+func (s *Service) RegisterSearchAttributes(ctx context.Context) error {
+	have, err := s.Temporal.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: s.Config.TemporalNamespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for _, k := range workflows.SearchAttributes() {
+		if _, ok := have.CustomAttributes[k.GetName()]; !ok {
+			missing[k.GetName()] = k.GetValueType()
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = s.Temporal.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: s.Config.TemporalNamespace, SearchAttributes: missing,
+	})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
+}
+
+// API returns the HTTP handlers.
+func (s *Service) API() *api.Server {
+	return &api.Server{Store: s.Store, Temporal: s.Temporal, TaskQueue: s.Config.TemporalTaskQueue, Tokens: s.Tokens,
+		PublicBaseURL: s.Config.PublicBaseURL, SecureCookies: s.Config.SecureCookies(),
+		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger}
+}
+
+// Worker returns a worker with every workflow and activity registered.
+func (s *Service) Worker() worker.Worker {
+	w := worker.New(s.Temporal, s.Config.TemporalTaskQueue, worker.Options{})
+	w.RegisterWorkflow(workflows.Invitation)
+	w.RegisterActivity(&activities.Activities{Store: s.Store, Mail: s.Mail, Tokens: s.Tokens, BaseURL: s.Config.PublicBaseURL})
+	return w
+}
+
+// Run serves HTTP and/or runs the worker until ctx ends, then stops both
+// gracefully.
+func (s *Service) Run(ctx context.Context, serveHTTP, runWorker bool) error {
+	errc := make(chan error, 2)
+	var w worker.Worker
+	if runWorker {
+		w = s.Worker()
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		defer w.Stop()
+		s.Logger.Info("worker started", "task_queue", s.Config.TemporalTaskQueue)
+	}
+	var srv *http.Server
+	if serveHTTP {
+		ln, err := net.Listen("tcp", s.Config.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("HTTP_ADDR %s: %w", s.Config.HTTPAddr, err)
+		}
+		srv = &http.Server{Handler: s.API().Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- srv.Serve(ln) }()
+		s.Logger.Info("http listening", "addr", ln.Addr().String())
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	if srv != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			s.Logger.Warn("http shutdown", "error", err)
+		}
+	}
+	return nil
+}
