@@ -185,4 +185,3 @@ func validatePolicy(p store.InvitePolicy) (string, string) {
 	}
 	return "", ""
 }
-

@@ -259,4 +259,3 @@ func (s *Server) listUsers(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, list[store.PortalUser]{Items: page.Items, NextCursor: page.NextCursor})
 }
-

@@ -42,7 +42,9 @@ func (s *Server) Handler() *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.Use(s.logRequests, s.recoverJSON, limitBody)
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such route") })
-	r.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route") })
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route")
+	})
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)

@@ -1,0 +1,234 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portalaccess/portal/testenv"
+)
+
+// The API tests run against one portal on a real Postgres database and a
+// real Temporal dev server, shared by the package.
+var portal *testenv.Portal
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dbURL, drop, err := testenv.Database(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test database:", err)
+		return 1
+	}
+	defer drop()
+	dev, err := testenv.Temporal(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "temporal dev server:", err)
+		return 1
+	}
+	defer dev.Stop()
+	portal, err = testenv.StartPortal(ctx, dbURL, dev.FrontendHostPort(), testenv.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "portal:", err)
+		return 1
+	}
+	defer portal.Stop()
+	return m.Run()
+}
+
+var seq = time.Now().UnixNano()
+
+// unique returns a name no other test uses.
+func unique(prefix string) string {
+	seq++
+	return fmt.Sprintf("%s%d", prefix, seq%1_000_000_000)
+}
+
+type response struct {
+	Status int
+	Body   []byte
+	Header http.Header
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		t.Fatalf("response is not JSON (%d): %s", r.Status, r.Body)
+	}
+	return v
+}
+
+// errorCode returns error.code of an error body.
+func (r response) errorCode(t *testing.T) string {
+	t.Helper()
+	e, ok := r.json(t)["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("no error object in %s", r.Body)
+	}
+	if msg, _ := e["message"].(string); msg == "" {
+		t.Fatalf("error without message: %s", r.Body)
+	}
+	return e["code"].(string)
+}
+
+func call(t *testing.T, method, path, key string, body any) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, _ := json.Marshal(b)
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, portal.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Body: out, Header: resp.Header}
+}
+
+// admin calls the API with the bootstrap admin key and requires want.
+func admin(t *testing.T, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	r := call(t, method, path, portal.AdminKey, body)
+	if r.Status != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
+	}
+	return r.json(t)
+}
+
+func newHelpCenter(t *testing.T, userBase string) string {
+	slug := unique("hc-")
+	admin(t, "POST", "/api/v1/help-centers", map[string]any{"slug": slug, "name": "Help " + slug, "user_base": userBase}, 201)
+	return slug
+}
+
+func newContact(t *testing.T, email any, verified bool) int64 {
+	c := admin(t, "POST", "/api/v1/contacts", map[string]any{"email": email, "name": "Ada Lovelace", "verified": verified}, 201)
+	return int64(c["id"].(float64))
+}
+
+type outboxItem struct {
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+	HTML    string `json:"html"`
+	Kind    string `json:"kind"`
+}
+
+func outbox(t *testing.T, to string) []outboxItem {
+	t.Helper()
+	resp, err := http.Get(portal.URL + "/dev/outbox?to=" + url.QueryEscape(to))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Items []outboxItem }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Items
+}
+
+// waitForMail waits until to has n messages of kind and returns them,
+// newest first.
+func waitForMail(t *testing.T, to, kind string, n int) []outboxItem {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var got []outboxItem
+		for _, m := range outbox(t, to) {
+			if m.Kind == kind {
+				got = append(got, m)
+			}
+		}
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d %s emails after 20s, want %d", to, len(got), kind, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var linkPattern = regexp.MustCompile(`https?://\S+/invitations/accept\?token=([A-Za-z0-9_-]+)`)
+
+func linkIn(t *testing.T, m outboxItem) (string, string) {
+	t.Helper()
+	match := linkPattern.FindStringSubmatch(m.Text)
+	if match == nil {
+		t.Fatalf("no acceptance link in %q", m.Text)
+	}
+	return match[0], match[1]
+}
+
+// browser is a customer's browser: cookies, no automatic redirects.
+type browser struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+func (b *browser) get(u string) response {
+	b.t.Helper()
+	resp, err := b.client.Get(u)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Body: body, Header: resp.Header}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// post submits a form, echoing the CSRF token of the page it came from.
+func (b *browser) post(path string, page response, form url.Values) response {
+	b.t.Helper()
+	if m := csrfField.FindSubmatch(page.Body); m != nil {
+		form.Set("csrf_token", string(m[1]))
+	}
+	resp, err := b.client.PostForm(portal.URL+path, form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Body: body, Header: resp.Header}
+}

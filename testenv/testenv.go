@@ -1,0 +1,169 @@
+// Package testenv gives integration tests the real things: a Postgres
+// database of their own and a Temporal dev server, with the portal running
+// on top of them.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/portalaccess/portal/config"
+	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/migrations"
+	"github.com/portalaccess/portal/service"
+	"github.com/portalaccess/portal/store"
+	"github.com/portalaccess/portal/workflows"
+)
+
+// PostgresURL is the server tests create their databases on; override with
+// TEST_POSTGRES_URL.
+func PostgresURL() string {
+	if v := os.Getenv("TEST_POSTGRES_URL"); v != "" {
+		return v
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Database creates and migrates a database named for the test run and
+// returns its URL and a function that drops it.
+func Database(ctx context.Context) (string, func(), error) {
+	url := strings.Replace(PostgresURL(), "/postgres?", "/portal_test_"+randomSuffix()+"?", 1)
+	if err := store.EnsureDatabase(ctx, url); err != nil {
+		return "", nil, fmt.Errorf("create test database (is Postgres running on 127.0.0.1:5432?): %w", err)
+	}
+	st := store.Open(url)
+	defer st.Close()
+	if _, err := migrations.Up(ctx, st.DB); err != nil {
+		return "", nil, err
+	}
+	drop := func() { _ = store.DropDatabase(context.Background(), url) }
+	return url, drop, nil
+}
+
+// Temporal starts a dev server from the CLI named by TEMPORAL_CLI (make
+// test builds it), with the portal's search attributes registered.
+func Temporal(ctx context.Context) (*testsuite.DevServer, error) {
+	cli := os.Getenv("TEMPORAL_CLI")
+	if cli == "" {
+		return nil, errors.New("TEMPORAL_CLI is not set: run the tests with `make test`, which builds the pinned Temporal CLI")
+	}
+	attrs := make([]temporal.SearchAttributeUpdate, 0, 2)
+	for _, k := range workflows.SearchAttributes() {
+		attrs = append(attrs, temporal.NewSearchAttributeKeyKeyword(k.GetName()).ValueSet(""))
+	}
+	return testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     cli,
+		LogLevel:         "error",
+		SearchAttributes: temporal.NewSearchAttributes(attrs...),
+		ClientOptions:    &client.Options{Logger: quiet{}},
+		Stdout:           io.Discard,
+		Stderr:           io.Discard,
+	})
+}
+
+// Portal is the service running against a test database and dev server,
+// served on a local port.
+type Portal struct {
+	URL      string
+	AdminKey string
+	Service  *service.Service
+	http     *httptest.Server
+	worker   worker.Worker
+}
+
+// Options adjust a test portal.
+type Options struct {
+	// Worker starts the worker in-process (the default when nil).
+	Worker *bool
+}
+
+// StartPortal runs the portal on a fresh port with outbox mail.
+func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts Options) (*Portal, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	base := "http://" + ln.Addr().String()
+	adminKey := "test_admin_" + credentials.Random()
+	env := map[string]string{
+		"DATABASE_URL": databaseURL, "TEMPORAL_ADDRESS": temporalAddress, "PUBLIC_BASE_URL": base,
+		"MAIL_DRIVER": "outbox", "TOKEN_SECRET": credentials.Random(), "PORTAL_ADMIN_API_KEY": adminKey,
+		"TEMPORAL_TASK_QUEUE": "test-" + randomSuffix(),
+	}
+	cfg, err := config.Load(ctx, mapLookuper(env))
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	svc, err := service.New(ctx, cfg, logger)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if err := svc.Bootstrap(ctx); err != nil {
+		ln.Close()
+		svc.Close()
+		return nil, err
+	}
+	p := &Portal{URL: base, AdminKey: adminKey, Service: svc}
+	if opts.Worker == nil || *opts.Worker {
+		p.worker = svc.Worker()
+		if err := p.worker.Start(); err != nil {
+			ln.Close()
+			svc.Close()
+			return nil, err
+		}
+	}
+	p.http = &httptest.Server{Listener: ln, Config: &http.Server{Handler: svc.API().Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	p.http.Start()
+	return p, nil
+}
+
+// Stop shuts the portal down.
+func (p *Portal) Stop() {
+	p.http.Close()
+	if p.worker != nil {
+		p.worker.Stop()
+	}
+	p.Service.Close()
+}
+
+type mapLookuper map[string]string
+
+func (m mapLookuper) Lookup(key string) (string, bool) {
+	v, ok := m[key]
+	return v, ok
+}
+
+type quiet struct{}
+
+func (quiet) Debug(string, ...any) {}
+func (quiet) Info(string, ...any)  {}
+func (quiet) Warn(string, ...any)  {}
+func (quiet) Error(string, ...any) {}
