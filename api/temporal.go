@@ -39,28 +39,38 @@ func (s *Server) temporalError(c *gin.Context, err error) {
 // second invite while one is pending returns the pending one.
 func (s *Server) startInvitation(ctx context.Context, hc *store.HelpCenter, contactID int64) (workflows.InvitationState, error) {
 	id := workflows.InvitationWorkflowID(hc.Slug, contactID)
-	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                s.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.InvitationStatusKey.ValueSet(store.InvitationPending),
-			workflows.HelpCenterKey.ValueSet(hc.Slug)),
-	}, workflows.Invitation, workflows.InvitationInput{
-		HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, ContactID: contactID,
-		Policy: workflows.PolicyFrom(hc.InvitePolicy),
-	})
-	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			WorkflowID: id, UpdateName: workflows.DescribeUpdate, WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
 	var st workflows.InvitationState
-	if err != nil {
-		return st, err
+	for attempt := 0; ; attempt++ {
+		start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+			ID:                       id,
+			TaskQueue:                s.TaskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				workflows.InvitationStatusKey.ValueSet(store.InvitationPending),
+				workflows.HelpCenterKey.ValueSet(hc.Slug)),
+		}, workflows.Invitation, workflows.InvitationInput{
+			HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, ContactID: contactID,
+			Policy: workflows.PolicyFrom(hc.InvitePolicy),
+		})
+		handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: start,
+			UpdateOptions: client.UpdateWorkflowOptions{
+				WorkflowID: id, UpdateName: workflows.DescribeUpdate, WaitForStage: client.WorkflowUpdateStageCompleted,
+			},
+		})
+		if err != nil {
+			return st, err
+		}
+		if err := handle.Get(ctx, &st); err != nil {
+			return st, err
+		}
+		if st.Status == store.InvitationPending || attempt == 2 {
+			return st, nil
+		}
+		// The run found has just closed its invitation (revoked, expired)
+		// and is finishing; once it completes, the next start is a new
+		// invitation.
+		_ = s.Temporal.GetWorkflow(ctx, id, handle.RunID()).Get(ctx, nil)
 	}
-	err = handle.Get(ctx, &st)
-	return st, err
 }
