@@ -1,0 +1,241 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailgun/mailgun-go/v4"
+	"github.com/mailgun/mailgun-go/v4/events"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/portalaccess/portal/activities"
+	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/store"
+	"github.com/portalaccess/portal/testenv"
+)
+
+var db *store.Store
+
+func TestMain(m *testing.M) {
+	url, drop, err := testenv.Database(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	db = store.Open(url)
+	code := m.Run()
+	db.Close()
+	drop()
+	os.Exit(code)
+}
+
+// countingSender records what it is asked to send; fail makes the next
+// sends fail with the given error.
+type countingSender struct {
+	mu   sync.Mutex
+	sent []mail.Message
+	fail error
+}
+
+func (s *countingSender) Send(_ context.Context, m mail.Message) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return "", s.fail
+	}
+	s.sent = append(s.sent, m)
+	return fmt.Sprintf("id-%d", len(s.sent)), nil
+}
+
+var seq int
+
+// fixture records a pending invitation with a current link and returns
+// the activities and the invitation's ID.
+func fixture(t *testing.T, sender mail.Sender) (*activities.Activities, *testsuite.TestActivityEnvironment, string) {
+	t.Helper()
+	ctx := context.Background()
+	seq++
+	hc := &store.HelpCenter{Slug: fmt.Sprintf("act-%d-%d", time.Now().UnixNano()%1e6, seq), Name: "Acme", UserBase: "unique", InvitePolicy: store.DefaultInvitePolicy()}
+	if err := db.CreateHelpCenter(ctx, hc); err != nil {
+		t.Fatal(err)
+	}
+	email := fmt.Sprintf("%s@example.com", hc.Slug)
+	ct := &store.Contact{Email: &email, Name: "Ada", Verified: true}
+	if err := db.CreateContact(ctx, ct); err != nil {
+		t.Fatal(err)
+	}
+	tokens, _ := credentials.NewTokens([]byte(strings.Repeat("k", 32)))
+	a := &activities.Activities{Store: db, Mail: sender, Tokens: tokens, BaseURL: "https://portal.example.com"}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	id := fmt.Sprintf("00000000-0000-4000-8000-%012d", time.Now().UnixNano()%1e12)
+	if _, err := env.ExecuteActivity(a.RecordInvitation, activities.RecordInput{InvitationID: id, WorkflowID: "wf-" + id, HelpCenterID: hc.ID, ContactID: ct.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.ExecuteActivity(a.IssueToken, activities.IssueInput{InvitationID: id, Generation: 1, ExpiresAt: time.Now().Add(7 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	return a, env, id
+}
+
+func TestSendInvitationRetryNeverSendsTwice(t *testing.T) {
+	sender := &countingSender{}
+	a, env, id := fixture(t, sender)
+	for i := 0; i < 3; i++ {
+		if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sender.sent) != 1 {
+		t.Fatalf("sent %d times, want 1", len(sender.sent))
+	}
+	inv, _ := db.InvitationByID(context.Background(), id)
+	if inv.SendCount != 1 || inv.LastSentAt == nil {
+		t.Fatalf("send count %d", inv.SendCount)
+	}
+	// The link in the email is the one whose hash is on record.
+	token := strings.TrimPrefix(sender.sent[0].Text[strings.Index(sender.sent[0].Text, "token="):], "token=")
+	token = strings.Fields(token)[0]
+	found, gen, err := db.InvitationByToken(context.Background(), credentials.Hash(token))
+	if err != nil || found.ID != id || gen != 1 {
+		t.Fatalf("token from the email does not find the invitation: %v", err)
+	}
+	// A reminder is a different email with the same link.
+	if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1, Reminder: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sender.sent) != 2 || sender.sent[1].Kind != mail.KindReminder || !strings.Contains(sender.sent[1].Text, token) {
+		t.Fatalf("reminder %+v", sender.sent)
+	}
+	inv, _ = db.InvitationByID(context.Background(), id)
+	if inv.SendCount != 1 {
+		t.Fatalf("a reminder counted as an invite send: %d", inv.SendCount)
+	}
+}
+
+func TestSendAfterProviderFailureRetriesAndSendsOnce(t *testing.T) {
+	sender := &countingSender{fail: errors.New("connection reset")}
+	a, env, id := fixture(t, sender)
+	if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1}); err == nil {
+		t.Fatal("a failed send must fail the attempt so Temporal retries it")
+	}
+	sender.fail = nil
+	if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sender.sent) != 1 {
+		t.Fatalf("sent %d, want 1", len(sender.sent))
+	}
+}
+
+func TestSendInterruptedMidwayIsNotRepeated(t *testing.T) {
+	sender := &countingSender{}
+	a, env, id := fixture(t, sender)
+	// A worker died after claiming the send: the provider may have it.
+	key := "invitation/" + id + "/invite/1"
+	if _, _, err := db.ClaimEmail(context.Background(), &store.EmailLog{IdempotencyKey: key, Kind: "invite", Recipient: "x", InvitationID: &id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sender.sent) != 0 {
+		t.Fatalf("an unconfirmed send was repeated")
+	}
+	logs, _ := db.EmailsFor(context.Background(), id)
+	if len(logs) != 1 || logs[0].Status != store.EmailUnconfirmed {
+		t.Fatalf("email log %+v", logs)
+	}
+}
+
+func TestRejectedAddressIsNotRetried(t *testing.T) {
+	sender := &countingSender{fail: fmt.Errorf("mailgun: %w", mail.ErrRejected)}
+	a, env, id := fixture(t, sender)
+	_, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != activities.ErrTypeUndeliverable {
+		t.Fatalf("want a non-retryable Undeliverable error, got %v", err)
+	}
+}
+
+func TestSendForReplacedLinkIsSkipped(t *testing.T) {
+	sender := &countingSender{}
+	a, env, id := fixture(t, sender)
+	if _, err := env.ExecuteActivity(a.IssueToken, activities.IssueInput{InvitationID: id, Generation: 2, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1, Reminder: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sender.sent) != 0 {
+		t.Fatal("sent a reminder with a dead link")
+	}
+}
+
+func TestAcceptAppliesStagedPasswordOnce(t *testing.T) {
+	a, env, id := fixture(t, &countingSender{})
+	ctx := context.Background()
+	hash, _ := credentials.HashPassword("correct-horse-1")
+	if err := db.StageCredential(ctx, "11111111-1111-4111-8111-111111111111", id, hash); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := env.ExecuteActivity(a.AcceptInvitation, activities.AcceptInput{InvitationID: id, StageID: "11111111-1111-4111-8111-111111111111"}); err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	inv, _ := db.InvitationByID(ctx, id)
+	if inv.Status != store.InvitationAccepted {
+		t.Fatalf("status %s", inv.Status)
+	}
+	hc, _ := db.HelpCenterBySlug(ctx, inv.HelpCenterSlug)
+	ct, _ := db.ContactByID(ctx, inv.ContactID)
+	login, err := db.LoginFor(ctx, hc, *ct.Email)
+	if err != nil || login.Status != store.AccessActive {
+		t.Fatalf("login %+v %v", login, err)
+	}
+	if ok, _ := credentials.CheckPassword(*login.PasswordHash, "correct-horse-1"); !ok {
+		t.Fatal("staged password not applied")
+	}
+	var staged int
+	_ = db.DB.NewRaw(`SELECT count(*) FROM credential_stages WHERE invitation_id = ?`, id).Scan(ctx, &staged)
+	if staged != 0 {
+		t.Fatal("staged password left behind")
+	}
+}
+
+func TestInvitationThroughMailgunMockServer(t *testing.T) {
+	srv := mailgun.NewMockServer()
+	defer srv.Stop()
+	sender := mail.NewMailgun("mg.example.com", "key-test", srv.URL(), "help@mg.example.com")
+	a, env, id := fixture(t, sender)
+	for i := 0; i < 2; i++ {
+		if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inv, _ := db.InvitationByID(context.Background(), id)
+	ct, _ := db.ContactByID(context.Background(), inv.ContactID)
+	accepted := 0
+	for _, ev := range srv.Events() {
+		if acc, ok := ev.(*events.Accepted); ok && acc.Recipient == *ct.Email {
+			accepted++
+		}
+	}
+	if accepted != 1 {
+		t.Fatalf("mailgun accepted %d messages, want 1", accepted)
+	}
+	logs, _ := db.EmailsFor(context.Background(), id)
+	if len(logs) != 1 || logs[0].Status != store.EmailSent || logs[0].ProviderID == nil || *logs[0].ProviderID == "" {
+		t.Fatalf("email log %+v", logs)
+	}
+}
