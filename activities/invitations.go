@@ -20,12 +20,16 @@ type RecordInput struct {
 	WorkflowID   string
 	HelpCenterID int64
 	ContactID    int64
+	// CreatedAt is when the workflow started, so the record and the
+	// workflow agree on it.
+	CreatedAt time.Time
 }
 
 // RecordInvitation stores the invitation and marks the contact invited.
 func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) error {
 	return a.Store.CreateInvitation(ctx, &store.Invitation{
 		ID: in.InvitationID, WorkflowID: in.WorkflowID, HelpCenterID: in.HelpCenterID, ContactID: in.ContactID,
+		CreatedAt: in.CreatedAt,
 	})
 }
 

@@ -171,7 +171,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 	if !w.state.Recorded {
 		if err := workflow.ExecuteActivity(ctx, a.RecordInvitation, activities.RecordInput{
 			InvitationID: w.state.InvitationID, WorkflowID: w.state.WorkflowID,
-			HelpCenterID: w.in.HelpCenterID, ContactID: w.in.ContactID,
+			HelpCenterID: w.in.HelpCenterID, ContactID: w.in.ContactID, CreatedAt: w.state.CreatedAt,
 		}).Get(ctx, nil); err != nil {
 			return w.state, err
 		}
