@@ -4,7 +4,6 @@ package config
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/url"
 	"strings"
@@ -76,7 +75,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("MAIL_DRIVER: must be outbox or mailgun, got %q", c.MailDriver)
 	}
 	if len(c.TokenSecretBytes()) < 32 {
-		return fmt.Errorf("TOKEN_SECRET: must be at least 32 bytes (base64 or raw)")
+		return fmt.Errorf("TOKEN_SECRET: must be at least 32 characters of random data")
 	}
 	if c.AdminAPIKey != "" && len(c.AdminAPIKey) < 16 {
 		return fmt.Errorf("PORTAL_ADMIN_API_KEY: must be at least 16 characters")
@@ -84,16 +83,8 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// TokenSecretBytes decodes TOKEN_SECRET, accepting standard or URL-safe
-// base64 and falling back to the raw string.
-func (c *Config) TokenSecretBytes() []byte {
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(c.TokenSecret); err == nil {
-			return b
-		}
-	}
-	return []byte(c.TokenSecret)
-}
+// TokenSecretBytes is the HMAC key for invitation tokens.
+func (c *Config) TokenSecretBytes() []byte { return []byte(c.TokenSecret) }
 
 // SecureCookies reports whether cookies must carry the Secure flag.
 func (c *Config) SecureCookies() bool {

@@ -1,0 +1,53 @@
+package config
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+const secret = "0123456789abcdef0123456789abcdef"
+
+func load(env map[string]string) (*Config, error) {
+	return Load(context.Background(), envconfig.MapLookuper(env))
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(map[string]string{"TOKEN_SECRET": secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8080" || c.MailDriver != "outbox" || c.PublicBaseURL != "http://localhost:8080" ||
+		!strings.Contains(c.DatabaseURL, "/portal?") || c.TemporalNamespace != "default" {
+		t.Fatalf("defaults %+v", c)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	for want, env := range map[string]map[string]string{
+		"TOKEN_SECRET":         {},
+		"MAIL_DRIVER":          {"TOKEN_SECRET": secret, "MAIL_DRIVER": "smtp"},
+		"MAILGUN_DOMAIN":       {"TOKEN_SECRET": secret, "MAIL_DRIVER": "mailgun"},
+		"MAILGUN_API_KEY":      {"TOKEN_SECRET": secret, "MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com"},
+		"PUBLIC_BASE_URL":      {"TOKEN_SECRET": secret, "PUBLIC_BASE_URL": "portal.example.com"},
+		"DATABASE_URL":         {"TOKEN_SECRET": secret, "DATABASE_URL": "mysql://x"},
+		"PORTAL_ADMIN_API_KEY": {"TOKEN_SECRET": secret, "PORTAL_ADMIN_API_KEY": "short"},
+	} {
+		_, err := load(env)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: got %v", want, err)
+		}
+	}
+}
+
+func TestCallerValuesWin(t *testing.T) {
+	c, err := load(map[string]string{"TOKEN_SECRET": secret, "HTTP_ADDR": "127.0.0.1:9", "PUBLIC_BASE_URL": "https://help.example.com/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:9" || c.PublicBaseURL != "https://help.example.com" || !c.SecureCookies() {
+		t.Fatalf("%+v", c)
+	}
+}
