@@ -60,20 +60,12 @@ type SendInput struct {
 // never sends twice. A send for a closed invitation or a replaced link is
 // skipped: the customer would get a dead link.
 func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
-	inv, err := a.Store.InvitationByID(ctx, in.InvitationID)
+	inv, hc, contact, err := a.loadInvitation(ctx, in.InvitationID)
 	if err != nil {
 		return err
 	}
 	if inv.Status != store.InvitationPending || inv.TokenGeneration != in.Generation {
 		return nil
-	}
-	hc, err := a.Store.HelpCenterBySlug(ctx, inv.HelpCenterSlug)
-	if err != nil {
-		return err
-	}
-	contact, err := a.Store.ContactByID(ctx, inv.ContactID)
-	if err != nil {
-		return err
 	}
 	if contact.Email == nil {
 		return temporal.NewNonRetryableApplicationError("contact has no email", ErrTypeUndeliverable, nil)
@@ -118,15 +110,7 @@ func (a *Activities) AcceptInvitation(ctx context.Context, in AcceptInput) error
 
 // SendWelcome tells the customer their account is active.
 func (a *Activities) SendWelcome(ctx context.Context, invitationID string) error {
-	inv, err := a.Store.InvitationByID(ctx, invitationID)
-	if err != nil {
-		return err
-	}
-	hc, err := a.Store.HelpCenterBySlug(ctx, inv.HelpCenterSlug)
-	if err != nil {
-		return err
-	}
-	contact, err := a.Store.ContactByID(ctx, inv.ContactID)
+	inv, hc, contact, err := a.loadInvitation(ctx, invitationID)
 	if err != nil {
 		return err
 	}
@@ -150,4 +134,21 @@ type CloseInput struct {
 // not be delivered.
 func (a *Activities) CloseInvitation(ctx context.Context, in CloseInput) error {
 	return a.Store.CloseInvitation(ctx, in.InvitationID, in.Status)
+}
+
+// loadInvitation reads an invitation with its help center and contact.
+func (a *Activities) loadInvitation(ctx context.Context, id string) (*store.Invitation, *store.HelpCenter, *store.Contact, error) {
+	inv, err := a.Store.InvitationByID(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hc, err := a.Store.HelpCenterBySlug(ctx, inv.HelpCenterSlug)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	contact, err := a.Store.ContactByID(ctx, inv.ContactID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return inv, hc, contact, nil
 }

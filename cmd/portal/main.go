@@ -51,12 +51,17 @@ func main() {
 	}
 }
 
-func serve(ctx context.Context, logger *slog.Logger, httpOn, workerOn bool) error {
+// open loads the configuration from the environment and connects.
+func open(ctx context.Context, logger *slog.Logger) (*service.Service, error) {
 	cfg, err := config.Load(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	svc, err := service.New(ctx, cfg, logger)
+	return service.New(ctx, cfg, logger)
+}
+
+func serve(ctx context.Context, logger *slog.Logger, httpOn, workerOn bool) error {
+	svc, err := open(ctx, logger)
 	if err != nil {
 		return err
 	}
@@ -68,11 +73,7 @@ func serve(ctx context.Context, logger *slog.Logger, httpOn, workerOn bool) erro
 }
 
 func migrate(ctx context.Context, logger *slog.Logger) error {
-	cfg, err := config.Load(ctx, nil)
-	if err != nil {
-		return err
-	}
-	svc, err := service.New(ctx, cfg, logger)
+	svc, err := open(ctx, logger)
 	if err != nil {
 		return err
 	}
