@@ -22,7 +22,9 @@ type Server struct {
 	Store     *store.Store
 	Temporal  client.Client
 	TaskQueue string
-	Tokens    *credentials.Tokens
+	// MailTaskQueue is where invitations send their email.
+	MailTaskQueue string
+	Tokens        *credentials.Tokens
 	// PublicBaseURL is where customers reach the portal; its origin is the
 	// only one allowed to post portal forms.
 	PublicBaseURL string
@@ -59,6 +61,12 @@ func (s *Server) Handler() *gin.Engine {
 	v1.POST("/help-centers/:slug/invitations", s.createInvitation)
 	v1.GET("/help-centers/:slug/invitations", s.listInvitations)
 	v1.GET("/help-centers/:slug/users", s.listUsers)
+	v1.GET("/help-centers/:slug/users/export.csv", s.exportUsers)
+	v1.POST("/help-centers/:slug/invitations/bulk", s.createBulkInvitation)
+	v1.GET("/bulk-invitations/:id", s.getBulkInvitation)
+	v1.GET("/bulk-invitations/:id/results.csv", s.bulkResultsCSV)
+	v1.POST("/bulk-invitations/:id/cancel", s.cancelBulkInvitation)
+	v1.POST("/contacts/import", s.importContacts)
 	v1.POST("/contacts", s.createContact)
 	v1.GET("/contacts", s.listContacts)
 	v1.GET("/contacts/:id", s.getContact)
@@ -100,6 +108,9 @@ func (s *Server) logRequests(c *gin.Context) {
 func (s *Server) recoverJSON(c *gin.Context) {
 	defer func() {
 		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r) // a stream cut short on purpose: drop the connection
+			}
 			s.Logger.Error("panic in handler", "route", c.FullPath(), "panic", r)
 			abort(c, http.StatusInternalServerError, "internal", "internal error")
 		}
@@ -109,7 +120,11 @@ func (s *Server) recoverJSON(c *gin.Context) {
 
 func limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+		limit := int64(MaxBodyBytes)
+		if c.FullPath() == "/api/v1/contacts/import" {
+			limit = MaxImportBytes
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	}
 	c.Next()
 }

@@ -51,7 +51,7 @@ func (s *Server) startInvitation(ctx context.Context, hc *store.HelpCenter, cont
 				workflows.HelpCenterKey.ValueSet(hc.Slug)),
 		}, workflows.Invitation, workflows.InvitationInput{
 			HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, ContactID: contactID,
-			Policy: workflows.PolicyFrom(hc.InvitePolicy),
+			Policy: workflows.PolicyFrom(hc.InvitePolicy), MailTaskQueue: s.MailTaskQueue,
 		})
 		handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: start,

@@ -19,7 +19,11 @@ type Config struct {
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE, default=default"`
 	TemporalTaskQueue string `env:"TEMPORAL_TASK_QUEUE, default=portal-invitations"`
-	PublicBaseURL     string `env:"PUBLIC_BASE_URL, default=http://localhost:8080"`
+	// MailTaskQueue carries email activities, rate limited to
+	// MailRatePerSecond across all workers (0: no limit).
+	MailTaskQueue     string  `env:"MAIL_TASK_QUEUE, default=portal-mail"`
+	MailRatePerSecond float64 `env:"MAIL_RATE_PER_SECOND, default=50"`
+	PublicBaseURL     string  `env:"PUBLIC_BASE_URL, default=http://localhost:8080"`
 
 	MailDriver     string `env:"MAIL_DRIVER, default=outbox"`
 	MailFrom       string `env:"MAIL_FROM, default=Help Center <no-reply@localhost>"`
@@ -73,6 +77,9 @@ func (c *Config) validate() error {
 		}
 	default:
 		return fmt.Errorf("MAIL_DRIVER: must be outbox or mailgun, got %q", c.MailDriver)
+	}
+	if c.MailRatePerSecond < 0 {
+		return fmt.Errorf("MAIL_RATE_PER_SECOND: must be 0 (no limit) or more, got %v", c.MailRatePerSecond)
 	}
 	if len(c.TokenSecretBytes()) < 32 {
 		return fmt.Errorf("TOKEN_SECRET: must be at least 32 characters of random data")

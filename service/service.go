@@ -120,31 +120,58 @@ func (s *Service) RegisterSearchAttributes(ctx context.Context) error {
 
 // API returns the HTTP handlers.
 func (s *Service) API() *api.Server {
-	return &api.Server{Store: s.Store, Temporal: s.Temporal, TaskQueue: s.Config.TemporalTaskQueue, Tokens: s.Tokens,
+	return &api.Server{Store: s.Store, Temporal: s.Temporal, TaskQueue: s.Config.TemporalTaskQueue,
+		MailTaskQueue: s.Config.MailTaskQueue, Tokens: s.Tokens,
 		PublicBaseURL: s.Config.PublicBaseURL, SecureCookies: s.Config.SecureCookies(),
 		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger}
 }
 
-// Worker returns a worker with every workflow and activity registered.
-func (s *Service) Worker() worker.Worker {
-	w := worker.New(s.Temporal, s.Config.TemporalTaskQueue, worker.Options{})
-	w.RegisterWorkflow(workflows.Invitation)
-	w.RegisterActivity(&activities.Activities{Store: s.Store, Mail: s.Mail, Tokens: s.Tokens, BaseURL: s.Config.PublicBaseURL})
-	return w
+// Workers returns the workers: one for the workflows and their database
+// activities, and one for email activities on the mail task queue, whose
+// rate the server limits across every worker polling it.
+func (s *Service) Workers() []worker.Worker {
+	acts := &activities.Activities{Store: s.Store, Mail: s.Mail, Tokens: s.Tokens, BaseURL: s.Config.PublicBaseURL}
+	main := worker.New(s.Temporal, s.Config.TemporalTaskQueue, worker.Options{})
+	main.RegisterWorkflow(workflows.Invitation)
+	main.RegisterWorkflow(workflows.BulkInvite)
+	main.RegisterActivity(acts)
+	mailer := worker.New(s.Temporal, s.Config.MailTaskQueue, worker.Options{
+		DisableWorkflowWorker:        true,
+		TaskQueueActivitiesPerSecond: s.Config.MailRatePerSecond,
+	})
+	mailer.RegisterActivity(acts)
+	return []worker.Worker{main, mailer}
+}
+
+// StartWorkers starts the workers; stop them with the returned function.
+func (s *Service) StartWorkers() (func(), error) {
+	ws := s.Workers()
+	for i, w := range ws {
+		if err := w.Start(); err != nil {
+			for _, started := range ws[:i] {
+				started.Stop()
+			}
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+	}
+	return func() {
+		for _, w := range ws {
+			w.Stop()
+		}
+	}, nil
 }
 
 // Run serves HTTP and/or runs the worker until ctx ends, then stops both
 // gracefully.
 func (s *Service) Run(ctx context.Context, serveHTTP, runWorker bool) error {
 	errc := make(chan error, 2)
-	var w worker.Worker
 	if runWorker {
-		w = s.Worker()
-		if err := w.Start(); err != nil {
-			return fmt.Errorf("start worker: %w", err)
+		stop, err := s.StartWorkers()
+		if err != nil {
+			return err
 		}
-		defer w.Stop()
-		s.Logger.Info("worker started", "task_queue", s.Config.TemporalTaskQueue)
+		defer stop()
+		s.Logger.Info("workers started", "task_queue", s.Config.TemporalTaskQueue, "mail_task_queue", s.Config.MailTaskQueue)
 	}
 	var srv *http.Server
 	if serveHTTP {

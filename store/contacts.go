@@ -13,10 +13,12 @@ import (
 type Contact struct {
 	bun.BaseModel `bun:"table:contacts"`
 
-	ID        int64     `bun:"id,pk,autoincrement"`
-	Email     *string   `bun:"email"`
-	Name      string    `bun:"name"`
-	Verified  bool      `bun:"verified"`
+	ID       int64   `bun:"id,pk,autoincrement"`
+	Email    *string `bun:"email"`
+	Name     string  `bun:"name"`
+	Verified bool    `bun:"verified"`
+	// ImportID is the import that last wrote the contact.
+	ImportID  *string   `bun:"import_id,type:uuid"`
 	CreatedAt time.Time `bun:"created_at,nullzero,default:now()"`
 	UpdatedAt time.Time `bun:"updated_at,nullzero,default:now()"`
 }
@@ -61,9 +63,9 @@ func (s *Store) UpdateContact(ctx context.Context, c *Contact) error {
 // ContactFilter narrows the contact list.
 type ContactFilter struct {
 	// Query matches a substring of the email or name, ignoring case.
-	Query    string
-	Verified *bool
-	HasEmail *bool
+	Query    string `json:"q,omitempty"`
+	Verified *bool  `json:"verified,omitempty"`
+	HasEmail *bool  `json:"has_email,omitempty"`
 }
 
 func (f ContactFilter) apply(q *bun.SelectQuery) *bun.SelectQuery {

@@ -108,3 +108,10 @@ func pageByID[T any](items []T, limit int, id func(T) int64) Page[T] {
 	}
 	return p
 }
+
+// HelpCenterByID finds a help center.
+func (s *Store) HelpCenterByID(ctx context.Context, id int64) (*HelpCenter, error) {
+	h := new(HelpCenter)
+	err := s.DB.NewSelect().Model(h).Where("id = ?", id).Scan(ctx)
+	return h, translate(err, "help center "+itoa(id))
+}

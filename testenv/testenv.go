@@ -21,7 +21,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/portalaccess/portal/config"
 	"github.com/portalaccess/portal/credentials"
@@ -89,8 +88,10 @@ type Portal struct {
 	URL      string
 	AdminKey string
 	Service  *service.Service
-	http     *httptest.Server
-	worker   worker.Worker
+	// Env is the portal's environment, for starting a worker process.
+	Env         map[string]string
+	http        *httptest.Server
+	stopWorkers func()
 }
 
 // Options adjust a test portal.
@@ -110,7 +111,8 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 	env := map[string]string{
 		"DATABASE_URL": databaseURL, "TEMPORAL_ADDRESS": temporalAddress, "PUBLIC_BASE_URL": base,
 		"MAIL_DRIVER": "outbox", "TOKEN_SECRET": credentials.Random(), "PORTAL_ADMIN_API_KEY": adminKey,
-		"TEMPORAL_TASK_QUEUE": "test-" + randomSuffix(),
+		"TEMPORAL_TASK_QUEUE": "test-" + randomSuffix(), "MAIL_TASK_QUEUE": "test-mail-" + randomSuffix(),
+		"MAIL_RATE_PER_SECOND": "0",
 	}
 	cfg, err := config.Load(ctx, mapLookuper(env))
 	if err != nil {
@@ -131,10 +133,9 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 		svc.Close()
 		return nil, err
 	}
-	p := &Portal{URL: base, AdminKey: adminKey, Service: svc}
+	p := &Portal{URL: base, AdminKey: adminKey, Service: svc, Env: env}
 	if opts.Worker == nil || *opts.Worker {
-		p.worker = svc.Worker()
-		if err := p.worker.Start(); err != nil {
+		if p.stopWorkers, err = svc.StartWorkers(); err != nil {
 			ln.Close()
 			svc.Close()
 			return nil, err
@@ -148,8 +149,8 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 // Stop shuts the portal down.
 func (p *Portal) Stop() {
 	p.http.Close()
-	if p.worker != nil {
-		p.worker.Stop()
+	if p.stopWorkers != nil {
+		p.stopWorkers()
 	}
 	p.Service.Close()
 }

@@ -36,6 +36,9 @@ type InvitationInput struct {
 	HelpCenterSlug string
 	ContactID      int64
 	Policy         Policy
+	// MailTaskQueue is the rate-limited queue that email activities run
+	// on; empty means the workflow's own queue.
+	MailTaskQueue string `json:",omitempty"`
 	// Resume carries the state across continue-as-new.
 	Resume *InvitationState `json:",omitempty"`
 }
@@ -162,6 +165,18 @@ func withActivityOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// mailQueueChange routes email activities to the mail task queue.
+// Invitations started before it send mail from the workflow's own queue.
+const mailQueueChange = "mail-task-queue"
+
+// mailContext is where email activities run.
+func (w *invitation) mailContext(ctx workflow.Context) workflow.Context {
+	if w.in.MailTaskQueue == "" || workflow.GetVersion(ctx, mailQueueChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return ctx
+	}
+	return workflow.WithTaskQueue(ctx, w.in.MailTaskQueue)
+}
+
 func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 	ctx = withActivityOptions(ctx)
 	logger := workflow.GetLogger(ctx)
@@ -216,7 +231,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 			err = w.issue(ctx)
 		case fired && reminderDue:
 			w.state.RemindersSent++
-			err = workflow.ExecuteActivity(ctx, a.SendInvitation, activities.SendInput{
+			err = workflow.ExecuteActivity(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
 				InvitationID: w.state.InvitationID, Generation: w.state.Generation, Reminder: w.state.RemindersSent,
 			}).Get(ctx, nil)
 			if isUndeliverable(err) {
@@ -261,7 +276,7 @@ func (w *invitation) issue(ctx workflow.Context) error {
 		return err
 	}
 	w.state.Generation, w.state.ExpiresAt, w.state.LastSentAt, w.state.RemindersSent = gen, expires, now, 0
-	err := workflow.ExecuteActivity(ctx, a.SendInvitation, activities.SendInput{
+	err := workflow.ExecuteActivity(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
 		InvitationID: w.state.InvitationID, Generation: gen,
 	}).Get(ctx, nil)
 	if isUndeliverable(err) {
@@ -294,7 +309,7 @@ func (w *invitation) finish(ctx workflow.Context, err error) (InvitationState, e
 	if w.state.Status == store.InvitationAccepted {
 		w.publish(ctx)
 		var a *activities.Activities
-		if err := workflow.ExecuteActivity(ctx, a.SendWelcome, w.state.InvitationID).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(w.mailContext(ctx), a.SendWelcome, w.state.InvitationID).Get(ctx, nil); err != nil {
 			// The account is active either way; a lost welcome email must
 			// not fail the invitation.
 			workflow.GetLogger(ctx).Warn("welcome email not sent", "error", err)

@@ -35,7 +35,7 @@ var (
 // SearchAttributes lists every search attribute the workflows use, for
 // registering them on a server.
 func SearchAttributes() []temporal.SearchAttributeKey {
-	return []temporal.SearchAttributeKey{InvitationStatusKey, HelpCenterKey}
+	return []temporal.SearchAttributeKey{InvitationStatusKey, HelpCenterKey, BulkJobKey}
 }
 
 // InvitationWorkflowID is the ID of a contact's invitation to a help

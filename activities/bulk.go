@@ -1,0 +1,88 @@
+package activities
+
+import (
+	"context"
+
+	"github.com/portalaccess/portal/store"
+)
+
+// BulkPageInput asks for the next page of a bulk job's selection.
+type BulkPageInput struct {
+	JobID string
+	After int64
+	Limit int
+}
+
+// BulkPageResult is the part of a page the workflow acts on. Contacts that
+// can't be invited are recorded here, with their reason, and only the
+// eligible ones travel back through workflow history.
+type BulkPageResult struct {
+	Eligible []int64
+	Examined int
+	Next     int64
+	Done     bool
+}
+
+// BulkPage reads the next page of the selection and sorts it: ineligible
+// contacts are recorded as skipped (in a dry run, every contact is
+// recorded with what would happen to it).
+func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageResult, error) {
+	job, err := a.Store.BulkJobByID(ctx, in.JobID)
+	if err != nil {
+		return BulkPageResult{}, err
+	}
+	hc, err := a.Store.HelpCenterByID(ctx, job.HelpCenterID)
+	if err != nil {
+		return BulkPageResult{}, err
+	}
+	cands, err := a.Store.BulkPage(ctx, job, hc, in.After, in.Limit)
+	if err != nil {
+		return BulkPageResult{}, err
+	}
+	res := BulkPageResult{Examined: len(cands), Next: in.After, Done: len(cands) < in.Limit}
+	var outcomes []store.BulkOutcome
+	for _, c := range cands {
+		res.Next = c.ContactID
+		access := ""
+		if c.Access != nil {
+			access = *c.Access
+		}
+		outcome := store.Ineligible(c.Email, c.Verified, access)
+		switch {
+		case !c.Found:
+			outcome = store.OutcomeNotFound
+		case outcome != "":
+		case !job.DryRun:
+			res.Eligible = append(res.Eligible, c.ContactID)
+			continue
+		case c.Pending:
+			outcome = store.OutcomeAlreadyInvited
+		default:
+			outcome = store.OutcomeInvited
+		}
+		outcomes = append(outcomes, store.BulkOutcome{ContactID: c.ContactID, Outcome: outcome})
+	}
+	return res, a.Store.RecordBulkOutcomes(ctx, job.ID, outcomes)
+}
+
+// BulkOutcomesInput carries the outcomes of started invitations.
+type BulkOutcomesInput struct {
+	JobID    string
+	Outcomes []store.BulkOutcome
+}
+
+// RecordBulkOutcomes stores outcomes; recording them twice counts once.
+func (a *Activities) RecordBulkOutcomes(ctx context.Context, in BulkOutcomesInput) error {
+	return a.Store.RecordBulkOutcomes(ctx, in.JobID, in.Outcomes)
+}
+
+// FinishBulkInput closes a job.
+type FinishBulkInput struct {
+	JobID  string
+	Status string
+}
+
+// FinishBulkJob records how a job ended.
+func (a *Activities) FinishBulkJob(ctx context.Context, in FinishBulkInput) error {
+	return a.Store.FinishBulkJob(ctx, in.JobID, in.Status)
+}

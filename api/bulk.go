@@ -1,0 +1,232 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/portalaccess/portal/store"
+	"github.com/portalaccess/portal/workflows"
+)
+
+// maxBulkIDs bounds an explicit selection; larger ones use a filter.
+const maxBulkIDs = 50000
+
+type bulkRequest struct {
+	ContactIDs []int64              `json:"contact_ids"`
+	Filter     *store.ContactFilter `json:"filter"`
+	All        bool                 `json:"all"`
+	DryRun     bool                 `json:"dry_run"`
+}
+
+type bulkView struct {
+	ID             string         `json:"id"`
+	WorkflowID     string         `json:"workflow_id"`
+	HelpCenter     string         `json:"help_center"`
+	Status         string         `json:"status"`
+	DryRun         bool           `json:"dry_run"`
+	Selection      string         `json:"selection"`
+	Total          int            `json:"total"`
+	Processed      int            `json:"processed"`
+	Invited        int            `json:"invited"`
+	AlreadyInvited int            `json:"already_invited"`
+	Skipped        map[string]int `json:"skipped"`
+	Failed         int            `json:"failed"`
+	CreatedAt      time.Time      `json:"created_at"`
+	FinishedAt     *time.Time     `json:"finished_at"`
+}
+
+func viewBulk(j *store.BulkJob, slug string) bulkView {
+	skipped := map[string]int{
+		store.ReasonNoEmail: j.SkippedNoEmail, store.ReasonUnverified: j.SkippedUnverified,
+		store.ReasonAlreadyActive: j.SkippedAlreadyActive, store.ReasonDeactivated: j.SkippedDeactivated,
+		store.OutcomeNotFound: j.SkippedNotFound,
+	}
+	processed := j.Invited + j.AlreadyInvited + j.Failed
+	for _, n := range skipped {
+		processed += n
+	}
+	return bulkView{ID: j.ID, WorkflowID: j.WorkflowID, HelpCenter: slug, Status: j.Status, DryRun: j.DryRun,
+		Selection: j.Selection, Total: j.Total, Processed: processed, Invited: j.Invited, AlreadyInvited: j.AlreadyInvited,
+		Skipped: skipped, Failed: j.Failed, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt}
+}
+
+// createBulkInvitation starts a bulk job. With an Idempotency-Key, a
+// repeated request returns the job the first one created.
+func (s *Server) createBulkInvitation(c *gin.Context) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	var req bulkRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
+	if len(key) > 200 {
+		abort(c, http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most 200 characters")
+		return
+	}
+	ctx := c.Request.Context()
+	if key != "" {
+		if job, err := s.Store.BulkJobByKey(ctx, hc.ID, key); err == nil {
+			s.bulkAccepted(c, hc, job)
+			return
+		} else if !errors.Is(err, store.ErrNotFound) {
+			s.internal(c, err)
+			return
+		}
+	}
+	job := &store.BulkJob{ID: uuid.NewString(), HelpCenterID: hc.ID, DryRun: req.DryRun}
+	job.WorkflowID = workflows.BulkWorkflowID(job.ID)
+	if key != "" {
+		job.IdempotencyKey = &key
+	}
+	chosen := 0
+	if req.ContactIDs != nil {
+		chosen++
+		job.Selection = store.SelectIDs
+		if len(req.ContactIDs) == 0 || len(req.ContactIDs) > maxBulkIDs {
+			invalidField(c, "contact_ids", "contact_ids must name between 1 and 50000 contacts; use a filter or all for more")
+			return
+		}
+		for _, id := range req.ContactIDs {
+			if id <= 0 {
+				invalidField(c, "contact_ids", "contact ids are positive integers")
+				return
+			}
+		}
+	}
+	if req.Filter != nil {
+		chosen++
+		job.Selection, job.Filter = store.SelectFilter, req.Filter
+	}
+	if req.All {
+		chosen++
+		job.Selection = store.SelectAll
+	}
+	if chosen != 1 {
+		abort(c, http.StatusUnprocessableEntity, "invalid_selection", "give exactly one of contact_ids, filter or all: true")
+		return
+	}
+	if err := s.Store.CreateBulkJob(ctx, job, req.ContactIDs); err != nil {
+		if errors.Is(err, store.ErrConflict) && key != "" {
+			// A concurrent request with the same key won the race.
+			if existing, ferr := s.Store.BulkJobByKey(ctx, hc.ID, key); ferr == nil {
+				s.bulkAccepted(c, hc, existing)
+				return
+			}
+		}
+		s.internal(c, err)
+		return
+	}
+	if err := s.startBulk(ctx, hc, job); err != nil {
+		// Undo: a job without a workflow would claim to run forever.
+		if derr := s.Store.DeleteBulkJob(context.WithoutCancel(ctx), job.ID); derr != nil {
+			s.Logger.Error("undo bulk job", "job_id", job.ID, "error", derr)
+		}
+		s.temporalError(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, viewBulk(job, hc.Slug))
+}
+
+// bulkAccepted answers a repeated request; it starts the job's workflow
+// if the first request stopped before it could.
+func (s *Server) bulkAccepted(c *gin.Context, hc *store.HelpCenter, job *store.BulkJob) {
+	if job.Status == store.BulkRunning {
+		if err := s.startBulk(c.Request.Context(), hc, job); err != nil {
+			s.temporalError(c, err)
+			return
+		}
+	}
+	c.JSON(http.StatusAccepted, viewBulk(job, hc.Slug))
+}
+
+// startBulk starts a job's workflow; starting it again is harmless.
+func (s *Server) startBulk(ctx context.Context, hc *store.HelpCenter, job *store.BulkJob) error {
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       job.WorkflowID,
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.HelpCenterKey.ValueSet(hc.Slug), workflows.BulkJobKey.ValueSet(job.ID)),
+	}, workflows.BulkInvite, workflows.BulkInput{
+		JobID: job.ID, HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, Policy: workflows.PolicyFrom(hc.InvitePolicy),
+		MailTaskQueue: s.MailTaskQueue, DryRun: job.DryRun,
+	})
+	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return nil
+	}
+	return err
+}
+
+// bulkJob loads the job named by :id, or answers 404.
+func (s *Server) bulkJob(c *gin.Context) (*store.BulkJob, *store.HelpCenter, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		abort(c, http.StatusNotFound, "bulk_invitation_not_found", "bulk invitation not found")
+		return nil, nil, false
+	}
+	job, err := s.Store.BulkJobByID(c.Request.Context(), id.String())
+	if err != nil {
+		s.storeError(c, err, "bulk_invitation")
+		return nil, nil, false
+	}
+	hc, err := s.Store.HelpCenterByID(c.Request.Context(), job.HelpCenterID)
+	if err != nil {
+		s.internal(c, err)
+		return nil, nil, false
+	}
+	return job, hc, true
+}
+
+func (s *Server) getBulkInvitation(c *gin.Context) {
+	if job, hc, ok := s.bulkJob(c); ok {
+		c.JSON(http.StatusOK, viewBulk(job, hc.Slug))
+	}
+}
+
+func (s *Server) cancelBulkInvitation(c *gin.Context) {
+	job, hc, ok := s.bulkJob(c)
+	if !ok {
+		return
+	}
+	if job.Status != store.BulkRunning {
+		abort(c, http.StatusConflict, "not_running", "the bulk invitation is "+job.Status)
+		return
+	}
+	err := s.Temporal.SignalWorkflow(c.Request.Context(), job.WorkflowID, "", workflows.BulkCancelSignal, nil)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		err = s.Store.FinishBulkJob(c.Request.Context(), job.ID, store.BulkCancelled)
+		job.Status = store.BulkCancelled
+	}
+	if err != nil {
+		s.temporalError(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, viewBulk(job, hc.Slug))
+}
+
+func (s *Server) bulkResultsCSV(c *gin.Context) {
+	job, _, ok := s.bulkJob(c)
+	if !ok {
+		return
+	}
+	w := s.startCSV(c, "bulk-invitation-"+job.ID+".csv", "contact_id", "email", "name", "outcome", "detail")
+	err := s.Store.EachBulkResult(c.Request.Context(), job.ID, func(r store.BulkResult) error {
+		return w.row(itoa(r.ContactID), r.Email, r.Name, r.Outcome, r.Detail)
+	})
+	w.finish(err)
+}

@@ -1,0 +1,2 @@
+ALTER TABLE contacts DROP COLUMN IF EXISTS import_id;
+DROP TABLE IF EXISTS bulk_job_results, bulk_job_contacts, bulk_jobs;

@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// Bulk job states.
+const (
+	BulkRunning   = "running"
+	BulkCompleted = "completed"
+	BulkCancelled = "cancelled"
+	BulkFailed    = "failed"
+)
+
+// Bulk outcomes beside the ineligibility reasons.
+const (
+	OutcomeInvited        = "invited"
+	OutcomeAlreadyInvited = "already_invited"
+	OutcomeFailed         = "failed"
+	OutcomeNotFound       = "not_found"
+)
+
+// Selections of a bulk job.
+const (
+	SelectIDs    = "ids"
+	SelectFilter = "filter"
+	SelectAll    = "all"
+)
+
+// BulkJob is one bulk invitation: its selection and running counts.
+type BulkJob struct {
+	bun.BaseModel `bun:"table:bulk_jobs"`
+
+	ID                   string         `bun:"id,pk"`
+	HelpCenterID         int64          `bun:"help_center_id"`
+	IdempotencyKey       *string        `bun:"idempotency_key"`
+	Selection            string         `bun:"selection"`
+	Filter               *ContactFilter `bun:"filter,type:jsonb"`
+	DryRun               bool           `bun:"dry_run"`
+	Status               string         `bun:"status"`
+	Total                int            `bun:"total"`
+	Invited              int            `bun:"invited"`
+	AlreadyInvited       int            `bun:"already_invited"`
+	Failed               int            `bun:"failed"`
+	SkippedNoEmail       int            `bun:"skipped_no_email"`
+	SkippedUnverified    int            `bun:"skipped_unverified"`
+	SkippedAlreadyActive int            `bun:"skipped_already_active"`
+	SkippedDeactivated   int            `bun:"skipped_deactivated"`
+	SkippedNotFound      int            `bun:"skipped_not_found"`
+	WorkflowID           string         `bun:"workflow_id"`
+	CreatedAt            time.Time      `bun:"created_at,nullzero,default:now()"`
+	FinishedAt           *time.Time     `bun:"finished_at"`
+}
+
+// counterColumn is the bulk_jobs column an outcome counts in.
+var counterColumn = map[string]string{
+	OutcomeInvited:        "invited",
+	OutcomeAlreadyInvited: "already_invited",
+	OutcomeFailed:         "failed",
+	ReasonNoEmail:         "skipped_no_email",
+	ReasonUnverified:      "skipped_unverified",
+	ReasonAlreadyActive:   "skipped_already_active",
+	ReasonDeactivated:     "skipped_deactivated",
+	OutcomeNotFound:       "skipped_not_found",
+}
+
+// CreateBulkJob stores a job and its explicit selection (ids), and sets
+// its total: the number of contacts the selection names.
+func (s *Store) CreateBulkJob(ctx context.Context, job *BulkJob, ids []int64) error {
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		job.Status = BulkRunning
+		if _, err := tx.NewInsert().Model(job).Exec(ctx); err != nil {
+			return translate(err, "create bulk job")
+		}
+		const batch = 10000
+		for start := 0; start < len(ids); start += batch {
+			chunk := ids[start:min(start+batch, len(ids))]
+			if _, err := tx.NewRaw(`INSERT INTO bulk_job_contacts (job_id, contact_id)
+				SELECT ?, unnest(?::bigint[]) ON CONFLICT DO NOTHING`, job.ID, pgdialect.Array(chunk)).Exec(ctx); err != nil {
+				return translate(err, "store bulk selection")
+			}
+		}
+		var total int
+		var err error
+		switch job.Selection {
+		case SelectIDs:
+			err = tx.NewRaw(`SELECT count(*) FROM bulk_job_contacts WHERE job_id = ?`, job.ID).Scan(ctx, &total)
+		default:
+			q := tx.NewSelect().TableExpr("contacts").ColumnExpr("count(*)")
+			if job.Filter != nil {
+				q = job.Filter.apply(q)
+			}
+			err = q.Scan(ctx, &total)
+		}
+		if err != nil {
+			return translate(err, "count bulk selection")
+		}
+		job.Total = total
+		_, err = tx.NewUpdate().Model(job).Column("total").WherePK().Exec(ctx)
+		return translate(err, "set bulk total")
+	})
+}
+
+// DeleteBulkJob undoes CreateBulkJob when its workflow could not start.
+func (s *Store) DeleteBulkJob(ctx context.Context, id string) error {
+	_, err := s.DB.NewDelete().Model((*BulkJob)(nil)).Where("id = ?", id).Exec(ctx)
+	return translate(err, "delete bulk job")
+}
+
+// BulkJobByID finds a job.
+func (s *Store) BulkJobByID(ctx context.Context, id string) (*BulkJob, error) {
+	j := new(BulkJob)
+	err := s.DB.NewSelect().Model(j).Where("id = ?", id).Scan(ctx)
+	return j, translate(err, "bulk job "+id)
+}
+
+// BulkJobByKey finds the job created with an idempotency key.
+func (s *Store) BulkJobByKey(ctx context.Context, helpCenterID int64, key string) (*BulkJob, error) {
+	j := new(BulkJob)
+	err := s.DB.NewSelect().Model(j).Where("help_center_id = ? AND idempotency_key = ?", helpCenterID, key).Scan(ctx)
+	return j, translate(err, "bulk job by key")
+}
+
+// BulkCandidate is a contact of a bulk selection with what decides its
+// eligibility.
+type BulkCandidate struct {
+	ContactID int64   `bun:"contact_id"`
+	Email     *string `bun:"email"`
+	Verified  bool    `bun:"verified"`
+	Found     bool    `bun:"found"`
+	Access    *string `bun:"access"`
+	Pending   bool    `bun:"pending"`
+}
+
+// BulkPage returns the next contacts of a job's selection after the
+// contact ID after, in ID order (keyset pagination: every page costs the
+// same however deep into the selection it is).
+func (s *Store) BulkPage(ctx context.Context, job *BulkJob, hc *HelpCenter, after int64, limit int) ([]BulkCandidate, error) {
+	var out []BulkCandidate
+	access := `(SELECT pa.status FROM portal_access pa JOIN portal_accounts a ON a.id = pa.account_id
+		WHERE a.contact_id = c.id AND a.scope = ? AND pa.help_center_id = ?) AS access`
+	pending := `EXISTS (SELECT 1 FROM invitations i
+		WHERE i.contact_id = c.id AND i.help_center_id = ? AND i.status = 'pending') AS pending`
+	var q *bun.SelectQuery
+	if job.Selection == SelectIDs {
+		q = s.DB.NewSelect().TableExpr("bulk_job_contacts AS s").
+			Join("LEFT JOIN contacts AS c ON c.id = s.contact_id").
+			ColumnExpr("s.contact_id, c.email, coalesce(c.verified, false) AS verified, c.id IS NOT NULL AS found").
+			Where("s.job_id = ? AND s.contact_id > ?", job.ID, after).
+			OrderExpr("s.contact_id")
+	} else {
+		q = s.DB.NewSelect().TableExpr("contacts AS c").
+			ColumnExpr("c.id AS contact_id, c.email, c.verified, true AS found").
+			Where("c.id > ?", after).OrderExpr("c.id")
+		if job.Filter != nil {
+			q = job.Filter.apply(q)
+		}
+	}
+	q = q.ColumnExpr(access, hc.AccountScope(), hc.ID).ColumnExpr(pending, hc.ID).Limit(int64(limit))
+	if err := q.Scan(ctx, &out); err != nil && err != sql.ErrNoRows {
+		return nil, translate(err, "bulk page")
+	}
+	return out, nil
+}
+
+// BulkOutcome is what happened to one contact of a job.
+type BulkOutcome struct {
+	ContactID int64
+	Outcome   string
+	Detail    string `json:",omitempty"`
+}
+
+// RecordBulkOutcomes stores outcomes and moves the job's counters by the
+// rows actually inserted, so recording the same outcomes twice (an
+// activity retry) counts them once.
+func (s *Store) RecordBulkOutcomes(ctx context.Context, jobID string, outcomes []BulkOutcome) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(outcomes))
+	kinds := make([]string, len(outcomes))
+	details := make([]string, len(outcomes))
+	for i, o := range outcomes {
+		ids[i], kinds[i], details[i] = o.ContactID, o.Outcome, o.Detail
+	}
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var inserted []string
+		err := tx.NewRaw(`INSERT INTO bulk_job_results (job_id, contact_id, outcome, detail)
+			SELECT ?, u.contact_id, u.outcome, u.detail
+			FROM unnest(?::bigint[], ?::text[], ?::text[]) AS u (contact_id, outcome, detail)
+			ON CONFLICT DO NOTHING RETURNING outcome`, jobID, pgdialect.Array(ids), pgdialect.Array(kinds), pgdialect.Array(details)).Scan(ctx, &inserted)
+		if err != nil && err != sql.ErrNoRows {
+			return translate(err, "record bulk outcomes")
+		}
+		counts := map[string]int{}
+		for _, o := range inserted {
+			counts[counterColumn[o]]++
+		}
+		if len(counts) == 0 {
+			return nil
+		}
+		q := tx.NewUpdate().Model((*BulkJob)(nil)).Where("id = ?", jobID)
+		for col, n := range counts {
+			if col == "" {
+				continue
+			}
+			q = q.Set("? = ? + ?", bun.Ident(col), bun.Ident(col), n)
+		}
+		_, err = q.Exec(ctx)
+		return translate(err, "count bulk outcomes")
+	})
+}
+
+// FinishBulkJob records a job's final state; it changes only a running job.
+func (s *Store) FinishBulkJob(ctx context.Context, id, status string) error {
+	_, err := s.DB.NewUpdate().Model((*BulkJob)(nil)).Set("status = ?", status).Set("finished_at = now()").
+		Where("id = ? AND status = ?", id, BulkRunning).Exec(ctx)
+	return translate(err, "finish bulk job")
+}
+
+// BulkResult is a row of a job's results file.
+type BulkResult struct {
+	ContactID int64  `bun:"contact_id"`
+	Email     string `bun:"email"`
+	Name      string `bun:"name"`
+	Outcome   string `bun:"outcome"`
+	Detail    string `bun:"detail"`
+}
+
+// EachBulkResult calls fn for every result of a job in contact order,
+// reading them in pages so a large job never sits in memory.
+func (s *Store) EachBulkResult(ctx context.Context, jobID string, fn func(BulkResult) error) error {
+	var after int64
+	for {
+		var page []BulkResult
+		err := s.DB.NewRaw(`SELECT r.contact_id, coalesce(c.email, '') AS email, coalesce(c.name, '') AS name, r.outcome, r.detail
+			FROM bulk_job_results r LEFT JOIN contacts c ON c.id = r.contact_id
+			WHERE r.job_id = ? AND r.contact_id > ? ORDER BY r.contact_id LIMIT 1000`, jobID, after).Scan(ctx, &page)
+		if err != nil && err != sql.ErrNoRows {
+			return translate(err, "bulk results")
+		}
+		for _, r := range page {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(page) < 1000 {
+			return nil
+		}
+		after = page[len(page)-1].ContactID
+	}
+}

@@ -1,0 +1,199 @@
+package workflows
+
+import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/portalaccess/portal/activities"
+	"github.com/portalaccess/portal/store"
+)
+
+// Message names of the bulk invitation workflow.
+const (
+	// BulkProgressQuery answers the job's progress as the workflow sees it.
+	BulkProgressQuery = "progress"
+	// BulkCancelSignal stops further invitations; started ones go on.
+	BulkCancelSignal = "cancel"
+)
+
+// BulkJobKey names the bulk job on the invitations it starts, so an
+// operator can list them in the Temporal UI.
+var BulkJobKey = temporal.NewSearchAttributeKeyKeyword("BulkJob")
+
+// BulkWorkflowID is the ID of a bulk job's workflow.
+func BulkWorkflowID(jobID string) string { return "bulk-invitation/" + jobID }
+
+// Bulk defaults: contacts per page, invitation starts in flight at once,
+// and invitations started per run before continuing as new.
+const (
+	DefaultBulkPageSize       = 100
+	DefaultBulkWindow         = 25
+	DefaultBulkChildrenPerRun = 500
+)
+
+// BulkInput starts (or continues) a bulk job.
+type BulkInput struct {
+	JobID          string
+	HelpCenterID   int64
+	HelpCenterSlug string
+	Policy         Policy
+	MailTaskQueue  string
+	DryRun         bool
+	PageSize       int
+	Window         int
+	ChildrenPerRun int
+
+	// Carried across continue-as-new.
+	Cursor   int64
+	Progress BulkProgress
+}
+
+// BulkProgress is what the progress query answers.
+type BulkProgress struct {
+	Invited        int
+	AlreadyInvited int
+	Failed         int
+	Pages          int
+	Runs           int
+	Cancelled      bool
+}
+
+type bulk struct {
+	in       BulkInput
+	progress BulkProgress
+	cancelCh workflow.ReceiveChannel
+}
+
+// BulkInvite pages through a job's selection and starts an invitation
+// workflow for each eligible contact, as an abandoned child: the
+// invitations outlive this workflow and its continue-as-new. It waits only
+// for each child to start, a bounded number at a time, and continues as
+// new every ChildrenPerRun invitations so no run's history grows with the
+// size of the job.
+func BulkInvite(ctx workflow.Context, in BulkInput) (BulkProgress, error) {
+	if in.PageSize <= 0 {
+		in.PageSize = DefaultBulkPageSize
+	}
+	if in.Window <= 0 {
+		in.Window = DefaultBulkWindow
+	}
+	if in.ChildrenPerRun <= 0 {
+		in.ChildrenPerRun = DefaultBulkChildrenPerRun
+	}
+	b := &bulk{in: in, progress: in.Progress, cancelCh: workflow.GetSignalChannel(ctx, BulkCancelSignal)}
+	b.progress.Runs++
+	if err := workflow.SetQueryHandler(ctx, BulkProgressQuery, func() (BulkProgress, error) { return b.progress, nil }); err != nil {
+		return b.progress, err
+	}
+	return b.run(withActivityOptions(ctx))
+}
+
+// cancelled drains the cancel signal; once seen, it stays seen.
+func (b *bulk) cancelled() bool {
+	for b.cancelCh.ReceiveAsync(nil) {
+		b.progress.Cancelled = true
+	}
+	return b.progress.Cancelled
+}
+
+func (b *bulk) run(ctx workflow.Context) (BulkProgress, error) {
+	var a *activities.Activities
+	startedThisRun := 0
+	for !b.cancelled() {
+		var page activities.BulkPageResult
+		if err := workflow.ExecuteActivity(ctx, a.BulkPage, activities.BulkPageInput{
+			JobID: b.in.JobID, After: b.in.Cursor, Limit: b.in.PageSize,
+		}).Get(ctx, &page); err != nil {
+			return b.fail(ctx, err)
+		}
+		b.progress.Pages++
+		outcomes := b.startChildren(ctx, page.Eligible)
+		if err := workflow.ExecuteActivity(ctx, a.RecordBulkOutcomes, activities.BulkOutcomesInput{
+			JobID: b.in.JobID, Outcomes: outcomes,
+		}).Get(ctx, nil); err != nil {
+			return b.fail(ctx, err)
+		}
+		// Contacts of a page that a cancel cut short were never started;
+		// the cursor passes them all the same, since the job is ending.
+		b.in.Cursor = page.Next
+		startedThisRun += len(outcomes)
+		if page.Done {
+			break
+		}
+		if !b.cancelled() && (startedThisRun >= b.in.ChildrenPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
+			next := b.in
+			next.Progress = b.progress
+			return b.progress, workflow.NewContinueAsNewError(ctx, BulkInvite, next)
+		}
+	}
+	status := store.BulkCompleted
+	if b.progress.Cancelled {
+		status = store.BulkCancelled
+	}
+	return b.progress, workflow.ExecuteActivity(ctx, a.FinishBulkJob, activities.FinishBulkInput{JobID: b.in.JobID, Status: status}).Get(ctx, nil)
+}
+
+func (b *bulk) fail(ctx workflow.Context, cause error) (BulkProgress, error) {
+	var a *activities.Activities
+	// Record the failure with a fresh context so it is written even when
+	// the cause was a cancellation of the workflow itself.
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	_ = workflow.ExecuteActivity(dctx, a.FinishBulkJob, activities.FinishBulkInput{JobID: b.in.JobID, Status: store.BulkFailed}).Get(dctx, nil)
+	return b.progress, cause
+}
+
+type childStart struct {
+	contactID int64
+	started   workflow.Future
+}
+
+// startChildren starts an invitation per contact, at most Window waiting
+// to start at once, and returns each contact's outcome. A contact whose
+// invitation already runs counts as already invited: it gets no second
+// workflow and no second email.
+func (b *bulk) startChildren(ctx workflow.Context, ids []int64) []store.BulkOutcome {
+	outcomes := make([]store.BulkOutcome, 0, len(ids))
+	inflight := make([]childStart, 0, b.in.Window)
+	settle := func(c childStart) {
+		err := c.started.Get(ctx, nil)
+		switch {
+		case err == nil:
+			b.progress.Invited++
+			outcomes = append(outcomes, store.BulkOutcome{ContactID: c.contactID, Outcome: store.OutcomeInvited})
+		case temporal.IsWorkflowExecutionAlreadyStartedError(err):
+			b.progress.AlreadyInvited++
+			outcomes = append(outcomes, store.BulkOutcome{ContactID: c.contactID, Outcome: store.OutcomeAlreadyInvited})
+		default:
+			b.progress.Failed++
+			outcomes = append(outcomes, store.BulkOutcome{ContactID: c.contactID, Outcome: store.OutcomeFailed, Detail: err.Error()})
+		}
+	}
+	for _, id := range ids {
+		if b.cancelled() {
+			break
+		}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            InvitationWorkflowID(b.in.HelpCenterSlug, id),
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				InvitationStatusKey.ValueSet(store.InvitationPending),
+				HelpCenterKey.ValueSet(b.in.HelpCenterSlug),
+				BulkJobKey.ValueSet(b.in.JobID)),
+		})
+		f := workflow.ExecuteChildWorkflow(cctx, Invitation, InvitationInput{
+			HelpCenterID: b.in.HelpCenterID, HelpCenterSlug: b.in.HelpCenterSlug, ContactID: id,
+			Policy: b.in.Policy, MailTaskQueue: b.in.MailTaskQueue,
+		})
+		inflight = append(inflight, childStart{contactID: id, started: f.GetChildWorkflowExecution()})
+		if len(inflight) >= b.in.Window {
+			settle(inflight[0])
+			inflight = inflight[1:]
+		}
+	}
+	for _, c := range inflight {
+		settle(c)
+	}
+	return outcomes
+}
