@@ -36,10 +36,12 @@ const (
 
 // deliver sends msg at most once for key. An earlier attempt that was
 // claimed but never confirmed (the worker died mid-send) may have reached
-// the provider, so it is recorded as unconfirmed and not repeated: a
+// the provider: a provider that can confirm (mail.Confirmer) is asked;
+// otherwise the send is recorded as unconfirmed and not repeated, since a
 // customer must never get the same email twice.
 func (a *Activities) deliver(ctx context.Context, key string, invitationID string, msg mail.Message, countsAsInvite bool) error {
 	logger := activity.GetLogger(ctx)
+	msg.IdempotencyKey = key
 	entry := &store.EmailLog{IdempotencyKey: key, Kind: msg.Kind, Recipient: msg.To, Subject: msg.Subject}
 	if invitationID != "" {
 		entry.InvitationID = &invitationID
@@ -48,13 +50,25 @@ func (a *Activities) deliver(ctx context.Context, key string, invitationID strin
 	if err != nil {
 		return err
 	}
+	if !claimed && existing.Status != store.EmailSending {
+		logger.Info("email already handled", "key", key, "status", existing.Status)
+		return nil
+	}
 	if !claimed {
-		if existing.Status == store.EmailSending {
+		confirmer, ok := a.Mail.(mail.Confirmer)
+		if !ok {
 			logger.Warn("earlier send attempt ended without confirmation; not sending again", "key", key)
 			return a.Store.FinishEmail(ctx, key, store.EmailUnconfirmed, "", "attempt ended without confirmation", false)
 		}
-		logger.Info("email already handled", "key", key, "status", existing.Status)
-		return nil
+		providerID, accepted, err := confirmer.Accepted(ctx, key)
+		if err != nil {
+			return fmt.Errorf("confirm %s: %w", key, err)
+		}
+		if accepted {
+			logger.Info("earlier send attempt confirmed", "key", key, "provider_id", providerID)
+			return a.Store.FinishEmail(ctx, key, store.EmailSent, providerID, "", countsAsInvite)
+		}
+		// The provider never got it: send now.
 	}
 	providerID, err := a.Mail.Send(ctx, msg)
 	if err != nil {

@@ -239,3 +239,45 @@ func TestInvitationThroughMailgunMockServer(t *testing.T) {
 		t.Fatalf("email log %+v", logs)
 	}
 }
+
+func TestInterruptedSendIsConfirmedWithTheOutbox(t *testing.T) {
+	outbox := &mail.Outbox{Store: db}
+	a, env, id := fixture(t, outbox)
+	ctx := context.Background()
+	key := "invitation/" + id + "/invite/1"
+	inv, _ := db.InvitationByID(ctx, id)
+	ct, _ := db.ContactByID(ctx, inv.ContactID)
+	// The worker died after claiming the send and before the provider got
+	// it: the retry asks the outbox, learns it never arrived, and sends.
+	if _, _, err := db.ClaimEmail(ctx, &store.EmailLog{IdempotencyKey: key, Kind: "invite", Recipient: *ct.Email, InvitationID: &id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// The same for the reminder, but this time the provider had it.
+	rkey := key + "/reminder/1"
+	if _, _, err := db.ClaimEmail(ctx, &store.EmailLog{IdempotencyKey: rkey, Kind: "reminder", Recipient: *ct.Email, InvitationID: &id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := outbox.Send(ctx, mail.Message{To: *ct.Email, Subject: "s", Kind: mail.KindReminder, IdempotencyKey: rkey}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1, Reminder: 1}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := db.ListOutbox(ctx, *ct.Email, 10)
+	if len(msgs) != 2 {
+		t.Fatalf("%d outbox messages, want one invite and one reminder", len(msgs))
+	}
+	logs, _ := db.EmailsFor(ctx, id)
+	for _, l := range logs {
+		if l.Status != store.EmailSent {
+			t.Fatalf("email %s is %s, want sent", l.IdempotencyKey, l.Status)
+		}
+	}
+	inv, _ = db.InvitationByID(ctx, id)
+	if inv.SendCount != 1 {
+		t.Fatalf("send count %d", inv.SendCount)
+	}
+}

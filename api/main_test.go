@@ -22,6 +22,13 @@ import (
 // real Temporal dev server, shared by the package.
 var portal *testenv.Portal
 
+// The package's database and dev server, for tests that start a portal of
+// their own.
+var (
+	databaseURL     string
+	temporalAddress string
+)
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -41,6 +48,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer dev.Stop()
+	databaseURL, temporalAddress = dbURL, dev.FrontendHostPort()
 	portal, err = testenv.StartPortal(ctx, dbURL, dev.FrontendHostPort(), testenv.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "portal:", err)

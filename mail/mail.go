@@ -21,11 +21,21 @@ type Message struct {
 	Text    string
 	HTML    string
 	Kind    string
+	// IdempotencyKey names this send; a Confirmer can look it up.
+	IdempotencyKey string
 }
 
 // Sender delivers messages. It returns the provider's message ID.
 type Sender interface {
 	Send(ctx context.Context, m Message) (providerID string, err error)
+}
+
+// Confirmer is a Sender that can tell whether it already accepted the
+// message sent with an idempotency key. When a send was interrupted (the
+// worker died mid-call), asking it turns "maybe sent" into a definite
+// answer; without it the send is left unconfirmed rather than repeated.
+type Confirmer interface {
+	Accepted(ctx context.Context, idempotencyKey string) (providerID string, ok bool, err error)
 }
 
 // ErrRejected marks a message the provider refused for good (a bad

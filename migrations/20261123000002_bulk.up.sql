@@ -50,3 +50,9 @@ CREATE TABLE bulk_job_results (
 -- Marks the import that last wrote a contact, so a file naming one email
 -- twice is caught without holding the file in memory.
 ALTER TABLE contacts ADD COLUMN import_id uuid;
+
+--bun:split
+
+-- The outbox accepts each email once, like a provider that honours
+-- idempotency keys, so a send interrupted by a crash can be confirmed.
+ALTER TABLE outbox_messages ADD COLUMN idempotency_key text UNIQUE;

@@ -100,12 +100,36 @@ type OutboxMessage struct {
 	HTMLBody  string    `bun:"html_body" json:"html"`
 	Kind      string    `bun:"kind" json:"kind"`
 	CreatedAt time.Time `bun:"created_at,nullzero,default:now()" json:"created_at"`
+
+	IdempotencyKey *string `bun:"idempotency_key" json:"-"`
 }
 
-// AddOutbox stores a message in the outbox.
+// AddOutbox stores a message in the outbox, once per idempotency key; a
+// repeat leaves the first and reports its ID in m.ID.
 func (s *Store) AddOutbox(ctx context.Context, m *OutboxMessage) error {
-	_, err := s.DB.NewInsert().Model(m).Returning("*").Exec(ctx)
-	return translate(err, "add outbox message")
+	res, err := s.DB.NewInsert().Model(m).On("CONFLICT (idempotency_key) DO NOTHING").Returning("*").Exec(ctx)
+	if err != nil {
+		return translate(err, "add outbox message")
+	}
+	if n, _ := res.RowsAffected(); n == 0 && m.IdempotencyKey != nil {
+		id, _, err := s.OutboxByKey(ctx, *m.IdempotencyKey)
+		m.ID = id
+		return err
+	}
+	return nil
+}
+
+// OutboxByKey finds the outbox message stored with an idempotency key.
+func (s *Store) OutboxByKey(ctx context.Context, key string) (int64, bool, error) {
+	var ids []int64
+	err := s.DB.NewRaw(`SELECT id FROM outbox_messages WHERE idempotency_key = ?`, key).Scan(ctx, &ids)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, translate(err, "outbox by key")
+	}
+	if len(ids) == 0 {
+		return 0, false, nil
+	}
+	return ids[0], true, nil
 }
 
 // ListOutbox returns outbox messages, newest first, optionally for one
