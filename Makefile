@@ -17,7 +17,7 @@ test: $(TEMPORAL)
 
 ## bench: benchmarks (not part of test)
 bench: $(TEMPORAL)
-	TEMPORAL_CLI=$(TEMPORAL) go test -run '^$$' -bench . -benchtime 1x ./...
+	TEMPORAL_CLI=$(TEMPORAL) go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./benchmarks/
 
 build:
 	go build -o $(PORTAL) ./cmd/portal

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -42,7 +44,9 @@ type importReport struct {
 func (r *importReport) reject(line int, email, reason string) {
 	r.RejectedCount++
 	if len(r.Rejected) < maxListedRejections {
-		r.Rejected = append(r.Rejected, rejection{Line: line, Email: email, Reason: reason})
+		// email is a slice of the whole record's string: copy it, or the
+		// report keeps every listed row's other columns alive.
+		r.Rejected = append(r.Rejected, rejection{Line: line, Email: strings.Clone(email), Reason: reason})
 	}
 }
 
@@ -114,7 +118,13 @@ func importBody(c *gin.Context) (io.Reader, error) {
 }
 
 func readImport(ctx context.Context, body io.Reader, im *store.Importer, report *importReport) error {
-	r := csv.NewReader(body)
+	// Drop a UTF-8 byte order mark before the parser sees it: in front of
+	// a quoted header ("\ufeff\"email\"") it is a bare quote otherwise.
+	br := bufio.NewReader(body)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	r := csv.NewReader(br)
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
 	header, err := r.Read()
@@ -192,10 +202,13 @@ func readImport(ctx context.Context, body io.Reader, im *store.Importer, report 
 			report.reject(line, strings.TrimSpace(rec[emailCol]), "bad email")
 			continue
 		}
+		// Fields are slices of one string per record; copy what the batch
+		// keeps so it does not pin whole rows (ignored columns and all).
+		email = strings.Clone(email)
 		row := store.ImportRow{Email: email}
 		if hasName {
-			row.Name = strings.TrimSpace(rec[nameCol])
-			if len(row.Name) > 200 {
+			row.Name = strings.Clone(strings.TrimSpace(rec[nameCol]))
+			if utf8.RuneCountInString(row.Name) > 200 {
 				report.reject(line, email, "name longer than 200 characters")
 				continue
 			}

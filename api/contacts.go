@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -53,7 +54,7 @@ func (s *Server) createContact(c *gin.Context) {
 		return
 	}
 	ct := &store.Contact{Name: strings.TrimSpace(req.Name), Verified: req.Verified}
-	if len(ct.Name) > 200 {
+	if utf8.RuneCountInString(ct.Name) > 200 {
 		invalidField(c, "name", "name must be at most 200 characters")
 		return
 	}
@@ -136,7 +137,7 @@ func (s *Server) updateContact(c *gin.Context) {
 	}
 	if req.Name != nil {
 		name := strings.TrimSpace(*req.Name)
-		if len(name) > 200 {
+		if utf8.RuneCountInString(name) > 200 {
 			invalidField(c, "name", "name must be at most 200 characters")
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -54,7 +55,7 @@ func (s *Server) createHelpCenter(c *gin.Context) {
 	case !slugPattern.MatchString(req.Slug):
 		invalidField(c, "slug", "slug must be 2-63 lowercase letters, digits or hyphens, starting with a letter or digit")
 		return
-	case req.Name == "" || len(req.Name) > 200:
+	case req.Name == "" || utf8.RuneCountInString(req.Name) > 200:
 		invalidField(c, "name", "name is required (at most 200 characters)")
 		return
 	case req.UserBase != store.UserBaseCommon && req.UserBase != store.UserBaseUnique:
@@ -123,7 +124,7 @@ func (s *Server) updateHelpCenter(c *gin.Context) {
 	}
 	if req.Name != nil {
 		name := strings.TrimSpace(*req.Name)
-		if name == "" || len(name) > 200 {
+		if name == "" || utf8.RuneCountInString(name) > 200 {
 			invalidField(c, "name", "name is required (at most 200 characters)")
 			return
 		}
