@@ -131,13 +131,19 @@ func (s *Service) API() *api.Server {
 // rate the server limits across every worker polling it.
 func (s *Service) Workers() []worker.Worker {
 	acts := &activities.Activities{Store: s.Store, Mail: s.Mail, Tokens: s.Tokens, BaseURL: s.Config.PublicBaseURL}
-	main := worker.New(s.Temporal, s.Config.TemporalTaskQueue, worker.Options{})
+	main := worker.New(s.Temporal, s.Config.TemporalTaskQueue, worker.Options{
+		// A bulk job makes thousands of short invitation tasks at once;
+		// more pollers keep the worker fed.
+		MaxConcurrentWorkflowTaskPollers: 8,
+		MaxConcurrentActivityTaskPollers: 8,
+	})
 	main.RegisterWorkflow(workflows.Invitation)
 	main.RegisterWorkflow(workflows.BulkInvite)
 	main.RegisterActivity(acts)
 	mailer := worker.New(s.Temporal, s.Config.MailTaskQueue, worker.Options{
-		DisableWorkflowWorker:        true,
-		TaskQueueActivitiesPerSecond: s.Config.MailRatePerSecond,
+		DisableWorkflowWorker:            true,
+		MaxConcurrentActivityTaskPollers: 8,
+		TaskQueueActivitiesPerSecond:     s.Config.MailRatePerSecond,
 	})
 	mailer.RegisterActivity(acts)
 	return []worker.Worker{main, mailer}

@@ -69,11 +69,14 @@ type AcceptRequest struct {
 }
 
 type invitation struct {
-	in        InvitationInput
-	state     InvitationState
-	accepting bool
-	accepted  workflow.Settable
-	acceptedF workflow.Future
+	in InvitationInput
+	// localSetup runs the database steps (record, issue a link) as local
+	// activities, in the workflow task that asks for them.
+	localSetup bool
+	state      InvitationState
+	accepting  bool
+	accepted   workflow.Settable
+	acceptedF  workflow.Future
 }
 
 // Invitation drives one invitation from the first email to an active
@@ -177,14 +180,32 @@ func (w *invitation) mailContext(ctx workflow.Context) workflow.Context {
 	return workflow.WithTaskQueue(ctx, w.in.MailTaskQueue)
 }
 
+// localSetupChange makes recording an invitation and issuing its links
+// local activities: two short database writes that needn't each cost a
+// round trip through the server. Older invitations keep regular ones.
+const localSetupChange = "local-setup"
+
+// setup runs a database step as a local activity or, for invitations
+// started before localSetupChange, as a regular one.
+func (w *invitation) setup(ctx workflow.Context, fn, arg any) workflow.Future {
+	if w.localSetup {
+		return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: 10 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		}), fn, arg)
+	}
+	return workflow.ExecuteActivity(ctx, fn, arg)
+}
+
 func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 	ctx = withActivityOptions(ctx)
 	logger := workflow.GetLogger(ctx)
 	var a *activities.Activities
 	w.publish(ctx)
+	w.localSetup = workflow.GetVersion(ctx, localSetupChange, workflow.DefaultVersion, 1) == 1
 
 	if !w.state.Recorded {
-		if err := workflow.ExecuteActivity(ctx, a.RecordInvitation, activities.RecordInput{
+		if err := w.setup(ctx, a.RecordInvitation, activities.RecordInput{
 			InvitationID: w.state.InvitationID, WorkflowID: w.state.WorkflowID,
 			HelpCenterID: w.in.HelpCenterID, ContactID: w.in.ContactID, CreatedAt: w.state.CreatedAt,
 		}).Get(ctx, nil); err != nil {
@@ -270,7 +291,7 @@ func (w *invitation) issue(ctx workflow.Context) error {
 	now := workflow.Now(ctx)
 	gen := w.state.Generation + 1
 	expires := now.Add(w.in.Policy.LinkLifetime)
-	if err := workflow.ExecuteActivity(ctx, a.IssueToken, activities.IssueInput{
+	if err := w.setup(ctx, a.IssueToken, activities.IssueInput{
 		InvitationID: w.state.InvitationID, Generation: gen, ExpiresAt: expires,
 	}).Get(ctx, nil); err != nil {
 		return err
