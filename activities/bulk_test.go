@@ -45,7 +45,7 @@ func selection(t *testing.T, hc *store.HelpCenter) map[string]int64 {
 	mk("deactivated", true, true, store.AccessDeactivated)
 	mk("pending", true, true, "")
 	inv := &store.Invitation{ID: uuid.NewString(), HelpCenterID: hc.ID, ContactID: out["pending"], WorkflowID: "wf"}
-	if err := db.CreateInvitation(ctx, inv); err != nil {
+	if _, err := db.CreateInvitation(ctx, inv); err != nil {
 		t.Fatal(err)
 	}
 	return out

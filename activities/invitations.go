@@ -25,12 +25,43 @@ type RecordInput struct {
 	CreatedAt time.Time
 }
 
+// RecordResult tells the workflow about the account being invited.
+type RecordResult struct {
+	// HasPassword: the account already logs in elsewhere (a common user
+	// base), so accepting needs no new password.
+	HasPassword bool
+}
+
 // RecordInvitation stores the invitation and marks the contact invited.
-func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) error {
-	return a.Store.CreateInvitation(ctx, &store.Invitation{
+func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) (RecordResult, error) {
+	has, err := a.Store.CreateInvitation(ctx, &store.Invitation{
 		ID: in.InvitationID, WorkflowID: in.WorkflowID, HelpCenterID: in.HelpCenterID, ContactID: in.ContactID,
 		CreatedAt: in.CreatedAt,
 	})
+	return RecordResult{HasPassword: has}, err
+}
+
+// GrantAccess accepts an invitation for an account that already has a
+// password: access becomes active with no new password.
+func (a *Activities) GrantAccess(ctx context.Context, invitationID string) error {
+	return a.Store.GrantInvitation(ctx, invitationID)
+}
+
+// SendAccessGranted tells the customer they can use their existing login
+// in one more help center.
+func (a *Activities) SendAccessGranted(ctx context.Context, invitationID string) error {
+	inv, hc, contact, err := a.loadInvitation(ctx, invitationID)
+	if err != nil {
+		return err
+	}
+	if contact.Email == nil {
+		return nil
+	}
+	msg, err := mail.Notice(mail.KindAccessGranted, mail.Data{HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email, PortalURL: a.portalURL(hc.Slug, "/home")})
+	if err != nil {
+		return err
+	}
+	return a.deliver(ctx, "invitation/"+inv.ID+"/access-granted", inv.ID, msg, false)
 }
 
 // IssueInput names a token generation and when its link stops working.

@@ -111,6 +111,24 @@ func TestInvitationEndToEnd(t *testing.T) {
 	if !strings.Contains(string(sa["InvitationStatus"].Data), "accepted") || !strings.Contains(string(sa["HelpCenter"].Data), slug) {
 		t.Fatalf("search attributes %v", sa)
 	}
+	// Emails go through the rate-limited mail task queue.
+	it := tc.GetWorkflowHistory(context.Background(), wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	mailSends := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && strings.HasPrefix(a.ActivityType.Name, "Send") {
+			mailSends++
+			if a.TaskQueue.Name != portal.Env["MAIL_TASK_QUEUE"] {
+				t.Fatalf("%s scheduled on %s, want the mail queue %s", a.ActivityType.Name, a.TaskQueue.Name, portal.Env["MAIL_TASK_QUEUE"])
+			}
+		}
+	}
+	if mailSends != 2 {
+		t.Fatalf("%d email activities, want invite and welcome", mailSends)
+	}
 	history := historyJSON(t, tc, wfID)
 	for _, secret := range []string{token, "correct-horse-1", "argon2id"} {
 		if strings.Contains(history, secret) {

@@ -54,3 +54,11 @@ func (t *Tokens) Invitation(invitationID string, generation int) string {
 	m.Write(g[:])
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
+
+// Signup returns the token of a sign-up's verification link.
+func (t *Tokens) Signup(signupID string) string {
+	m := hmac.New(sha256.New, t.key)
+	m.Write([]byte("signup\x00"))
+	m.Write([]byte(signupID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}

@@ -12,6 +12,14 @@ const (
 	KindInvite   = "invite"
 	KindReminder = "reminder"
 	KindWelcome  = "welcome"
+	// Sign-ups.
+	KindSignupVerify   = "signup_verify"
+	KindSignupRejected = "signup_rejected"
+	KindAccountExists  = "account_exists"
+	// Access changes.
+	KindAccessGranted = "access_granted"
+	KindDeactivated   = "deactivated"
+	KindReactivated   = "reactivated"
 )
 
 // Message is one rendered email to one recipient.

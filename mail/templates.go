@@ -43,6 +43,63 @@ Your {{.HelpCenter}} help center account is active. Log in with {{.Email}} and t
 {{.PortalURL}}`,
 }
 
+// notices are the fixed system emails, by kind.
+var notices = map[string]store.EmailTemplate{
+	KindSignupVerify: {
+		Subject: "Confirm your email for the {{.HelpCenter}} help center",
+		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+Someone, hopefully you, signed up for the {{.HelpCenter}} help center with this address. To confirm it, open this link:
+{{.Link}}
+
+The link is valid until {{.ExpiresAt}}. If it wasn't you, ignore this email and nothing happens.`,
+	},
+	KindSignupRejected: {
+		Subject: "Your request to join the {{.HelpCenter}} help center",
+		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+Your request for an account on the {{.HelpCenter}} help center was declined. If you think this is a mistake, contact the support team.`,
+	},
+	KindAccountExists: {
+		Subject: "You already have a {{.HelpCenter}} help center account",
+		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+Someone tried to sign up for the {{.HelpCenter}} help center with this address, which already has an account. Log in here:
+{{.PortalURL}}
+
+If it wasn't you, you can ignore this email.`,
+	},
+	KindAccessGranted: {
+		Subject: "You now have access to the {{.HelpCenter}} help center",
+		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+You can now use the {{.HelpCenter}} help center with your existing account: log in with {{.Email}} and your current password.
+{{.PortalURL}}`,
+	},
+	KindDeactivated: {
+		Subject: "Your {{.HelpCenter}} help center account was deactivated",
+		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+Your access to the {{.HelpCenter}} help center has been deactivated. Contact the support team if you need it back.`,
+	},
+	KindReactivated: {
+		Subject: "Your {{.HelpCenter}} help center account is active again",
+		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+Your access to the {{.HelpCenter}} help center is active again. Log in with {{.Email}} and your password:
+{{.PortalURL}}`,
+	},
+}
+
+// Notice renders one of the fixed system emails.
+func Notice(kind string, d Data) (Message, error) {
+	t, ok := notices[kind]
+	if !ok {
+		return Message{}, fmt.Errorf("no email of kind %q", kind)
+	}
+	return render(t, d, "", kind)
+}
+
 // sample fills every field so that validation executes each branch that
 // depends on one.
 var sample = Data{HelpCenter: "Acme", Name: "Ada", Email: "ada@example.com", Link: "https://example.com/accept?token=x",
@@ -105,7 +162,7 @@ func render(t store.EmailTemplate, d Data, subjectPrefix, kind string) (Message,
 		return Message{}, fmt.Errorf("body: %w", err)
 	}
 	html.WriteString(`</div>`)
-	if d.Link != "" {
+	if d.Link != "" && (kind == KindInvite || kind == KindReminder) {
 		if err := actionButton.Execute(&html, d); err != nil {
 			return Message{}, err
 		}

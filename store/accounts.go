@@ -121,23 +121,6 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return translate(err, "delete session")
 }
 
-// Ticket is a customer's request.
-type Ticket struct {
-	ID        int64     `bun:"id"`
-	Subject   string    `bun:"subject"`
-	Status    string    `bun:"status"`
-	CreatedAt time.Time `bun:"created_at"`
-}
-
-// TicketsOf lists a contact's requests in a help center, newest first.
-func (s *Store) TicketsOf(ctx context.Context, contactID, helpCenterID int64) ([]Ticket, error) {
-	var items []Ticket
-	err := s.DB.NewRaw(`SELECT id, subject, status, created_at FROM tickets
-		WHERE contact_id = ? AND help_center_id = ? ORDER BY created_at DESC LIMIT 200`,
-		contactID, helpCenterID).Scan(ctx, &items)
-	return items, translate(err, "tickets")
-}
-
 // AccountID finds the portal account of a contact in a scope.
 func (s *Store) AccountID(ctx context.Context, contactID int64, scope string) (int64, error) {
 	var id int64

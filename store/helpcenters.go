@@ -38,6 +38,35 @@ type EmailTemplate struct {
 	Body    string `json:"body"`
 }
 
+// AutoInvite says which departments' first requests from new contacts
+// invite them to the help center.
+type AutoInvite struct {
+	Enabled bool `json:"enabled"`
+	// All covers every active department.
+	All           bool    `json:"all"`
+	DepartmentIDs []int64 `json:"department_ids"`
+}
+
+// Covers reports whether a request into the department triggers an
+// auto-invite; a request with no department counts only under All.
+func (a AutoInvite) Covers(departmentID *int64) bool {
+	if !a.Enabled {
+		return false
+	}
+	if a.All {
+		return true
+	}
+	if departmentID == nil {
+		return false
+	}
+	for _, id := range a.DepartmentIDs {
+		if id == *departmentID {
+			return true
+		}
+	}
+	return false
+}
+
 // HelpCenter is a customer portal (a brand).
 type HelpCenter struct {
 	bun.BaseModel `bun:"table:help_centers"`
@@ -48,8 +77,12 @@ type HelpCenter struct {
 	UserBase      string         `bun:"user_base"`
 	InvitePolicy  InvitePolicy   `bun:"invite_policy,type:jsonb"`
 	EmailTemplate *EmailTemplate `bun:"email_template,type:jsonb"`
-	CreatedAt     time.Time      `bun:"created_at,nullzero,default:now()"`
-	UpdatedAt     time.Time      `bun:"updated_at,nullzero,default:now()"`
+	SelfSignup    bool           `bun:"self_signup"`
+	// SignupRequiresApproval holds verified sign-ups for an admin.
+	SignupRequiresApproval bool       `bun:"signup_requires_approval"`
+	AutoInvite             AutoInvite `bun:"auto_invite,type:jsonb"`
+	CreatedAt              time.Time  `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt              time.Time  `bun:"updated_at,nullzero,default:now()"`
 }
 
 // AccountScope is the scope of the portal accounts that log in here.
@@ -91,7 +124,7 @@ func (s *Store) ListHelpCenters(ctx context.Context, cursor string, limit int) (
 // UpdateHelpCenter writes the settable fields of h.
 func (s *Store) UpdateHelpCenter(ctx context.Context, h *HelpCenter) error {
 	_, err := s.DB.NewUpdate().Model(h).
-		Column("name", "invite_policy", "email_template").
+		Column("name", "invite_policy", "email_template", "self_signup", "signup_requires_approval", "auto_invite").
 		Set("updated_at = now()").
 		WherePK().Returning("*").Exec(ctx)
 	return translate(err, "update help center")

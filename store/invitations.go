@@ -46,16 +46,10 @@ type Invitation struct {
 // CreateInvitation records a new pending invitation and marks the contact
 // as invited to the help center. It is idempotent on inv.ID. A pending
 // invitation left behind by a run that no longer exists (an operator
-// terminated it) is closed as revoked, so at most one stays pending.
-func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) error {
-	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		exists, err := tx.NewSelect().Model((*Invitation)(nil)).Where("id = ?", inv.ID).Exists(ctx)
-		if err != nil {
-			return translate(err, "find invitation")
-		}
-		if exists {
-			return nil
-		}
+// terminated it) is closed as revoked, so at most one stays pending. It
+// reports whether the contact's account already has a password.
+func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (hasPassword bool, err error) {
+	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		hc := new(HelpCenter)
 		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
 			return translate(err, "help center of invitation")
@@ -63,6 +57,16 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) error {
 		accountID, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
 		if err != nil {
 			return err
+		}
+		if err := tx.NewRaw(`SELECT password_hash IS NOT NULL FROM portal_accounts WHERE id = ?`, accountID).Scan(ctx, &hasPassword); err != nil {
+			return translate(err, "account password")
+		}
+		exists, err := tx.NewSelect().Model((*Invitation)(nil)).Where("id = ?", inv.ID).Exists(ctx)
+		if err != nil {
+			return translate(err, "find invitation")
+		}
+		if exists {
+			return nil
 		}
 		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at)
 			VALUES (?, ?, 'invited', now())
@@ -80,6 +84,40 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) error {
 		inv.Status = InvitationPending
 		_, err = tx.NewInsert().Model(inv).Returning("*").Exec(ctx)
 		return translate(err, "create invitation")
+	})
+	return hasPassword, err
+}
+
+// GrantInvitation accepts an invitation for an account that already has a
+// password (a common account active in another help center): access
+// becomes active and the password stays as it is. Repeating it is harmless.
+func (s *Store) GrantInvitation(ctx context.Context, invitationID string) error {
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		inv := new(Invitation)
+		if err := tx.NewSelect().Model(inv).Where("id = ?", invitationID).For("UPDATE").Scan(ctx); err != nil {
+			return translate(err, "invitation "+invitationID)
+		}
+		if inv.Status != InvitationPending {
+			return nil
+		}
+		hc := new(HelpCenter)
+		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
+			return translate(err, "help center of invitation")
+		}
+		accountID, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at, accepted_at)
+			VALUES (?, ?, 'active', ?, now())
+			ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'active', accepted_at = now(), updated_at = now()
+			WHERE portal_access.status <> 'deactivated'`, accountID, inv.HelpCenterID, inv.CreatedAt).Exec(ctx); err != nil {
+			return translate(err, "grant access")
+		}
+		_, err = tx.NewUpdate().Model(inv).
+			Set("status = ?", InvitationAccepted).Set("accepted_at = now()").Set("closed_at = now()").Set("updated_at = now()").
+			WherePK().Exec(ctx)
+		return translate(err, "mark accepted")
 	})
 }
 

@@ -48,7 +48,7 @@ func newBulkHarness(t *testing.T, pages ...[]int64) *bulkHarness {
 		return nil
 	})
 	// The children's own activities: they record, send, then wait days.
-	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(activities.RecordResult{}, nil)
 	env.OnActivity(a.IssueToken, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(a.SendInvitation, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(a.CloseInvitation, mock.Anything, mock.Anything).Return(nil)

@@ -180,6 +180,27 @@ func (w *invitation) mailContext(ctx workflow.Context) workflow.Context {
 	return workflow.WithTaskQueue(ctx, w.in.MailTaskQueue)
 }
 
+// grantChange lets an invitation to an account that already has a
+// password (a common user base) grant access at once, with a notice
+// instead of a link.
+const grantChange = "grant-existing-account"
+
+// grant activates access for an account that already logs in elsewhere
+// and tells the customer; no link, no new password.
+func (w *invitation) grant(ctx workflow.Context) (InvitationState, error) {
+	var a *activities.Activities
+	if err := workflow.ExecuteActivity(ctx, a.GrantAccess, w.state.InvitationID).Get(ctx, nil); err != nil {
+		return w.state, err
+	}
+	w.state.Status = store.InvitationAccepted
+	w.state.AcceptedAt = workflow.Now(ctx)
+	w.publish(ctx)
+	if err := workflow.ExecuteActivity(w.mailContext(ctx), a.SendAccessGranted, w.state.InvitationID).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("access notice not sent", "error", err)
+	}
+	return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
 // localSetupChange makes recording an invitation and issuing its links
 // local activities: two short database writes that needn't each cost a
 // round trip through the server. Older invitations keep regular ones.
@@ -205,13 +226,24 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 	w.localSetup = workflow.GetVersion(ctx, localSetupChange, workflow.DefaultVersion, 1) == 1
 
 	if !w.state.Recorded {
+		// Invitations started before grantChange ignore the account's
+		// password: they always send a link.
+		grant := workflow.GetVersion(ctx, grantChange, workflow.DefaultVersion, 1) == 1
+		var rec activities.RecordResult
+		var recPtr any
+		if grant {
+			recPtr = &rec
+		}
 		if err := w.setup(ctx, a.RecordInvitation, activities.RecordInput{
 			InvitationID: w.state.InvitationID, WorkflowID: w.state.WorkflowID,
 			HelpCenterID: w.in.HelpCenterID, ContactID: w.in.ContactID, CreatedAt: w.state.CreatedAt,
-		}).Get(ctx, nil); err != nil {
+		}).Get(ctx, recPtr); err != nil {
 			return w.state, err
 		}
 		w.state.Recorded = true
+		if rec.HasPassword {
+			return w.grant(ctx)
+		}
 		if err := w.issue(ctx); err != nil {
 			return w.finish(ctx, err)
 		}

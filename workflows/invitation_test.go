@@ -50,7 +50,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, env: env, sends: &sendLog{start: env.Now().UTC()}}
 	var a *activities.Activities
 	env.RegisterActivity(a)
-	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(activities.RecordResult{}, nil)
 	env.OnActivity(a.IssueToken, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IssueInput) error {
 		in.ExpiresAt = in.ExpiresAt.UTC()
 		h.issued = append(h.issued, in)
@@ -285,7 +285,7 @@ func TestUndeliverableInviteClosesInvitation(t *testing.T) {
 	env := suite.NewTestWorkflowEnvironment()
 	var a *activities.Activities
 	env.RegisterActivity(a)
-	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(activities.RecordResult{}, nil)
 	env.OnActivity(a.IssueToken, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(a.SendInvitation, mock.Anything, mock.Anything).Return(
 		temporal.NewNonRetryableApplicationError("bounced", activities.ErrTypeUndeliverable, nil))

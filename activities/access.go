@@ -1,0 +1,51 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/store"
+)
+
+// AccessInput changes one account's access to a help center.
+type AccessInput struct {
+	HelpCenterID int64
+	AccountID    int64
+	Action       string
+}
+
+// SetAccess deactivates or reactivates; the result says whether anything
+// changed, so a repeat sends no second email.
+func (a *Activities) SetAccess(ctx context.Context, in AccessInput) (store.AccessChange, error) {
+	return a.Store.SetAccess(ctx, in.HelpCenterID, in.AccountID, in.Action)
+}
+
+// AccessEmailInput names the email announcing an access change.
+type AccessEmailInput struct {
+	HelpCenterID int64
+	ContactID    int64
+	Kind         string
+	// Key makes the email's idempotency key unique to one change.
+	Key string
+}
+
+// SendAccessEmail tells a customer their access changed.
+func (a *Activities) SendAccessEmail(ctx context.Context, in AccessEmailInput) error {
+	hc, err := a.Store.HelpCenterByID(ctx, in.HelpCenterID)
+	if err != nil {
+		return err
+	}
+	contact, err := a.Store.ContactByID(ctx, in.ContactID)
+	if err != nil {
+		return err
+	}
+	if contact.Email == nil {
+		return nil
+	}
+	msg, err := mail.Notice(in.Kind, mail.Data{HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email, PortalURL: a.portalURL(hc.Slug, "/home")})
+	if err != nil {
+		return err
+	}
+	return a.deliver(ctx, fmt.Sprintf("access/%d/%d/%s/%s", in.HelpCenterID, in.ContactID, in.Kind, in.Key), "", msg, false)
+}

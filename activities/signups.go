@@ -1,0 +1,96 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/store"
+)
+
+// SignupTokenInput sets a sign-up's verification deadline.
+type SignupTokenInput struct {
+	SignupID  string
+	ExpiresAt time.Time
+}
+
+// IssueSignupToken stores the hash of the sign-up's verification token.
+func (a *Activities) IssueSignupToken(ctx context.Context, in SignupTokenInput) error {
+	return a.Store.IssueSignupToken(ctx, in.SignupID, credentials.Hash(a.Tokens.Signup(in.SignupID)), in.ExpiresAt)
+}
+
+// SignupEmailInput names a sign-up email to send.
+type SignupEmailInput struct {
+	SignupID string
+	Kind     string
+}
+
+// SendSignupEmail sends one of a sign-up's emails: the verification link,
+// the rejection, or, for an address that already has an account, a
+// notice instead of a second account.
+func (a *Activities) SendSignupEmail(ctx context.Context, in SignupEmailInput) error {
+	su, err := a.Store.SignupByID(ctx, in.SignupID)
+	if err != nil {
+		return err
+	}
+	hc, err := a.Store.HelpCenterByID(ctx, su.HelpCenterID)
+	if err != nil {
+		return err
+	}
+	contact, err := a.Store.ContactByID(ctx, su.ContactID)
+	if err != nil {
+		return err
+	}
+	if contact.Email == nil {
+		return temporal.NewNonRetryableApplicationError("contact has no email", ErrTypeUndeliverable, nil)
+	}
+	d := mail.Data{HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email, PortalURL: a.portalURL(hc.Slug, "/home")}
+	if in.Kind == mail.KindSignupVerify {
+		d.Link = a.portalURL(hc.Slug, "/signup/verify?token="+url.QueryEscape(a.Tokens.Signup(su.ID)))
+		if su.ExpiresAt != nil {
+			d.ExpiresAt = mail.FormatExpiry(*su.ExpiresAt)
+		}
+	}
+	msg, err := mail.Notice(in.Kind, d)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "Template", nil)
+	}
+	return a.deliver(ctx, "signup/"+su.ID+"/"+in.Kind, "", msg, false)
+}
+
+// VerifySignupInput records a verified address.
+type VerifySignupInput struct {
+	SignupID      string
+	NeedsApproval bool
+}
+
+// VerifySignup marks the address verified and, with approval, holds the
+// account for an admin.
+func (a *Activities) VerifySignup(ctx context.Context, in VerifySignupInput) error {
+	return a.Store.VerifySignup(ctx, in.SignupID, in.NeedsApproval)
+}
+
+// ActivateSignup gives the new account access.
+func (a *Activities) ActivateSignup(ctx context.Context, signupID string) error {
+	_, err := a.Store.ActivateSignup(ctx, signupID)
+	if errors.Is(err, store.ErrNotPending) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotPending, nil)
+	}
+	return err
+}
+
+// CloseSignupInput ends a sign-up.
+type CloseSignupInput struct {
+	SignupID string
+	Status   string
+}
+
+// CloseSignup records a rejected or expired sign-up.
+func (a *Activities) CloseSignup(ctx context.Context, in CloseSignupInput) error {
+	return a.Store.CloseSignup(ctx, in.SignupID, in.Status)
+}

@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/uptrace/bun"
+)
+
+// PortalUserByID finds one portal user of a help center by account ID.
+func (s *Store) PortalUserByID(ctx context.Context, helpCenterID, accountID int64) (*PortalUser, error) {
+	u := new(PortalUser)
+	err := s.DB.NewRaw(`SELECT pa.account_id, a.contact_id, coalesce(c.email, '') AS email, c.name, pa.status, pa.invited_at, pa.accepted_at
+		FROM portal_access pa JOIN portal_accounts a ON a.id = pa.account_id JOIN contacts c ON c.id = a.contact_id
+		WHERE pa.help_center_id = ? AND pa.account_id = ?`, helpCenterID, accountID).Scan(ctx, u)
+	return u, translate(err, "portal user")
+}
+
+// Access actions.
+const (
+	ActionDeactivate = "deactivate"
+	ActionReactivate = "reactivate"
+)
+
+// AccessChange is what SetAccess did.
+type AccessChange struct {
+	// Changed is false when the access already was as asked.
+	Changed bool
+	Status  string
+	// Seq numbers the change, to key the email announcing it.
+	Seq       int
+	ContactID int64
+	// PendingInvitation is the workflow of an invitation still pending,
+	// for a deactivation to revoke.
+	PendingInvitation string
+}
+
+// SetAccess deactivates or reactivates an account's access to a help
+// center. Deactivation ends the account's sessions there in the same
+// transaction, so it takes effect at once. Reactivation restores access
+// for an account with a password; one that never set a password loses its
+// record and can be invited again.
+func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, action string) (AccessChange, error) {
+	var ch AccessChange
+	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var row struct {
+			Status       string  `bun:"status"`
+			Changes      int     `bun:"changes"`
+			ContactID    int64   `bun:"contact_id"`
+			PasswordHash *string `bun:"password_hash"`
+		}
+		err := tx.NewRaw(`SELECT pa.status, pa.changes, a.contact_id, a.password_hash
+			FROM portal_access pa JOIN portal_accounts a ON a.id = pa.account_id
+			WHERE pa.help_center_id = ? AND pa.account_id = ? FOR UPDATE OF pa`, helpCenterID, accountID).Scan(ctx, &row)
+		if err != nil {
+			return translate(err, "portal access")
+		}
+		ch.ContactID, ch.Status, ch.Seq = row.ContactID, row.Status, row.Changes
+		var next string
+		switch {
+		case action == ActionDeactivate && row.Status != AccessDeactivated:
+			next = AccessDeactivated
+		case action == ActionReactivate && row.Status == AccessDeactivated && row.PasswordHash != nil:
+			next = AccessActive
+		case action == ActionReactivate && row.Status == AccessDeactivated:
+			_, err := tx.NewRaw(`DELETE FROM portal_access WHERE help_center_id = ? AND account_id = ?`, helpCenterID, accountID).Exec(ctx)
+			ch.Changed, ch.Status = true, ""
+			return translate(err, "remove access")
+		default:
+			return nil
+		}
+		if err := tx.NewRaw(`UPDATE portal_access SET status = ?, changes = changes + 1, signup_id = NULL, updated_at = now()
+			WHERE help_center_id = ? AND account_id = ? RETURNING changes`, next, helpCenterID, accountID).Scan(ctx, &ch.Seq); err != nil {
+			return translate(err, "set access")
+		}
+		ch.Changed, ch.Status = true, next
+		if next != AccessDeactivated {
+			return nil
+		}
+		if _, err := tx.NewRaw(`DELETE FROM portal_sessions WHERE account_id = ? AND help_center_id = ?`, accountID, helpCenterID).Exec(ctx); err != nil {
+			return translate(err, "end sessions")
+		}
+		var wf []string
+		err = tx.NewRaw(`SELECT workflow_id FROM invitations WHERE help_center_id = ? AND contact_id = ? AND status = 'pending'`,
+			helpCenterID, row.ContactID).Scan(ctx, &wf)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "pending invitation")
+		}
+		if len(wf) > 0 {
+			ch.PendingInvitation = wf[0]
+		}
+		return nil
+	})
+	return ch, err
+}
+
+// RenameContact sets a contact's name.
+func (s *Store) RenameContact(ctx context.Context, contactID int64, name string) error {
+	_, err := s.DB.NewRaw(`UPDATE contacts SET name = ?, updated_at = now() WHERE id = ?`, name, contactID).Exec(ctx)
+	return translate(err, "rename contact")
+}

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Sign-up states.
+const (
+	SignupVerifying       = "verifying"
+	SignupPendingApproval = "pending_approval"
+	SignupActive          = "active"
+	SignupRejected        = "rejected"
+	SignupExpired         = "expired"
+)
+
+// Signup is a customer's own request for a portal account.
+type Signup struct {
+	bun.BaseModel `bun:"table:signups"`
+
+	ID           string     `bun:"id,pk"`
+	HelpCenterID int64      `bun:"help_center_id"`
+	ContactID    int64      `bun:"contact_id"`
+	Status       string     `bun:"status"`
+	TokenHash    []byte     `bun:"token_hash"`
+	ExpiresAt    *time.Time `bun:"expires_at"`
+	WorkflowID   string     `bun:"workflow_id"`
+	CreatedAt    time.Time  `bun:"created_at,nullzero,default:now()"`
+	VerifiedAt   *time.Time `bun:"verified_at"`
+	DecidedAt    *time.Time `bun:"decided_at"`
+}
+
+// SignupContact finds the contact for a sign-up by email, creating an
+// unverified one (the email link will verify it).
+func (s *Store) SignupContact(ctx context.Context, email, name string) (*Contact, error) {
+	c := new(Contact)
+	err := s.DB.NewRaw(`INSERT INTO contacts (email, name, verified) VALUES (?, ?, false)
+		ON CONFLICT (lower(email)) WHERE email IS NOT NULL DO UPDATE SET updated_at = contacts.updated_at
+		RETURNING *`, email, name).Scan(ctx, c)
+	return c, translate(err, "sign-up contact")
+}
+
+// CreateSignup records a sign-up and its staged password; repeating it is
+// harmless.
+func (s *Store) CreateSignup(ctx context.Context, su *Signup) error {
+	su.Status = SignupVerifying
+	_, err := s.DB.NewInsert().Model(su).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	return translate(err, "create sign-up")
+}
+
+// StageSignupCredential keeps the password chosen at sign-up, hashed,
+// until the sign-up ends.
+func (s *Store) StageSignupCredential(ctx context.Context, stageID, signupID, passwordHash string) error {
+	_, err := s.DB.NewRaw(`INSERT INTO credential_stages (id, signup_id, password_hash) VALUES (?, ?, ?)`,
+		stageID, signupID, passwordHash).Exec(ctx)
+	return translate(err, "stage sign-up credential")
+}
+
+// SignupByID finds a sign-up.
+func (s *Store) SignupByID(ctx context.Context, id string) (*Signup, error) {
+	su := new(Signup)
+	err := s.DB.NewSelect().Model(su).Where("id = ?", id).Scan(ctx)
+	return su, translate(err, "sign-up "+id)
+}
+
+// SignupByToken finds the sign-up a verification token belongs to.
+func (s *Store) SignupByToken(ctx context.Context, tokenHash []byte) (*Signup, error) {
+	su := new(Signup)
+	err := s.DB.NewSelect().Model(su).Where("token_hash = ?", tokenHash).Scan(ctx)
+	return su, translate(err, "sign-up by token")
+}
+
+// IssueSignupToken stores the verification token's hash and deadline.
+func (s *Store) IssueSignupToken(ctx context.Context, id string, tokenHash []byte, expiresAt time.Time) error {
+	_, err := s.DB.NewRaw(`UPDATE signups SET token_hash = ?, expires_at = ? WHERE id = ? AND status = 'verifying'`,
+		tokenHash, expiresAt, id).Exec(ctx)
+	return translate(err, "issue sign-up token")
+}
+
+// VerifySignup marks the contact's address proven. With approval, the
+// account's access waits as pending_approval; the account itself exists
+// from here on so admins see whom they approve.
+func (s *Store) VerifySignup(ctx context.Context, id string, needsApproval bool) error {
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		su, hc, err := lockSignup(ctx, tx, id)
+		if err != nil || su.Status != SignupVerifying {
+			return err
+		}
+		if _, err := tx.NewRaw(`UPDATE contacts SET verified = true, updated_at = now() WHERE id = ?`, su.ContactID).Exec(ctx); err != nil {
+			return translate(err, "verify contact")
+		}
+		status := SignupVerifying
+		if needsApproval {
+			status = SignupPendingApproval
+			accountID, err := ensureAccount(ctx, tx, su.ContactID, hc.AccountScope())
+			if err != nil {
+				return err
+			}
+			if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, signup_id)
+				VALUES (?, ?, 'pending_approval', ?)
+				ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'pending_approval', signup_id = EXCLUDED.signup_id, updated_at = now()
+				WHERE portal_access.status NOT IN ('active', 'deactivated')`, accountID, hc.ID, su.ID).Exec(ctx); err != nil {
+				return translate(err, "hold for approval")
+			}
+		}
+		_, err = tx.NewRaw(`UPDATE signups SET status = ?, verified_at = now() WHERE id = ?`, status, id).Exec(ctx)
+		return translate(err, "mark verified")
+	})
+}
+
+func lockSignup(ctx context.Context, tx bun.Tx, id string) (*Signup, *HelpCenter, error) {
+	su := new(Signup)
+	if err := tx.NewSelect().Model(su).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
+		return nil, nil, translate(err, "sign-up "+id)
+	}
+	hc := new(HelpCenter)
+	if err := tx.NewSelect().Model(hc).Where("id = ?", su.HelpCenterID).Scan(ctx); err != nil {
+		return nil, nil, translate(err, "help center of sign-up")
+	}
+	return su, hc, nil
+}
+
+// ActivateSignup gives the account access. The staged password becomes
+// the account's unless it already has one (a common account active in
+// another help center keeps its password). It reports whether the account
+// kept an existing password. Repeating it is harmless.
+func (s *Store) ActivateSignup(ctx context.Context, id string) (keptPassword bool, err error) {
+	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		su, hc, err := lockSignup(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if su.Status == SignupActive {
+			return nil
+		}
+		if su.Status != SignupVerifying && su.Status != SignupPendingApproval {
+			return fmt.Errorf("activate sign-up %s: %w (%s)", id, ErrNotPending, su.Status)
+		}
+		accountID, err := ensureAccount(ctx, tx, su.ContactID, hc.AccountScope())
+		if err != nil {
+			return err
+		}
+		var staged []string
+		if err := tx.NewRaw(`SELECT password_hash FROM credential_stages WHERE signup_id = ? ORDER BY created_at DESC LIMIT 1`, id).Scan(ctx, &staged); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "staged credential")
+		}
+		var current *string
+		if err := tx.NewRaw(`SELECT password_hash FROM portal_accounts WHERE id = ?`, accountID).Scan(ctx, &current); err != nil {
+			return translate(err, "account password")
+		}
+		keptPassword = current != nil
+		if current == nil {
+			if len(staged) == 0 {
+				return fmt.Errorf("activate sign-up %s: no staged password: %w", id, ErrNotFound)
+			}
+			if _, err := tx.NewRaw(`UPDATE portal_accounts SET password_hash = ?, updated_at = now() WHERE id = ?`, staged[0], accountID).Exec(ctx); err != nil {
+				return translate(err, "set password")
+			}
+		}
+		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, accepted_at)
+			VALUES (?, ?, 'active', now())
+			ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'active', accepted_at = now(), signup_id = NULL, updated_at = now()
+			WHERE portal_access.status <> 'deactivated'`, accountID, hc.ID).Exec(ctx); err != nil {
+			return translate(err, "activate access")
+		}
+		if _, err := tx.NewRaw(`UPDATE signups SET status = 'active', decided_at = now() WHERE id = ?`, id).Exec(ctx); err != nil {
+			return translate(err, "mark sign-up active")
+		}
+		_, err = tx.NewRaw(`DELETE FROM credential_stages WHERE signup_id = ?`, id).Exec(ctx)
+		return translate(err, "clear staged credentials")
+	})
+	return keptPassword, err
+}
+
+// CloseSignup ends a sign-up as rejected or expired; a rejected one's
+// access record says so, and the staged password is dropped.
+func (s *Store) CloseSignup(ctx context.Context, id, status string) error {
+	if status != SignupRejected && status != SignupExpired {
+		return fmt.Errorf("close sign-up: bad status %q", status)
+	}
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		su, _, err := lockSignup(ctx, tx, id)
+		if err != nil || (su.Status != SignupVerifying && su.Status != SignupPendingApproval) {
+			return err
+		}
+		if _, err := tx.NewRaw(`UPDATE signups SET status = ?, decided_at = now() WHERE id = ?`, status, id).Exec(ctx); err != nil {
+			return translate(err, "close sign-up")
+		}
+		access := AccessRejected
+		if status == SignupExpired {
+			// An unanswered approval request leaves nothing behind.
+			if _, err := tx.NewRaw(`DELETE FROM portal_access WHERE signup_id = ?`, id).Exec(ctx); err != nil {
+				return translate(err, "drop pending access")
+			}
+		} else if _, err := tx.NewRaw(`UPDATE portal_access SET status = ?, signup_id = NULL, changes = changes + 1, updated_at = now()
+			WHERE signup_id = ?`, access, id).Exec(ctx); err != nil {
+			return translate(err, "reject access")
+		}
+		_, err = tx.NewRaw(`DELETE FROM credential_stages WHERE signup_id = ?`, id).Exec(ctx)
+		return translate(err, "clear staged credentials")
+	})
+}
+
+// PendingSignupOf returns the sign-up waiting for approval behind a
+// portal user, or ErrNotFound.
+func (s *Store) PendingSignupOf(ctx context.Context, helpCenterID, accountID int64) (*Signup, error) {
+	su := new(Signup)
+	err := s.DB.NewRaw(`SELECT s.* FROM portal_access pa JOIN signups s ON s.id = pa.signup_id
+		WHERE pa.help_center_id = ? AND pa.account_id = ? AND pa.status = 'pending_approval' AND s.status = 'pending_approval'`,
+		helpCenterID, accountID).Scan(ctx, su)
+	return su, translate(err, "pending sign-up")
+}
