@@ -24,15 +24,20 @@ type helpCenterView struct {
 	InvitePolicy  store.InvitePolicy  `json:"invite_policy"`
 	EmailTemplate store.EmailTemplate `json:"email_template"`
 	CustomEmail   bool                `json:"custom_email_template"`
-	PortalURL     string              `json:"portal_url"`
-	CreatedAt     time.Time           `json:"created_at"`
-	UpdatedAt     time.Time           `json:"updated_at"`
+	SelfSignup    bool                `json:"self_signup"`
+	// SignupRequiresApproval holds verified sign-ups for an admin.
+	SignupRequiresApproval bool           `json:"signup_requires_approval"`
+	AutoInvite             autoInviteView `json:"auto_invite"`
+	PortalURL              string         `json:"portal_url"`
+	CreatedAt              time.Time      `json:"created_at"`
+	UpdatedAt              time.Time      `json:"updated_at"`
 }
 
 func (s *Server) helpCenterView(h *store.HelpCenter) helpCenterView {
 	v := helpCenterView{Slug: h.Slug, Name: h.Name, UserBase: h.UserBase, InvitePolicy: h.InvitePolicy,
 		EmailTemplate: mail.DefaultInvite, PortalURL: s.PublicBaseURL + "/portal/" + h.Slug + "/home",
-		CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt}
+		CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt,
+		SelfSignup: h.SelfSignup, SignupRequiresApproval: h.SignupRequiresApproval, AutoInvite: viewAutoInvite(h.AutoInvite)}
 	if h.EmailTemplate != nil {
 		v.EmailTemplate, v.CustomEmail = *h.EmailTemplate, true
 	}
@@ -108,9 +113,34 @@ func (s *Server) getHelpCenter(c *gin.Context) {
 // updateHelpCenterRequest: absent fields stay as they are; an
 // email_template of null restores the default template.
 type updateHelpCenterRequest struct {
-	Name          *string             `json:"name"`
-	InvitePolicy  *store.InvitePolicy `json:"invite_policy"`
-	EmailTemplate json.RawMessage     `json:"email_template"`
+	Name                   *string             `json:"name"`
+	InvitePolicy           *store.InvitePolicy `json:"invite_policy"`
+	EmailTemplate          json.RawMessage     `json:"email_template"`
+	SelfSignup             *bool               `json:"self_signup"`
+	SignupRequiresApproval *bool               `json:"signup_requires_approval"`
+	AutoInvite             *autoInviteRequest  `json:"auto_invite"`
+}
+
+// autoInviteView shows departments as a list of IDs or "all".
+type autoInviteView struct {
+	Enabled     bool `json:"enabled"`
+	Departments any  `json:"departments"`
+}
+
+func viewAutoInvite(a store.AutoInvite) autoInviteView {
+	if a.All {
+		return autoInviteView{Enabled: a.Enabled, Departments: "all"}
+	}
+	ids := a.DepartmentIDs
+	if ids == nil {
+		ids = []int64{}
+	}
+	return autoInviteView{Enabled: a.Enabled, Departments: ids}
+}
+
+type autoInviteRequest struct {
+	Enabled     bool            `json:"enabled"`
+	Departments json.RawMessage `json:"departments"`
 }
 
 func (s *Server) updateHelpCenter(c *gin.Context) {
@@ -155,6 +185,19 @@ func (s *Server) updateHelpCenter(c *gin.Context) {
 			h.EmailTemplate = &t
 		}
 	}
+	if req.SelfSignup != nil {
+		h.SelfSignup = *req.SelfSignup
+	}
+	if req.SignupRequiresApproval != nil {
+		h.SignupRequiresApproval = *req.SignupRequiresApproval
+	}
+	if req.AutoInvite != nil {
+		a, ok := s.parseAutoInvite(c, req.AutoInvite)
+		if !ok {
+			return
+		}
+		h.AutoInvite = a
+	}
 	if err := s.Store.UpdateHelpCenter(c.Request.Context(), h); err != nil {
 		s.storeError(c, err, "help_center")
 		return
@@ -185,4 +228,37 @@ func validatePolicy(p store.InvitePolicy) (string, string) {
 		}
 	}
 	return "", ""
+}
+
+// parseAutoInvite reads {enabled, departments: [ids] | "all"}; every
+// listed department must exist and be active.
+func (s *Server) parseAutoInvite(c *gin.Context, req *autoInviteRequest) (store.AutoInvite, bool) {
+	out := store.AutoInvite{Enabled: req.Enabled, DepartmentIDs: []int64{}}
+	raw := strings.TrimSpace(string(req.Departments))
+	switch {
+	case raw == "" || raw == "null":
+	case raw == `"all"`:
+		out.All = true
+	default:
+		if err := json.Unmarshal(req.Departments, &out.DepartmentIDs); err != nil {
+			invalidField(c, "auto_invite.departments", `departments must be a list of department ids or "all"`)
+			return out, false
+		}
+		slices.Sort(out.DepartmentIDs)
+		out.DepartmentIDs = slices.Compact(out.DepartmentIDs)
+		n, err := s.Store.CountActiveDepartments(c.Request.Context(), out.DepartmentIDs)
+		if err != nil {
+			s.internal(c, err)
+			return out, false
+		}
+		if n != len(out.DepartmentIDs) {
+			invalidField(c, "auto_invite.departments", "every department must exist and be active")
+			return out, false
+		}
+	}
+	if out.Enabled && !out.All && len(out.DepartmentIDs) == 0 {
+		invalidField(c, "auto_invite.departments", `name the departments, or "all", to enable auto-invite`)
+		return out, false
+	}
+	return out, true
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -240,57 +238,4 @@ func (s *Server) revokeInvitation(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusAccepted, viewInvitation(inv))
-}
-
-func (s *Server) listUsers(c *gin.Context) {
-	hc, ok := s.helpCenter(c)
-	if !ok {
-		return
-	}
-	status := c.Query("status")
-	switch status {
-	case "", store.AccessInvited, store.AccessPendingApproval, store.AccessActive, store.AccessRejected, store.AccessDeactivated:
-	default:
-		invalidField(c, "status", "status must be invited, pending_approval, active, rejected or deactivated")
-		return
-	}
-	page, err := s.Store.ListUsers(c.Request.Context(), hc.ID, status, c.Query("cursor"), queryLimit(c))
-	if err != nil {
-		s.storeError(c, err, "user")
-		return
-	}
-	c.JSON(http.StatusOK, list[store.PortalUser]{Items: page.Items, NextCursor: page.NextCursor})
-}
-
-// exportUsers streams a help center's portal users as CSV: all of them,
-// or those named by ?ids=1,2,3.
-func (s *Server) exportUsers(c *gin.Context) {
-	hc, ok := s.helpCenter(c)
-	if !ok {
-		return
-	}
-	var ids []int64
-	if raw, given := c.GetQuery("ids"); given {
-		ids = []int64{}
-		for _, part := range strings.Split(raw, ",") {
-			id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
-			if err != nil || id <= 0 {
-				invalidField(c, "ids", "ids must be a comma-separated list of user ids")
-				return
-			}
-			ids = append(ids, id)
-		}
-	}
-	w := s.startCSV(c, hc.Slug+"-portal-users.csv", "email", "name", "status", "invited_at", "accepted_at", "last_sent_at", "send_count")
-	err := s.Store.EachExportUser(c.Request.Context(), hc.ID, ids, func(u store.ExportUser) error {
-		return w.row(u.Email, u.Name, u.Status, csvTime(u.InvitedAt), csvTime(u.AcceptedAt), csvTime(u.LastSentAt), strconv.Itoa(u.SendCount))
-	})
-	w.finish(err)
-}
-
-func csvTime(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
 }

@@ -343,7 +343,7 @@ func (s *Server) home(c *gin.Context) {
 		return
 	}
 	s.render(c, http.StatusOK, "home.html", page{Title: "Home", HelpCenter: hc.Name, Name: u.Name, Email: u.Email,
-		Tickets: tickets, CSRF: s.csrfToken(c), LogoutAction: s.portalPath(hc, "/logout")})
+		Tickets: tickets, CSRF: s.csrfToken(c), LogoutAction: s.portalPath(hc, "/logout"), Action: s.portalPath(hc, "/requests")})
 }
 
 func (s *Server) logout(c *gin.Context) {

@@ -31,7 +31,10 @@ type Server struct {
 	SecureCookies bool
 	// Outbox enables GET /dev/outbox (development mail driver only).
 	Outbox bool
-	Logger *slog.Logger
+	// AfterTicketStored runs between storing a ticket and starting its
+	// auto-invite; the crash test uses it to stop the process there.
+	AfterTicketStored func()
+	Logger            *slog.Logger
 }
 
 // MaxBodyBytes bounds every request body.
@@ -75,6 +78,18 @@ func (s *Server) Handler() *gin.Engine {
 	v1.POST("/invitations/:id/resend", s.resendInvitation)
 	v1.POST("/invitations/:id/revoke", s.revokeInvitation)
 	v1.POST("/api-keys", admin, s.createAPIKey)
+	v1.POST("/departments", admin, s.createDepartment)
+	v1.GET("/departments", s.listDepartments)
+	v1.GET("/departments/:id", s.getDepartment)
+	v1.PATCH("/departments/:id", admin, s.updateDepartment)
+	v1.POST("/tickets", s.createTicket)
+	v1.PATCH("/help-centers/:slug/users/:id", s.updateUser)
+	v1.POST("/help-centers/:slug/users/:id/approve", admin, s.approveUser)
+	v1.POST("/help-centers/:slug/users/:id/reject", admin, s.rejectUser)
+	v1.POST("/help-centers/:slug/users/:id/deactivate", s.deactivateUser)
+	v1.POST("/help-centers/:slug/users/:id/reactivate", s.reactivateUser)
+	v1.POST("/help-centers/:slug/users/deactivate", s.deactivateUsers)
+	v1.POST("/help-centers/:slug/users/reactivate", s.reactivateUsers)
 
 	p := r.Group("/portal/:slug")
 	p.GET("/invitations/accept", s.acceptPage)
@@ -83,6 +98,11 @@ func (s *Server) Handler() *gin.Engine {
 	p.POST("/login", s.loginSubmit)
 	p.POST("/logout", s.logout)
 	p.GET("/home", s.home)
+	p.POST("/requests", s.portalRequest)
+	p.GET("/signup", s.signupPage)
+	p.POST("/signup", s.signupSubmit)
+	p.GET("/signup/verify", s.verifyPage)
+	p.POST("/signup/verify", s.verifySubmit)
 
 	if s.Outbox {
 		r.GET("/dev/outbox", s.listOutbox)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -34,6 +35,14 @@ type Config struct {
 	// AdminAPIKey, when set, is stored (hashed) as an admin key at start-up
 	// so a new installation has a way in.
 	AdminAPIKey string `env:"PORTAL_ADMIN_API_KEY"`
+
+	// AutoInviteSweep is how often the API process starts auto-invites
+	// that were stored but not started (a crash, Temporal unreachable).
+	AutoInviteSweep time.Duration `env:"AUTO_INVITE_SWEEP_INTERVAL, default=30s"`
+
+	// CrashPoint makes the process exit at a named point, for tests that
+	// prove recovery: "after-ticket-stored". Never set it in production.
+	CrashPoint string `env:"PORTAL_CRASH_POINT"`
 
 	// TokenSecret keys the HMAC that derives invitation tokens. Tokens are
 	// derived rather than stored so a reminder can repeat the same link while
@@ -77,6 +86,12 @@ func (c *Config) validate() error {
 		}
 	default:
 		return fmt.Errorf("MAIL_DRIVER: must be outbox or mailgun, got %q", c.MailDriver)
+	}
+	if c.AutoInviteSweep <= 0 {
+		return fmt.Errorf("AUTO_INVITE_SWEEP_INTERVAL: must be a positive duration such as 30s")
+	}
+	if c.CrashPoint != "" && c.CrashPoint != "after-ticket-stored" {
+		return fmt.Errorf("PORTAL_CRASH_POINT: unknown point %q", c.CrashPoint)
 	}
 	if c.MailRatePerSecond < 0 {
 		return fmt.Errorf("MAIL_RATE_PER_SECOND: must be 0 (no limit) or more, got %v", c.MailRatePerSecond)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -120,10 +121,19 @@ func (s *Service) RegisterSearchAttributes(ctx context.Context) error {
 
 // API returns the HTTP handlers.
 func (s *Service) API() *api.Server {
-	return &api.Server{Store: s.Store, Temporal: s.Temporal, TaskQueue: s.Config.TemporalTaskQueue,
+	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, TaskQueue: s.Config.TemporalTaskQueue,
 		MailTaskQueue: s.Config.MailTaskQueue, Tokens: s.Tokens,
 		PublicBaseURL: s.Config.PublicBaseURL, SecureCookies: s.Config.SecureCookies(),
 		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger}
+	if s.Config.CrashPoint == "after-ticket-stored" {
+		// Simulates the process dying between storing a ticket and starting
+		// its auto-invite, for the recovery test.
+		srv.AfterTicketStored = func() {
+			s.Logger.Warn("PORTAL_CRASH_POINT reached: exiting")
+			os.Exit(75)
+		}
+	}
+	return srv
 }
 
 // Workers returns the workers: one for the workflows and their database
@@ -139,6 +149,8 @@ func (s *Service) Workers() []worker.Worker {
 	})
 	main.RegisterWorkflow(workflows.Invitation)
 	main.RegisterWorkflow(workflows.BulkInvite)
+	main.RegisterWorkflow(workflows.Signup)
+	main.RegisterWorkflow(workflows.ChangeAccess)
 	main.RegisterActivity(acts)
 	mailer := worker.New(s.Temporal, s.Config.MailTaskQueue, worker.Options{
 		DisableWorkflowWorker:            true,
@@ -185,8 +197,10 @@ func (s *Service) Run(ctx context.Context, serveHTTP, runWorker bool) error {
 		if err != nil {
 			return fmt.Errorf("HTTP_ADDR %s: %w", s.Config.HTTPAddr, err)
 		}
-		srv = &http.Server{Handler: s.API().Handler(), ReadHeaderTimeout: 10 * time.Second}
+		handlers := s.API()
+		srv = &http.Server{Handler: handlers.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- srv.Serve(ln) }()
+		go handlers.SweepAutoInvites(ctx, s.Config.AutoInviteSweep, s.Config.AutoInviteSweep)
 		s.Logger.Info("http listening", "addr", ln.Addr().String())
 	}
 	select {

@@ -92,6 +92,7 @@ type Portal struct {
 	Env         map[string]string
 	http        *httptest.Server
 	stopWorkers func()
+	stopSweep   func()
 }
 
 // Options adjust a test portal.
@@ -112,7 +113,7 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 		"DATABASE_URL": databaseURL, "TEMPORAL_ADDRESS": temporalAddress, "PUBLIC_BASE_URL": base,
 		"MAIL_DRIVER": "outbox", "TOKEN_SECRET": credentials.Random(), "PORTAL_ADMIN_API_KEY": adminKey,
 		"TEMPORAL_TASK_QUEUE": "test-" + randomSuffix(), "MAIL_TASK_QUEUE": "test-mail-" + randomSuffix(),
-		"MAIL_RATE_PER_SECOND": "0",
+		"MAIL_RATE_PER_SECOND": "0", "AUTO_INVITE_SWEEP_INTERVAL": "500ms",
 	}
 	cfg, err := config.Load(ctx, mapLookuper(env))
 	if err != nil {
@@ -141,13 +142,18 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 			return nil, err
 		}
 	}
-	p.http = &httptest.Server{Listener: ln, Config: &http.Server{Handler: svc.API().Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	handlers := svc.API()
+	p.http = &httptest.Server{Listener: ln, Config: &http.Server{Handler: handlers.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	p.http.Start()
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	p.stopSweep = stopSweep
+	go handlers.SweepAutoInvites(sweepCtx, cfg.AutoInviteSweep, cfg.AutoInviteSweep)
 	return p, nil
 }
 
 // Stop shuts the portal down.
 func (p *Portal) Stop() {
+	p.stopSweep()
 	p.http.Close()
 	if p.stopWorkers != nil {
 		p.stopWorkers()

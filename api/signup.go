@@ -1,0 +1,227 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/store"
+	"github.com/portalaccess/portal/workflows"
+)
+
+func (s *Server) signupClosed(c *gin.Context, hc *store.HelpCenter) bool {
+	if hc.SelfSignup {
+		return false
+	}
+	s.message(c, http.StatusForbidden, hc.Name, "Sign-up is closed",
+		"This help center gives accounts by invitation only.", "Ask the support team to invite you.")
+	return true
+}
+
+func (s *Server) signupForm(c *gin.Context, status int, hc *store.HelpCenter, name, email, problem string) {
+	s.render(c, status, "signup.html", page{Title: "Sign up", HelpCenter: hc.Name, Action: s.portalPath(hc, "/signup"),
+		CSRF: s.csrfToken(c), Name: name, Email: email, Error: problem, MinLength: credentials.MinPasswordLength})
+}
+
+func (s *Server) signupPage(c *gin.Context) {
+	hc, ok := s.portalHelpCenter(c)
+	if !ok || s.signupClosed(c, hc) {
+		return
+	}
+	s.signupForm(c, http.StatusOK, hc, "", "", "")
+}
+
+// signupSubmit starts a sign-up. Every address gets the same answer, so
+// the page never tells whether an account exists; an address that already
+// has one gets an email saying so instead of a second account.
+func (s *Server) signupSubmit(c *gin.Context) {
+	hc, ok := s.portalHelpCenter(c)
+	if !ok || s.signupClosed(c, hc) {
+		return
+	}
+	if !s.checkCSRF(c) {
+		s.message(c, http.StatusForbidden, hc.Name, "Form expired", "This form could not be verified.", "Reload the page and try again.")
+		return
+	}
+	name := strings.TrimSpace(c.PostForm("name"))
+	rawEmail := strings.TrimSpace(c.PostForm("email"))
+	password := c.PostForm("password")
+	email, ok := normalizeEmail(rawEmail)
+	switch {
+	case name == "" || utf8.RuneCountInString(name) > 200:
+		s.signupForm(c, http.StatusUnprocessableEntity, hc, name, rawEmail, "Please give your name (at most 200 characters).")
+		return
+	case !ok:
+		s.signupForm(c, http.StatusUnprocessableEntity, hc, name, rawEmail, "That is not a valid email address.")
+		return
+	case credentials.CheckPasswordRules(password) != nil:
+		s.signupForm(c, http.StatusUnprocessableEntity, hc, name, email, "The password must be between 10 and 256 characters.")
+		return
+	case password != c.PostForm("password_confirm"):
+		s.signupForm(c, http.StatusUnprocessableEntity, hc, name, email, "The two passwords do not match.")
+		return
+	}
+	// Hash first, whatever happens next, so every branch costs the same.
+	hash, err := credentials.HashPassword(password)
+	if err == nil {
+		err = s.startSignup(c.Request.Context(), hc, email, name, hash)
+	}
+	if err != nil {
+		s.Logger.Error("sign-up", "error", err)
+		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your sign-up was not received. Please try again in a moment.", "")
+		return
+	}
+	s.message(c, http.StatusOK, hc.Name, "Check your email",
+		"We sent a message to "+email+". Open the link in it to finish signing up.", "The link is valid for 7 days.")
+}
+
+func (s *Server) startSignup(ctx context.Context, hc *store.HelpCenter, email, name, passwordHash string) error {
+	ct, err := s.Store.SignupContact(ctx, email, name)
+	if err != nil {
+		return err
+	}
+	access, err := s.Store.AccessStatus(ctx, ct.ID, hc)
+	if err != nil {
+		return err
+	}
+	switch access {
+	case store.AccessPendingApproval, store.AccessDeactivated, store.AccessRejected:
+		// Waiting, or kept out by an admin: nothing more to do, and nothing
+		// to tell an anonymous visitor.
+		return nil
+	}
+	su := &store.Signup{ID: uuid.NewString(), HelpCenterID: hc.ID, ContactID: ct.ID,
+		WorkflowID: workflows.SignupWorkflowID(hc.Slug, ct.ID)}
+	if err := s.Store.CreateSignup(ctx, su); err != nil {
+		return err
+	}
+	exists := access == store.AccessActive
+	if !exists {
+		if err := s.Store.StageSignupCredential(ctx, uuid.NewString(), su.ID, passwordHash); err != nil {
+			return err
+		}
+	}
+	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: su.WorkflowID, TaskQueue: s.TaskQueue,
+		// A new sign-up replaces one still waiting for its link; the old
+		// link then says it was replaced.
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.HelpCenterKey.ValueSet(hc.Slug)),
+	}, workflows.Signup, workflows.SignupInput{
+		SignupID: su.ID, HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, NeedsApproval: hc.SignupRequiresApproval,
+		LinkLifetime: time.Duration(hc.InvitePolicy.LinkLifetimeHours) * time.Hour, AccountExists: exists,
+		MailTaskQueue: s.MailTaskQueue,
+	})
+	return err
+}
+
+// signupForToken finds a verification link's sign-up, or renders why the
+// link is no good.
+func (s *Server) signupForToken(c *gin.Context, hc *store.HelpCenter, token string) (*store.Signup, bool) {
+	if token == "" || len(token) > 128 {
+		s.message(c, http.StatusBadRequest, hc.Name, "Link incomplete", "This link is incomplete.", "Copy the whole link from the email into your browser.")
+		return nil, false
+	}
+	su, err := s.Store.SignupByToken(c.Request.Context(), credentials.Hash(token))
+	if err != nil || su.HelpCenterID != hc.ID {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.Logger.Error("sign-up by token", "error", err)
+		}
+		s.message(c, http.StatusNotFound, hc.Name, "Link not valid", "This sign-up link is not valid.", "Check that you copied the whole link from the email.")
+		return nil, false
+	}
+	if s.signupDone(c, hc, su) {
+		return nil, false
+	}
+	return su, true
+}
+
+// signupDone renders the page for a sign-up that is past verification,
+// and reports whether it did.
+func (s *Server) signupDone(c *gin.Context, hc *store.HelpCenter, su *store.Signup) bool {
+	switch {
+	case su.Status == store.SignupActive:
+		s.render(c, http.StatusConflict, "message.html", page{Title: "Your account is active", HelpCenter: hc.Name,
+			Message: "This address is already confirmed.", LinkURL: s.portalPath(hc, "/login"), LinkText: "Go to the login page"})
+	case su.Status == store.SignupPendingApproval:
+		s.message(c, http.StatusOK, hc.Name, "Waiting for approval", "Your email address is confirmed. The help center reviews new accounts; you will get an email when yours is approved.", "")
+	case su.Status == store.SignupVerifying && su.ExpiresAt != nil && time.Now().Before(*su.ExpiresAt):
+		return false
+	default:
+		s.message(c, http.StatusGone, hc.Name, "Link expired", "This sign-up link has expired or was replaced by a newer one.", "Sign up again to get a new link.")
+	}
+	return true
+}
+
+// verifyPage asks the customer to confirm; opening the link changes
+// nothing, since mail scanners open links too.
+func (s *Server) verifyPage(c *gin.Context) {
+	hc, ok := s.portalHelpCenter(c)
+	if !ok {
+		return
+	}
+	token := c.Query("token")
+	su, ok := s.signupForToken(c, hc, token)
+	if !ok {
+		return
+	}
+	p := page{Title: "Confirm your email", HelpCenter: hc.Name, Action: s.portalPath(hc, "/signup/verify"), CSRF: s.csrfToken(c), Token: token}
+	if ct, err := s.Store.ContactByID(c.Request.Context(), su.ContactID); err == nil {
+		p.Email = ct.EmailAddress()
+	}
+	s.render(c, http.StatusOK, "verify.html", p)
+}
+
+func (s *Server) verifySubmit(c *gin.Context) {
+	hc, ok := s.portalHelpCenter(c)
+	if !ok {
+		return
+	}
+	if !s.checkCSRF(c) {
+		s.message(c, http.StatusForbidden, hc.Name, "Form expired", "This form could not be verified.", "Open the link from your email again.")
+		return
+	}
+	su, ok := s.signupForToken(c, hc, c.PostForm("token"))
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: su.WorkflowID, UpdateName: workflows.VerifyUpdate, Args: []any{workflows.VerifyRequest{SignupID: su.ID}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var st workflows.SignupState
+	if err == nil {
+		err = handle.Get(ctx, &st)
+	}
+	if err != nil {
+		if fresh, ferr := s.Store.SignupByID(ctx, su.ID); ferr == nil && fresh.Status != store.SignupVerifying {
+			s.signupDone(c, hc, fresh)
+			return
+		}
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			s.message(c, http.StatusGone, hc.Name, "Link expired", "This sign-up link has expired or was replaced by a newer one.", "Sign up again to get a new link.")
+			return
+		}
+		s.Logger.Error("verify sign-up", "error", err)
+		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your address was not confirmed. Please try again in a moment.", "")
+		return
+	}
+	if st.Status == store.SignupActive {
+		s.startSession(c, hc, su.ContactID)
+		return
+	}
+	s.message(c, http.StatusOK, hc.Name, "Waiting for approval", "Your email address is confirmed. The help center reviews new accounts; you will get an email when yours is approved.", "")
+}

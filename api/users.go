@@ -1,0 +1,253 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/portalaccess/portal/store"
+	"github.com/portalaccess/portal/workflows"
+)
+
+func (s *Server) listUsers(c *gin.Context) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	status := c.Query("status")
+	switch status {
+	case "", store.AccessInvited, store.AccessPendingApproval, store.AccessActive, store.AccessRejected, store.AccessDeactivated:
+	default:
+		invalidField(c, "status", "status must be invited, pending_approval, active, rejected or deactivated")
+		return
+	}
+	page, err := s.Store.ListUsers(c.Request.Context(), hc.ID, status, c.Query("cursor"), queryLimit(c))
+	if err != nil {
+		s.storeError(c, err, "user")
+		return
+	}
+	c.JSON(http.StatusOK, list[store.PortalUser]{Items: page.Items, NextCursor: page.NextCursor})
+}
+
+// exportUsers streams a help center's portal users as CSV: all of them,
+// or those named by ?ids=1,2,3.
+func (s *Server) exportUsers(c *gin.Context) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	var ids []int64
+	if raw, given := c.GetQuery("ids"); given {
+		ids = []int64{}
+		for _, part := range strings.Split(raw, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+			if err != nil || id <= 0 {
+				invalidField(c, "ids", "ids must be a comma-separated list of user ids")
+				return
+			}
+			ids = append(ids, id)
+		}
+	}
+	w := s.startCSV(c, hc.Slug+"-portal-users.csv", "email", "name", "status", "invited_at", "accepted_at", "last_sent_at", "send_count")
+	err := s.Store.EachExportUser(c.Request.Context(), hc.ID, ids, func(u store.ExportUser) error {
+		return w.row(u.Email, u.Name, u.Status, csvTime(u.InvitedAt), csvTime(u.AcceptedAt), csvTime(u.LastSentAt), strconv.Itoa(u.SendCount))
+	})
+	w.finish(err)
+}
+
+func csvTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// portalUser loads the user named by :id in the help center, or answers
+// 404.
+func (s *Server) portalUser(c *gin.Context, hc *store.HelpCenter) (*store.PortalUser, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		abort(c, http.StatusNotFound, "user_not_found", "portal user not found")
+		return nil, false
+	}
+	u, err := s.Store.PortalUserByID(c.Request.Context(), hc.ID, id)
+	if err != nil {
+		s.storeError(c, err, "user")
+		return nil, false
+	}
+	return u, true
+}
+
+type updateUserRequest struct {
+	Name *string `json:"name"`
+}
+
+// updateUser edits a portal user's details; the person is not notified.
+func (s *Server) updateUser(c *gin.Context) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	u, ok := s.portalUser(c, hc)
+	if !ok {
+		return
+	}
+	var req updateUserRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if req.Name != nil {
+		name := strings.TrimSpace(*req.Name)
+		if utf8.RuneCountInString(name) > 200 {
+			invalidField(c, "name", "name must be at most 200 characters")
+			return
+		}
+		if err := s.Store.RenameContact(c.Request.Context(), u.ContactID, name); err != nil {
+			s.internal(c, err)
+			return
+		}
+		u.Name = name
+	}
+	c.JSON(http.StatusOK, u)
+}
+
+// decideSignup passes an admin's decision to the sign-up waiting for it;
+// a user with no sign-up waiting gets 409.
+func (s *Server) decideSignup(c *gin.Context, signal string) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	u, ok := s.portalUser(c, hc)
+	if !ok {
+		return
+	}
+	su, err := s.Store.PendingSignupOf(c.Request.Context(), hc.ID, u.AccountID)
+	if errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusConflict, "not_waiting", "this user has no sign-up waiting for approval (status "+u.Status+")")
+		return
+	}
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	err = s.Temporal.SignalWorkflow(c.Request.Context(), su.WorkflowID, "", signal, nil)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		abort(c, http.StatusConflict, "not_waiting", "the sign-up is no longer waiting for a decision")
+		return
+	}
+	if err != nil {
+		s.temporalError(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, u)
+}
+
+func (s *Server) approveUser(c *gin.Context) { s.decideSignup(c, workflows.ApproveSignal) }
+func (s *Server) rejectUser(c *gin.Context)  { s.decideSignup(c, workflows.RejectSignal) }
+
+// changeAccess runs a deactivation or reactivation as a workflow and
+// returns once the status change is in the database: by then the person's
+// sessions have ended. The email and the revocation of a pending
+// invitation follow durably.
+func (s *Server) changeAccess(ctx context.Context, hc *store.HelpCenter, accountID int64, action string) (store.AccessChange, error) {
+	id := workflows.AccessWorkflowID(hc.Slug, accountID, action, uuid.NewString())
+	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID: id, TaskQueue: s.TaskQueue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.ChangeAccess, workflows.AccessChangeInput{
+		HelpCenterID: hc.ID, AccountID: accountID, Action: action, MailTaskQueue: s.MailTaskQueue,
+	})
+	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.AppliedUpdate,
+			WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	var change store.AccessChange
+	if err != nil {
+		return change, err
+	}
+	err = handle.Get(ctx, &change)
+	return change, err
+}
+
+type accessResult struct {
+	ID      int64        `json:"id"`
+	Status  string       `json:"status,omitempty"`
+	Changed bool         `json:"changed"`
+	Error   *errorDetail `json:"error,omitempty"`
+}
+
+func (s *Server) setOne(c *gin.Context, action string) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	u, ok := s.portalUser(c, hc)
+	if !ok {
+		return
+	}
+	change, err := s.changeAccess(c.Request.Context(), hc, u.AccountID, action)
+	if err != nil {
+		s.temporalError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, accessResult{ID: u.AccountID, Status: change.Status, Changed: change.Changed})
+}
+
+func (s *Server) deactivateUser(c *gin.Context) { s.setOne(c, store.ActionDeactivate) }
+func (s *Server) reactivateUser(c *gin.Context) { s.setOne(c, store.ActionReactivate) }
+
+type idsRequest struct {
+	IDs []int64 `json:"ids"`
+}
+
+// maxAccessIDs bounds one bulk deactivation or reactivation.
+const maxAccessIDs = 500
+
+// setMany applies an access change to a list of users, each on its own:
+// one unknown ID does not stop the others, and its row says why.
+func (s *Server) setMany(c *gin.Context, action string) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return
+	}
+	var req idsRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	if len(req.IDs) == 0 || len(req.IDs) > maxAccessIDs {
+		invalidField(c, "ids", "ids must name between 1 and 500 users")
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Minute)
+	defer cancel()
+	out := make([]accessResult, 0, len(req.IDs))
+	for _, id := range req.IDs {
+		if _, err := s.Store.PortalUserByID(ctx, hc.ID, id); err != nil {
+			out = append(out, accessResult{ID: id, Error: &errorDetail{Code: "user_not_found", Message: "no portal user with this id in this help center"}})
+			continue
+		}
+		change, err := s.changeAccess(ctx, hc, id, action)
+		if err != nil {
+			s.Logger.Error("access change", "account_id", id, "action", action, "error", err)
+			out = append(out, accessResult{ID: id, Error: &errorDetail{Code: "unavailable", Message: "not changed; try again"}})
+			continue
+		}
+		out = append(out, accessResult{ID: id, Status: change.Status, Changed: change.Changed})
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+func (s *Server) deactivateUsers(c *gin.Context) { s.setMany(c, store.ActionDeactivate) }
+func (s *Server) reactivateUsers(c *gin.Context) { s.setMany(c, store.ActionReactivate) }

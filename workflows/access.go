@@ -1,0 +1,75 @@
+package workflows
+
+import (
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/portalaccess/portal/activities"
+	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/store"
+)
+
+// AppliedUpdate answers once an access change is in the database, so the
+// caller knows the person's sessions have ended before it replies.
+const AppliedUpdate = "applied"
+
+// AccessWorkflowID is the ID of one access change; key makes each request
+// its own.
+func AccessWorkflowID(helpCenterSlug string, accountID int64, action, key string) string {
+	return "access/" + helpCenterSlug + "/" + strconv.FormatInt(accountID, 10) + "/" + action + "/" + key
+}
+
+// AccessChangeInput deactivates or reactivates one account's access.
+type AccessChangeInput struct {
+	HelpCenterID  int64
+	AccountID     int64
+	Action        string
+	MailTaskQueue string
+}
+
+// ChangeAccess applies a deactivation or reactivation durably: the status
+// change (which ends sessions), the revocation of a pending invitation,
+// and the email saying so. A repeat changes nothing and sends nothing.
+func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (store.AccessChange, error) {
+	var change store.AccessChange
+	applied := false
+	if err := workflow.SetUpdateHandler(ctx, AppliedUpdate, func(ctx workflow.Context) (store.AccessChange, error) {
+		err := workflow.Await(ctx, func() bool { return applied })
+		return change, err
+	}); err != nil {
+		return change, err
+	}
+	ctx = withActivityOptions(ctx)
+	var a *activities.Activities
+	if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+	}), a.SetAccess, activities.AccessInput{HelpCenterID: in.HelpCenterID, AccountID: in.AccountID, Action: in.Action}).Get(ctx, &change); err != nil {
+		return change, err
+	}
+	applied = true
+	if change.PendingInvitation != "" {
+		// Nothing to revoke if it has just finished; that is fine.
+		_ = workflow.SignalExternalWorkflow(ctx, change.PendingInvitation, "", RevokeSignal, nil).Get(ctx, nil)
+	}
+	kind := ""
+	switch {
+	case change.Changed && change.Status == store.AccessDeactivated:
+		kind = mail.KindDeactivated
+	case change.Changed && change.Status == store.AccessActive:
+		kind = mail.KindReactivated
+	}
+	if kind != "" {
+		mctx := ctx
+		if in.MailTaskQueue != "" {
+			mctx = workflow.WithTaskQueue(ctx, in.MailTaskQueue)
+		}
+		if err := workflow.ExecuteActivity(mctx, a.SendAccessEmail, activities.AccessEmailInput{
+			HelpCenterID: in.HelpCenterID, ContactID: change.ContactID, Kind: kind, Key: strconv.Itoa(change.Seq),
+		}).Get(ctx, nil); err != nil {
+			return change, err
+		}
+	}
+	return change, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}

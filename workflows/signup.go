@@ -1,0 +1,222 @@
+package workflows
+
+import (
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/portalaccess/portal/activities"
+	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/store"
+)
+
+// Message names of the sign-up workflow.
+const (
+	// VerifyUpdate confirms the address from the emailed link.
+	VerifyUpdate = "verify"
+	// ApproveSignal and RejectSignal carry an admin's decision.
+	ApproveSignal = "approve"
+	RejectSignal  = "reject"
+)
+
+// SignupWorkflowID is the ID of a contact's sign-up to a help center; a
+// new sign-up replaces one still waiting for its link.
+func SignupWorkflowID(helpCenterSlug string, contactID int64) string {
+	return "signup/" + helpCenterSlug + "/" + strconv.FormatInt(contactID, 10)
+}
+
+// Sign-up defaults.
+const (
+	DefaultSignupLinkLifetime = 7 * 24 * time.Hour
+	DefaultApprovalTimeout    = 30 * 24 * time.Hour
+)
+
+// SignupInput starts a sign-up.
+type SignupInput struct {
+	SignupID       string
+	HelpCenterID   int64
+	HelpCenterSlug string
+	NeedsApproval  bool
+	LinkLifetime   time.Duration
+	// ApprovalTimeout bounds the wait for an admin; an unanswered request
+	// expires.
+	ApprovalTimeout time.Duration
+	// AccountExists: the address already has an account here, so the
+	// person gets a notice instead of a second account.
+	AccountExists bool
+	MailTaskQueue string
+}
+
+// SignupState is what the status query and the verify update answer.
+type SignupState struct {
+	SignupID  string
+	Status    string
+	ExpiresAt time.Time
+}
+
+// VerifyRequest names the sign-up whose link was opened: a newer sign-up
+// for the same contact replaces an older one, whose link then fails.
+type VerifyRequest struct {
+	SignupID string
+}
+
+// Reasons a verification is refused.
+const (
+	RejectSignupExpired = "SignupExpired"
+	RejectSignupDone    = "SignupAlreadyVerified"
+)
+
+type signup struct {
+	in        SignupInput
+	state     SignupState
+	verifying bool
+	verified  bool
+}
+
+// Signup drives a customer's own sign-up: a verification email, the wait
+// for its link, then (where the help center wants it) an admin's
+// decision. The account is active only at the end.
+func Signup(ctx workflow.Context, in SignupInput) (SignupState, error) {
+	if in.LinkLifetime <= 0 {
+		in.LinkLifetime = DefaultSignupLinkLifetime
+	}
+	if in.ApprovalTimeout <= 0 {
+		in.ApprovalTimeout = DefaultApprovalTimeout
+	}
+	w := &signup{in: in, state: SignupState{SignupID: in.SignupID, Status: store.SignupVerifying}}
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (SignupState, error) { return w.state, nil }); err != nil {
+		return w.state, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, VerifyUpdate, w.verify, workflow.UpdateHandlerOptions{Validator: w.validateVerify}); err != nil {
+		return w.state, err
+	}
+	return w.run(withActivityOptions(ctx))
+}
+
+func (w *signup) mail(ctx workflow.Context) workflow.Context {
+	if w.in.MailTaskQueue == "" {
+		return ctx
+	}
+	return workflow.WithTaskQueue(ctx, w.in.MailTaskQueue)
+}
+
+func (w *signup) validateVerify(ctx workflow.Context, req VerifyRequest) error {
+	switch {
+	case req.SignupID != w.in.SignupID:
+		return temporal.NewApplicationError("a newer sign-up replaced this link", RejectSignupExpired)
+	case w.verifying || w.verified:
+		return temporal.NewApplicationError("the address is already confirmed", RejectSignupDone)
+	case w.state.Status != store.SignupVerifying || w.state.ExpiresAt.IsZero() || !workflow.Now(ctx).Before(w.state.ExpiresAt):
+		return temporal.NewApplicationError("the sign-up link expired", RejectSignupExpired)
+	}
+	return nil
+}
+
+// verify confirms the address and, with no approval needed, activates the
+// account before answering, so the page can log the customer in.
+func (w *signup) verify(ctx workflow.Context, _ VerifyRequest) (SignupState, error) {
+	if w.verifying || w.verified {
+		return w.state, temporal.NewApplicationError("the address is already confirmed", RejectSignupDone)
+	}
+	w.verifying = true
+	defer func() { w.verifying = false }()
+	ctx = withActivityOptions(ctx)
+	var a *activities.Activities
+	if err := workflow.ExecuteActivity(ctx, a.VerifySignup, activities.VerifySignupInput{
+		SignupID: w.in.SignupID, NeedsApproval: w.in.NeedsApproval,
+	}).Get(ctx, nil); err != nil {
+		return w.state, err
+	}
+	w.verified = true
+	if w.in.NeedsApproval {
+		w.state.Status = store.SignupPendingApproval
+		return w.state, nil
+	}
+	if err := workflow.ExecuteActivity(ctx, a.ActivateSignup, w.in.SignupID).Get(ctx, nil); err != nil {
+		return w.state, err
+	}
+	w.state.Status = store.SignupActive
+	return w.state, nil
+}
+
+func (w *signup) run(ctx workflow.Context) (SignupState, error) {
+	var a *activities.Activities
+	if w.in.AccountExists {
+		if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: mail.KindAccountExists}).Get(ctx, nil); err != nil {
+			return w.state, err
+		}
+		// The sign-up itself goes no further.
+		return w.close(ctx, store.SignupExpired, "")
+	}
+	expires := workflow.Now(ctx).Add(w.in.LinkLifetime)
+	if err := workflow.ExecuteActivity(ctx, a.IssueSignupToken, activities.SignupTokenInput{SignupID: w.in.SignupID, ExpiresAt: expires}).Get(ctx, nil); err != nil {
+		return w.state, err
+	}
+	w.state.ExpiresAt = expires
+	if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: mail.KindSignupVerify}).Get(ctx, nil); err != nil {
+		return w.state, err
+	}
+
+	ok, err := workflow.AwaitWithTimeout(ctx, w.in.LinkLifetime, func() bool { return w.verified })
+	if err != nil {
+		return w.state, err
+	}
+	// A verify in flight when the link expires decides first.
+	if err := workflow.Await(ctx, func() bool { return !w.verifying }); err != nil {
+		return w.state, err
+	}
+	if !ok && !w.verified {
+		return w.close(ctx, store.SignupExpired, "")
+	}
+	if w.in.NeedsApproval {
+		if err := w.awaitDecision(ctx); err != nil {
+			return w.state, err
+		}
+	}
+	return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// awaitDecision waits for an admin to approve or reject; no answer within
+// the approval timeout expires the request.
+func (w *signup) awaitDecision(ctx workflow.Context) error {
+	var a *activities.Activities
+	approve := workflow.GetSignalChannel(ctx, ApproveSignal)
+	reject := workflow.GetSignalChannel(ctx, RejectSignal)
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	decision := ""
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(approve, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); decision = ApproveSignal })
+	sel.AddReceive(reject, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); decision = RejectSignal })
+	sel.AddFuture(workflow.NewTimer(timerCtx, w.in.ApprovalTimeout), func(workflow.Future) {})
+	sel.Select(ctx)
+	switch decision {
+	case ApproveSignal:
+		if err := workflow.ExecuteActivity(ctx, a.ActivateSignup, w.in.SignupID).Get(ctx, nil); err != nil {
+			return err
+		}
+		w.state.Status = store.SignupActive
+		return nil
+	case RejectSignal:
+		_, err := w.close(ctx, store.SignupRejected, mail.KindSignupRejected)
+		return err
+	}
+	_, err := w.close(ctx, store.SignupExpired, "")
+	return err
+}
+
+func (w *signup) close(ctx workflow.Context, status, emailKind string) (SignupState, error) {
+	var a *activities.Activities
+	w.state.Status = status
+	if err := workflow.ExecuteActivity(ctx, a.CloseSignup, activities.CloseSignupInput{SignupID: w.in.SignupID, Status: status}).Get(ctx, nil); err != nil {
+		return w.state, err
+	}
+	if emailKind != "" {
+		if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: emailKind}).Get(ctx, nil); err != nil {
+			return w.state, err
+		}
+	}
+	return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
