@@ -15,6 +15,7 @@ const (
 	// Sign-ups.
 	KindSignupVerify   = "signup_verify"
 	KindSignupRejected = "signup_rejected"
+	KindSignupApproved = "signup_approved"
 	KindAccountExists  = "account_exists"
 	// Access changes.
 	KindAccessGranted = "access_granted"

@@ -60,6 +60,13 @@ The link is valid until {{.ExpiresAt}}. If it wasn't you, ignore this email and 
 
 Your request for an account on the {{.HelpCenter}} help center was declined. If you think this is a mistake, contact the support team.`,
 	},
+	KindSignupApproved: {
+		Subject: "Your {{.HelpCenter}} help center account is approved",
+		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+Your account on the {{.HelpCenter}} help center was approved. Log in with {{.Email}} and the password you chose:
+{{.PortalURL}}`,
+	},
 	KindAccountExists: {
 		Subject: "You already have a {{.HelpCenter}} help center account",
 		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},

@@ -198,7 +198,7 @@ func (w *signup) awaitDecision(ctx workflow.Context) error {
 			return err
 		}
 		w.state.Status = store.SignupActive
-		return nil
+		return workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: mail.KindSignupApproved}).Get(ctx, nil)
 	case RejectSignal:
 		_, err := w.close(ctx, store.SignupRejected, mail.KindSignupRejected)
 		return err

@@ -1,0 +1,55 @@
+package workflows
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/portalaccess/portal/activities"
+	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/store"
+)
+
+func runAccessChange(t *testing.T, change store.AccessChange, action string) (sent []activities.AccessEmailInput, revoked []string) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.SetAccess, mock.Anything, mock.Anything).Return(change, nil)
+	env.OnActivity(a.SendAccessEmail, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AccessEmailInput) error {
+		sent = append(sent, in)
+		return nil
+	})
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", RevokeSignal, mock.Anything).Return(
+		func(_ string, id, _, _ string, _ any) error {
+			revoked = append(revoked, id)
+			return nil
+		})
+	env.ExecuteWorkflow(ChangeAccess, AccessChangeInput{HelpCenterID: 1, AccountID: 2, Action: action})
+	require.NoError(t, env.GetWorkflowError())
+	return sent, revoked
+}
+
+func TestDeactivationRevokesPendingInvitationAndSendsTheSystemEmail(t *testing.T) {
+	sent, revoked := runAccessChange(t, store.AccessChange{Changed: true, Status: store.AccessDeactivated, Seq: 3, ContactID: 9,
+		PendingInvitation: "invitation/acme/9"}, store.ActionDeactivate)
+	require.Equal(t, []string{"invitation/acme/9"}, revoked)
+	require.Len(t, sent, 1)
+	require.Equal(t, mail.KindDeactivated, sent[0].Kind)
+	require.Equal(t, "3", sent[0].Key, "the email is keyed to this change")
+}
+
+func TestRepeatedDeactivationSendsNothing(t *testing.T) {
+	sent, revoked := runAccessChange(t, store.AccessChange{Changed: false, Status: store.AccessDeactivated, Seq: 3, ContactID: 9}, store.ActionDeactivate)
+	require.Empty(t, sent)
+	require.Empty(t, revoked)
+}
+
+func TestReactivationSaysSoByEmail(t *testing.T) {
+	sent, _ := runAccessChange(t, store.AccessChange{Changed: true, Status: store.AccessActive, Seq: 4, ContactID: 9}, store.ActionReactivate)
+	require.Len(t, sent, 1)
+	require.Equal(t, mail.KindReactivated, sent[0].Kind)
+}

@@ -1,0 +1,200 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/portalaccess/portal/activities"
+	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/store"
+)
+
+type signupHarness struct {
+	env       *testsuite.TestWorkflowEnvironment
+	emails    []string
+	verified  int
+	activated int
+	closed    []string
+	closeFn   func(activities.CloseSignupInput) error
+}
+
+func newSignupHarness() *signupHarness {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	h := &signupHarness{env: env}
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.IssueSignupToken, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(a.SendSignupEmail, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SignupEmailInput) error {
+		h.emails = append(h.emails, in.Kind)
+		return nil
+	})
+	env.OnActivity(a.VerifySignup, mock.Anything, mock.Anything).Return(func(context.Context, activities.VerifySignupInput) error {
+		h.verified++
+		return nil
+	})
+	env.OnActivity(a.ActivateSignup, mock.Anything, mock.Anything).Return(func(context.Context, string) error {
+		h.activated++
+		return nil
+	})
+	h.closeFn = func(in activities.CloseSignupInput) error {
+		h.closed = append(h.closed, in.Status)
+		return nil
+	}
+	env.OnActivity(a.CloseSignup, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CloseSignupInput) error {
+		return h.closeFn(in)
+	})
+	return h
+}
+
+func signupInput(approval bool) SignupInput {
+	return SignupInput{SignupID: "su-1", HelpCenterID: 1, HelpCenterSlug: "acme", NeedsApproval: approval}
+}
+
+func (h *signupHarness) verifyAt(d time.Duration, id string, into *updateResult, state *SignupState) {
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(VerifyUpdate, "v-"+d.String(), &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { into.done, into.err = true, err },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				into.done, into.err = true, err
+				if err == nil && state != nil {
+					*state = v.(SignupState)
+				}
+			},
+		}, VerifyRequest{SignupID: id})
+	}, d)
+}
+
+func (h *signupHarness) result(t *testing.T) SignupState {
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	var st SignupState
+	require.NoError(t, h.env.GetWorkflowResult(&st))
+	return st
+}
+
+func TestSignupVerifiedWithoutApprovalIsActiveAtOnce(t *testing.T) {
+	h := newSignupHarness()
+	var res updateResult
+	var answered SignupState
+	h.verifyAt(time.Hour, "su-1", &res, &answered)
+	h.env.ExecuteWorkflow(Signup, signupInput(false))
+	st := h.result(t)
+	require.NoError(t, res.err)
+	require.Equal(t, store.SignupActive, answered.Status, "the verify answer already says active")
+	require.Equal(t, store.SignupActive, st.Status)
+	require.Equal(t, []string{mail.KindSignupVerify}, h.emails)
+	require.Equal(t, 1, h.verified)
+	require.Equal(t, 1, h.activated)
+}
+
+func TestSignupWaitsForApprovalThenActivates(t *testing.T) {
+	h := newSignupHarness()
+	var res updateResult
+	var answered SignupState
+	h.verifyAt(time.Hour, "su-1", &res, &answered)
+	h.env.RegisterDelayedCallback(func() {
+		require.Zero(t, h.activated, "no account before the decision")
+		h.env.SignalWorkflow(ApproveSignal, nil)
+	}, 3*24*time.Hour)
+	h.env.ExecuteWorkflow(Signup, signupInput(true))
+	st := h.result(t)
+	require.Equal(t, store.SignupPendingApproval, answered.Status)
+	require.Equal(t, store.SignupActive, st.Status)
+	require.Equal(t, 1, h.activated)
+	require.Equal(t, []string{mail.KindSignupVerify, mail.KindSignupApproved}, h.emails)
+}
+
+func TestSignupRejectedGetsAnEmailAndNoAccount(t *testing.T) {
+	h := newSignupHarness()
+	var res updateResult
+	h.verifyAt(time.Hour, "su-1", &res, nil)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(RejectSignal, nil) }, 2*time.Hour)
+	h.env.ExecuteWorkflow(Signup, signupInput(true))
+	st := h.result(t)
+	require.Equal(t, store.SignupRejected, st.Status)
+	require.Zero(t, h.activated)
+	require.Equal(t, []string{store.SignupRejected}, h.closed)
+	require.Equal(t, []string{mail.KindSignupVerify, mail.KindSignupRejected}, h.emails)
+}
+
+func TestSignupNeverVerifiedExpires(t *testing.T) {
+	h := newSignupHarness()
+	start := h.env.Now()
+	h.env.ExecuteWorkflow(Signup, signupInput(false))
+	st := h.result(t)
+	require.Equal(t, store.SignupExpired, st.Status)
+	require.Equal(t, []string{store.SignupExpired}, h.closed)
+	require.Zero(t, h.verified)
+	require.Equal(t, DefaultSignupLinkLifetime, h.env.Now().Sub(start).Round(time.Hour))
+}
+
+func TestSignupVerifyAfterExpiryIsRefused(t *testing.T) {
+	h := newSignupHarness()
+	var late updateResult
+	calls := 0
+	// The expiry is being recorded (first attempt fails) when the
+	// customer finally clicks: the validator refuses.
+	h.closeFn = func(in activities.CloseSignupInput) error {
+		calls++
+		if calls == 1 {
+			return errTransient
+		}
+		h.closed = append(h.closed, in.Status)
+		return nil
+	}
+	h.verifyAt(DefaultSignupLinkLifetime+500*time.Millisecond, "su-1", &late, nil)
+	h.env.ExecuteWorkflow(Signup, signupInput(false))
+	st := h.result(t)
+	require.Equal(t, store.SignupExpired, st.Status)
+	require.True(t, late.done)
+	require.Equal(t, RejectSignupExpired, errType(late.err))
+	require.Zero(t, h.verified)
+}
+
+func TestSignupApprovalAfterTimeoutExpires(t *testing.T) {
+	h := newSignupHarness()
+	var res updateResult
+	h.verifyAt(time.Hour, "su-1", &res, nil)
+	in := signupInput(true)
+	in.ApprovalTimeout = 10 * 24 * time.Hour
+	h.env.ExecuteWorkflow(Signup, in)
+	st := h.result(t)
+	// Nobody decided within ten days: the request expires, and an approval
+	// arriving later finds no workflow to signal (the API answers 409).
+	require.Equal(t, store.SignupExpired, st.Status)
+	require.Zero(t, h.activated)
+	require.Equal(t, []string{store.SignupExpired}, h.closed)
+}
+
+func TestSignupLinkOfAReplacedSignupIsRefused(t *testing.T) {
+	h := newSignupHarness()
+	var old, cur updateResult
+	h.verifyAt(time.Hour, "su-0", &old, nil)
+	h.verifyAt(2*time.Hour, "su-1", &cur, nil)
+	h.env.ExecuteWorkflow(Signup, signupInput(false))
+	h.result(t)
+	require.Equal(t, RejectSignupExpired, errType(old.err))
+	require.NoError(t, cur.err)
+	require.Equal(t, 1, h.activated)
+}
+
+func TestSignupForAnExistingAccountOnlySendsANotice(t *testing.T) {
+	h := newSignupHarness()
+	in := signupInput(false)
+	in.AccountExists = true
+	h.env.ExecuteWorkflow(Signup, in)
+	h.result(t)
+	require.Equal(t, []string{mail.KindAccountExists}, h.emails)
+	require.Zero(t, h.verified)
+	require.Zero(t, h.activated)
+}
+
+var errTransient = errors.New("database briefly unavailable")
