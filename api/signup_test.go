@@ -1,0 +1,194 @@
+package api_test
+
+import (
+	"net/url"
+	"strconv"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var verifyLink = regexp.MustCompile(`https?://\S+/signup/verify\?token=[A-Za-z0-9_-]+`)
+
+func setSignup(t *testing.T, slug string, on, approval bool) {
+	admin(t, "PATCH", "/api/v1/help-centers/"+slug, map[string]any{"self_signup": on, "signup_requires_approval": approval}, 200)
+}
+
+// signUp fills the sign-up form and returns the page it answers with.
+func signUp(t *testing.T, slug, name, email, password string) response {
+	b := newBrowser(t)
+	form := b.get(portal.URL + "/portal/" + slug + "/signup")
+	if form.Status != 200 {
+		t.Fatalf("sign-up page: %d", form.Status)
+	}
+	return b.post("/portal/"+slug+"/signup", form, url.Values{"name": {name}, "email": {email}, "password": {password}, "password_confirm": {password}})
+}
+
+// verify opens the verification link and confirms; it returns the
+// browser (logged in when the account became active) and the answer.
+func verify(t *testing.T, email string) (*browser, response) {
+	t.Helper()
+	m := waitForMail(t, email, "signup_verify", 1)[0]
+	link := verifyLink.FindString(m.Text)
+	if link == "" {
+		t.Fatalf("no verification link in %q", m.Text)
+	}
+	b := newBrowser(t)
+	page := b.get(link)
+	if page.Status != 200 || !strings.Contains(string(page.Body), "Confirm") {
+		t.Fatalf("verify page: %d %s", page.Status, page.Body)
+	}
+	// Opening the link changed nothing: it still shows the form.
+	if again := b.get(link); again.Status != 200 {
+		t.Fatalf("verify page twice: %d", again.Status)
+	}
+	u, _ := url.Parse(link)
+	return b, b.post(u.Path, page, url.Values{"token": {u.Query().Get("token")}})
+}
+
+func login(t *testing.T, slug, email, password string) int {
+	b := newBrowser(t)
+	page := b.get(portal.URL + "/portal/" + slug + "/login")
+	return b.post("/portal/"+slug+"/login", page, url.Values{"email": {email}, "password": {password}}).Status
+}
+
+func userID(t *testing.T, slug, email, status string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		users := admin(t, "GET", "/api/v1/help-centers/"+slug+"/users?status="+status, nil, 200)
+		for _, it := range users["items"].([]any) {
+			u := it.(map[string]any)
+			if strings.EqualFold(u["email"].(string), email) {
+				return jsonID(u["id"])
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not a %s user of %s: %v", email, status, slug, users)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func jsonID(v any) string { return strconv.FormatInt(int64(v.(float64)), 10) }
+
+func TestSignupClosedSaysSoAndCreatesNothing(t *testing.T) {
+	slug := newHelpCenter(t, "unique")
+	b := newBrowser(t)
+	if r := b.get(portal.URL + "/portal/" + slug + "/signup"); r.Status != 403 || !strings.Contains(string(r.Body), "closed") {
+		t.Fatalf("closed sign-up page: %d", r.Status)
+	}
+	email := unique("closed") + "@example.com"
+	resp, err := b.client.PostForm(portal.URL+"/portal/"+slug+"/signup", url.Values{"name": {"X"}, "email": {email},
+		"password": {"correct-horse-1"}, "password_confirm": {"correct-horse-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("closed sign-up post: %d", resp.StatusCode)
+	}
+	if r := call(t, "GET", "/api/v1/contacts?q="+url.QueryEscape(email), portal.AdminKey, nil); len(r.json(t)["items"].([]any)) != 0 {
+		t.Fatal("a closed sign-up created a contact")
+	}
+}
+
+func TestSignupWithoutApprovalActivatesOnVerification(t *testing.T) {
+	slug := newHelpCenter(t, "unique")
+	setSignup(t, slug, true, false)
+	email := unique("self") + "@example.com"
+	if r := signUp(t, slug, "Sam Self", email, "correct-horse-1"); r.Status != 200 || !strings.Contains(string(r.Body), "Check your email") {
+		t.Fatalf("sign-up: %d %s", r.Status, r.Body)
+	}
+	// Not active before the link is used.
+	if code := login(t, slug, email, "correct-horse-1"); code != 401 {
+		t.Fatalf("login before verification: %d", code)
+	}
+	b, r := verify(t, email)
+	if r.Status != 303 || r.Header.Get("Location") != "/portal/"+slug+"/home" {
+		t.Fatalf("verify: %d %s", r.Status, r.Body)
+	}
+	if home := b.get(portal.URL + "/portal/" + slug + "/home"); !strings.Contains(string(home.Body), "Sam Self") {
+		t.Fatalf("home after verification: %d", home.Status)
+	}
+	if code := login(t, slug, email, "correct-horse-1"); code != 303 {
+		t.Fatalf("login after verification: %d", code)
+	}
+	contacts := admin(t, "GET", "/api/v1/contacts?q="+url.QueryEscape(email), nil, 200)["items"].([]any)
+	if len(contacts) != 1 || contacts[0].(map[string]any)["verified"] != true {
+		t.Fatalf("contact after verification: %v", contacts)
+	}
+}
+
+func TestSignupWithApprovalWaitsForAnAdmin(t *testing.T) {
+	slug := newHelpCenter(t, "unique")
+	setSignup(t, slug, true, true)
+	email := unique("wait") + "@example.com"
+	signUp(t, slug, "Wanda Wait", email, "correct-horse-1")
+	_, r := verify(t, email)
+	if r.Status != 200 || !strings.Contains(string(r.Body), "approval") {
+		t.Fatalf("verify with approval: %d %s", r.Status, r.Body)
+	}
+	id := userID(t, slug, email, "pending_approval")
+	if code := login(t, slug, email, "correct-horse-1"); code != 401 {
+		t.Fatalf("login while pending approval: %d", code)
+	}
+	agent := admin(t, "POST", "/api/v1/api-keys", map[string]any{"name": "agent", "role": "agent"}, 201)["key"].(string)
+	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", agent, nil); r.Status != 403 {
+		t.Fatalf("agent approving: %d", r.Status)
+	}
+	admin(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", nil, 202)
+	userID(t, slug, email, "active")
+	waitForMail(t, email, "signup_approved", 1)
+	if code := login(t, slug, email, "correct-horse-1"); code != 303 {
+		t.Fatalf("login after approval: %d", code)
+	}
+	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", portal.AdminKey, nil); r.Status != 409 || r.errorCode(t) != "not_waiting" {
+		t.Fatalf("approving twice: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestRejectedSignupGetsAnEmailAndNoAccess(t *testing.T) {
+	slug := newHelpCenter(t, "unique")
+	setSignup(t, slug, true, true)
+	email := unique("rej") + "@example.com"
+	signUp(t, slug, "Rex Reject", email, "correct-horse-1")
+	verify(t, email)
+	id := userID(t, slug, email, "pending_approval")
+	admin(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/reject", nil, 202)
+	waitForMail(t, email, "signup_rejected", 1)
+	userID(t, slug, email, "rejected")
+	if code := login(t, slug, email, "correct-horse-1"); code != 401 {
+		t.Fatalf("login after rejection: %d", code)
+	}
+	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", portal.AdminKey, nil); r.Status != 409 {
+		t.Fatalf("approving a rejected sign-up: %d", r.Status)
+	}
+}
+
+func TestSignupForAnExistingAccountAnswersTheSameAndEmailsInstead(t *testing.T) {
+	slug := newHelpCenter(t, "unique")
+	setSignup(t, slug, true, false)
+	email := unique("exists") + "@example.com"
+	signUp(t, slug, "Eve Exists", email, "correct-horse-1")
+	verify(t, email)
+	fresh := signUp(t, slug, "Someone", unique("new")+"@example.com", "correct-horse-2")
+	again := signUp(t, slug, "Someone", email, "other-password-2")
+	strip := func(r response) string { return regexp.MustCompile(`[\w.+-]+@example\.com`).ReplaceAllString(string(r.Body), "") }
+	if again.Status != fresh.Status || strip(again) != strip(fresh) {
+		t.Fatalf("an existing address got a different answer:\n%s\nvs\n%s", again.Body, fresh.Body)
+	}
+	waitForMail(t, email, "account_exists", 1)
+	if n := len(waitForMail(t, email, "signup_verify", 1)); n != 1 {
+		t.Fatalf("%d verification emails for an existing account", n)
+	}
+	// The old password still works; the one typed at the second sign-up
+	// does not.
+	if code := login(t, slug, email, "correct-horse-1"); code != 303 {
+		t.Fatalf("login with the account's password: %d", code)
+	}
+	if code := login(t, slug, email, "other-password-2"); code != 401 {
+		t.Fatalf("login with the second sign-up's password: %d", code)
+	}
+}
