@@ -2,8 +2,8 @@ package api_test
 
 import (
 	"net/url"
-	"strconv"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,7 +175,9 @@ func TestSignupForAnExistingAccountAnswersTheSameAndEmailsInstead(t *testing.T) 
 	verify(t, email)
 	fresh := signUp(t, slug, "Someone", unique("new")+"@example.com", "correct-horse-2")
 	again := signUp(t, slug, "Someone", email, "other-password-2")
-	strip := func(r response) string { return regexp.MustCompile(`[\w.+-]+@example\.com`).ReplaceAllString(string(r.Body), "") }
+	strip := func(r response) string {
+		return regexp.MustCompile(`[\w.+-]+@example\.com`).ReplaceAllString(string(r.Body), "")
+	}
 	if again.Status != fresh.Status || strip(again) != strip(fresh) {
 		t.Fatalf("an existing address got a different answer:\n%s\nvs\n%s", again.Body, fresh.Body)
 	}
