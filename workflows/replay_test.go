@@ -21,6 +21,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(Invitation)
 			r.RegisterWorkflow(BulkInvite)
+			r.RegisterWorkflow(Signup)
+			r.RegisterWorkflow(ChangeAccess)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
