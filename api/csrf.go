@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/store"
 )
 
 const csrfCookie = "portal_csrf"
@@ -50,4 +51,18 @@ func (s *Server) sameOrigin(origin string, r *http.Request) bool {
 		return true
 	}
 	return o.Host == r.Host
+}
+
+// portalForm loads the help center of a posted portal form and refuses a
+// cross-site or stale post; next tells the person what to do then.
+func (s *Server) portalForm(c *gin.Context, next string) (*store.HelpCenter, bool) {
+	hc, ok := s.portalHelpCenter(c)
+	if !ok {
+		return nil, false
+	}
+	if !s.checkCSRF(c) {
+		s.message(c, http.StatusForbidden, hc.Name, "Form expired", "This form could not be verified.", next)
+		return nil, false
+	}
+	return hc, true
 }

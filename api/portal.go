@@ -148,12 +148,8 @@ func (s *Server) acceptForm(c *gin.Context, status int, hc *store.HelpCenter, in
 // invitation workflow. The password is hashed here and staged in Postgres;
 // the workflow learns only the stage's ID.
 func (s *Server) acceptSubmit(c *gin.Context) {
-	hc, ok := s.portalHelpCenter(c)
+	hc, ok := s.portalForm(c, "Open the link from your email again.")
 	if !ok {
-		return
-	}
-	if !s.checkCSRF(c) {
-		s.message(c, http.StatusForbidden, hc.Name, "Form expired", "This form could not be verified.", "Open the link from your email again.")
 		return
 	}
 	token := c.PostForm("token")
@@ -268,12 +264,8 @@ func (s *Server) loginPage(c *gin.Context) {
 var dummyHash, _ = credentials.HashPassword("not a real password, only for timing")
 
 func (s *Server) loginSubmit(c *gin.Context) {
-	hc, ok := s.portalHelpCenter(c)
+	hc, ok := s.portalForm(c, "Reload the login page and try again.")
 	if !ok {
-		return
-	}
-	if !s.checkCSRF(c) {
-		s.message(c, http.StatusForbidden, hc.Name, "Form expired", "This form could not be verified.", "Reload the login page and try again.")
 		return
 	}
 	email := strings.TrimSpace(c.PostForm("email"))
@@ -347,12 +339,8 @@ func (s *Server) home(c *gin.Context) {
 }
 
 func (s *Server) logout(c *gin.Context) {
-	hc, ok := s.portalHelpCenter(c)
+	hc, ok := s.portalForm(c, "")
 	if !ok {
-		return
-	}
-	if !s.checkCSRF(c) {
-		s.message(c, http.StatusForbidden, hc.Name, "Form expired", "This form could not be verified.", "")
 		return
 	}
 	if token, err := c.Cookie(sessionCookie); err == nil {

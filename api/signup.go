@@ -45,12 +45,11 @@ func (s *Server) signupPage(c *gin.Context) {
 // the page never tells whether an account exists; an address that already
 // has one gets an email saying so instead of a second account.
 func (s *Server) signupSubmit(c *gin.Context) {
-	hc, ok := s.portalHelpCenter(c)
-	if !ok || s.signupClosed(c, hc) {
+	hc, ok := s.portalForm(c, "Reload the page and try again.")
+	if !ok {
 		return
 	}
-	if !s.checkCSRF(c) {
-		s.message(c, http.StatusForbidden, hc.Name, "Form expired", "This form could not be verified.", "Reload the page and try again.")
+	if s.signupClosed(c, hc) {
 		return
 	}
 	name := strings.TrimSpace(c.PostForm("name"))
@@ -184,12 +183,8 @@ func (s *Server) verifyPage(c *gin.Context) {
 }
 
 func (s *Server) verifySubmit(c *gin.Context) {
-	hc, ok := s.portalHelpCenter(c)
+	hc, ok := s.portalForm(c, "Open the link from your email again.")
 	if !ok {
-		return
-	}
-	if !s.checkCSRF(c) {
-		s.message(c, http.StatusForbidden, hc.Name, "Form expired", "This form could not be verified.", "Open the link from your email again.")
 		return
 	}
 	su, ok := s.signupForToken(c, hc, c.PostForm("token"))

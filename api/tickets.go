@@ -189,12 +189,8 @@ func (s *Server) SweepAutoInvites(ctx context.Context, interval, grace time.Dura
 
 // portalRequest lets a logged-in customer submit a request.
 func (s *Server) portalRequest(c *gin.Context) {
-	hc, ok := s.portalHelpCenter(c)
+	hc, ok := s.portalForm(c, "Reload the page and try again.")
 	if !ok {
-		return
-	}
-	if !s.checkCSRF(c) {
-		s.message(c, http.StatusForbidden, hc.Name, "Form expired", "This form could not be verified.", "Reload the page and try again.")
 		return
 	}
 	u, err := s.sessionUser(c, hc)
