@@ -260,9 +260,12 @@ var ErrNotPending = errors.New("invitation is not pending")
 // AcceptInvitation applies the staged password to the contact's portal
 // account, activates the account's access to the help center and marks the
 // invitation accepted, in one transaction. Repeating it after success is
-// harmless.
+// harmless. An accept that loses a race with a deactivation (whose revoke
+// has not reached the workflow yet) changes nothing but the invitation,
+// which it withdraws as the revoke would, and returns ErrNotPending.
 func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID string) error {
-	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	withdrawn := false
+	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		inv := new(Invitation)
 		if err := tx.NewSelect().Model(inv).Where("id = ?", invitationID).For("UPDATE").Scan(ctx); err != nil {
 			return translate(err, "invitation "+invitationID)
@@ -286,6 +289,19 @@ func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID stri
 		if err != nil {
 			return err
 		}
+		var access []string
+		err = tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
+			accountID, inv.HelpCenterID).Scan(ctx, &access)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "access before accept")
+		}
+		if len(access) > 0 && access[0] == AccessDeactivated {
+			withdrawn = true
+			_, err := tx.NewUpdate().Model(inv).
+				Set("status = ?", InvitationRevoked).Set("closed_at = now()").Set("updated_at = now()").
+				WherePK().Exec(ctx)
+			return translate(err, "withdraw invitation")
+		}
 		if _, err := tx.NewRaw(`UPDATE portal_accounts SET password_hash = ?, updated_at = now() WHERE id = ?`,
 			passwordHash, accountID).Exec(ctx); err != nil {
 			return translate(err, "set password")
@@ -305,4 +321,8 @@ func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID stri
 		_, err = tx.NewRaw(`DELETE FROM credential_stages WHERE invitation_id = ?`, invitationID).Exec(ctx)
 		return translate(err, "clear staged credentials")
 	})
+	if err == nil && withdrawn {
+		return fmt.Errorf("accept invitation %s: %w (access deactivated)", invitationID, ErrNotPending)
+	}
+	return err
 }
