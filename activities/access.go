@@ -2,7 +2,10 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/portalaccess/portal/mail"
 	"github.com/portalaccess/portal/store"
@@ -18,7 +21,13 @@ type AccessInput struct {
 // SetAccess deactivates or reactivates; the result says whether anything
 // changed, so a repeat sends no second email.
 func (a *Activities) SetAccess(ctx context.Context, in AccessInput) (store.AccessChange, error) {
-	return a.Store.SetAccess(ctx, in.HelpCenterID, in.AccountID, in.Action)
+	ch, err := a.Store.SetAccess(ctx, in.HelpCenterID, in.AccountID, in.Action)
+	if errors.Is(err, store.ErrNotFound) {
+		// A concurrent reactivation removed a never-accepted record: there
+		// is nothing left to change, and retrying cannot bring it back.
+		return ch, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
+	}
+	return ch, err
 }
 
 // AccessEmailInput names the email announcing an access change.

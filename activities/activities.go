@@ -32,6 +32,8 @@ const (
 	ErrTypeUndeliverable = "Undeliverable"
 	// ErrTypeNotPending: the invitation was closed by someone else.
 	ErrTypeNotPending = "NotPending"
+	// ErrTypeNotFound: the row to change no longer exists.
+	ErrTypeNotFound = "NotFound"
 )
 
 // deliver sends msg at most once for key. An earlier attempt that was

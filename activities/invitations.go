@@ -134,7 +134,7 @@ func (a *Activities) AcceptInvitation(ctx context.Context, in AcceptInput) error
 	case errors.Is(err, store.ErrNotPending):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotPending, nil)
 	case errors.Is(err, store.ErrNotFound):
-		return temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
 	}
 	return err
 }

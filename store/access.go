@@ -28,6 +28,8 @@ type AccessChange struct {
 	// Changed is false when the access already was as asked.
 	Changed bool
 	Status  string
+	// Previous is the status before the change.
+	Previous string
 	// Seq numbers the change, to key the email announcing it.
 	Seq       int
 	ContactID int64
@@ -56,7 +58,7 @@ func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, ac
 		if err != nil {
 			return translate(err, "portal access")
 		}
-		ch.ContactID, ch.Status, ch.Seq = row.ContactID, row.Status, row.Changes
+		ch.ContactID, ch.Status, ch.Seq, ch.Previous = row.ContactID, row.Status, row.Changes, row.Status
 		var next string
 		switch {
 		case action == ActionDeactivate && row.Status != AccessDeactivated:

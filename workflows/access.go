@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/portalaccess/portal/activities"
@@ -20,6 +22,10 @@ const AppliedUpdate = "applied"
 func AccessWorkflowID(helpCenterSlug string, accountID int64, action, key string) string {
 	return "access/" + helpCenterSlug + "/" + strconv.FormatInt(accountID, 10) + "/" + action + "/" + key
 }
+
+// noticeOnlyForAccounts stops the deactivation email to people who never
+// had an active account.
+const noticeOnlyForAccounts = "deactivation-notice-only-for-accounts"
 
 // AccessChangeInput deactivates or reactivates one account's access.
 type AccessChangeInput struct {
@@ -43,9 +49,15 @@ func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (store.AccessChang
 	}
 	ctx = withActivityOptions(ctx)
 	var a *activities.Activities
-	if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
-	}), a.SetAccess, activities.AccessInput{HelpCenterID: in.HelpCenterID, AccountID: in.AccountID, Action: in.Action}).Get(ctx, &change); err != nil {
+	}), a.SetAccess, activities.AccessInput{HelpCenterID: in.HelpCenterID, AccountID: in.AccountID, Action: in.Action}).Get(ctx, &change)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound {
+		// The record went away meanwhile: nothing changed.
+		change, err = store.AccessChange{}, nil
+	}
+	if err != nil {
 		return change, err
 	}
 	applied = true
@@ -53,8 +65,12 @@ func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (store.AccessChang
 		// Nothing to revoke if it has just finished; that is fine.
 		_ = workflow.SignalExternalWorkflow(ctx, change.PendingInvitation, "", RevokeSignal, nil).Get(ctx, nil)
 	}
+	// Someone who was only invited never had an account to lose: no
+	// "account deactivated" email for them.
+	onlyAccounts := workflow.GetVersion(ctx, noticeOnlyForAccounts, workflow.DefaultVersion, 1) == 1
 	kind := ""
 	switch {
+	case change.Changed && change.Status == store.AccessDeactivated && onlyAccounts && change.Previous != store.AccessActive:
 	case change.Changed && change.Status == store.AccessDeactivated:
 		kind = mail.KindDeactivated
 	case change.Changed && change.Status == store.AccessActive:

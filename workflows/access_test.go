@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/portalaccess/portal/activities"
@@ -33,13 +34,19 @@ func runAccessChange(t *testing.T, change store.AccessChange, action string) (se
 	return sent, revoked
 }
 
-func TestDeactivationRevokesPendingInvitationAndSendsTheSystemEmail(t *testing.T) {
-	sent, revoked := runAccessChange(t, store.AccessChange{Changed: true, Status: store.AccessDeactivated, Seq: 3, ContactID: 9,
-		PendingInvitation: "invitation/acme/9"}, store.ActionDeactivate)
-	require.Equal(t, []string{"invitation/acme/9"}, revoked)
+func TestDeactivationSendsTheSystemEmail(t *testing.T) {
+	sent, _ := runAccessChange(t, store.AccessChange{Changed: true, Status: store.AccessDeactivated, Previous: store.AccessActive,
+		Seq: 3, ContactID: 9}, store.ActionDeactivate)
 	require.Len(t, sent, 1)
 	require.Equal(t, mail.KindDeactivated, sent[0].Kind)
 	require.Equal(t, "3", sent[0].Key, "the email is keyed to this change")
+}
+
+func TestDeactivatingAnInvitedContactRevokesTheInvitationWithoutAnAccountEmail(t *testing.T) {
+	sent, revoked := runAccessChange(t, store.AccessChange{Changed: true, Status: store.AccessDeactivated, Previous: store.AccessInvited,
+		Seq: 1, ContactID: 9, PendingInvitation: "invitation/acme/9"}, store.ActionDeactivate)
+	require.Equal(t, []string{"invitation/acme/9"}, revoked)
+	require.Empty(t, sent)
 }
 
 func TestRepeatedDeactivationSendsNothing(t *testing.T) {
@@ -52,4 +59,18 @@ func TestReactivationSaysSoByEmail(t *testing.T) {
 	sent, _ := runAccessChange(t, store.AccessChange{Changed: true, Status: store.AccessActive, Seq: 4, ContactID: 9}, store.ActionReactivate)
 	require.Len(t, sent, 1)
 	require.Equal(t, mail.KindReactivated, sent[0].Kind)
+}
+
+func TestAccessChangeOfARecordThatWentAwayChangesNothing(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.SetAccess, mock.Anything, mock.Anything).Return(store.AccessChange{},
+		temporal.NewNonRetryableApplicationError("portal access: not found", activities.ErrTypeNotFound, nil))
+	env.ExecuteWorkflow(ChangeAccess, AccessChangeInput{HelpCenterID: 1, AccountID: 2, Action: store.ActionReactivate})
+	require.NoError(t, env.GetWorkflowError())
+	var ch store.AccessChange
+	require.NoError(t, env.GetWorkflowResult(&ch))
+	require.False(t, ch.Changed)
 }
