@@ -281,3 +281,26 @@ func TestInterruptedSendIsConfirmedWithTheOutbox(t *testing.T) {
 		t.Fatalf("send count %d", inv.SendCount)
 	}
 }
+
+func TestGrantAfterADeactivationWithdrawsTheInvitation(t *testing.T) {
+	a, env, id := fixture(t, &countingSender{})
+	ctx := context.Background()
+	inv, _ := db.InvitationByID(ctx, id)
+	// The access was deactivated between recording the invitation and
+	// granting it.
+	if _, err := db.DB.NewRaw(`UPDATE portal_access SET status = 'deactivated'
+		WHERE help_center_id = ? AND account_id = (SELECT id FROM portal_accounts WHERE contact_id = ?)`, inv.HelpCenterID, inv.ContactID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.ExecuteActivity(a.GrantAccess, id)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeNotPending || !appErr.NonRetryable() {
+		t.Fatalf("want a non-retryable NotPending error, got %v", err)
+	}
+	inv, _ = db.InvitationByID(ctx, id)
+	hc, _ := db.HelpCenterByID(ctx, inv.HelpCenterID)
+	status, _ := db.AccessStatus(ctx, inv.ContactID, hc)
+	if inv.Status != store.InvitationRevoked || status != store.AccessDeactivated {
+		t.Fatalf("invitation %s, access %s", inv.Status, status)
+	}
+}

@@ -44,7 +44,11 @@ func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) (Reco
 // GrantAccess accepts an invitation for an account that already has a
 // password: access becomes active with no new password.
 func (a *Activities) GrantAccess(ctx context.Context, invitationID string) error {
-	return a.Store.GrantInvitation(ctx, invitationID)
+	err := a.Store.GrantInvitation(ctx, invitationID)
+	if errors.Is(err, store.ErrNotPending) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotPending, nil)
+	}
+	return err
 }
 
 // SendAccessGranted tells the customer they can use their existing login

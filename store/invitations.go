@@ -90,9 +90,12 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (hasPassw
 
 // GrantInvitation accepts an invitation for an account that already has a
 // password (a common account active in another help center): access
-// becomes active and the password stays as it is. Repeating it is harmless.
+// becomes active and the password stays as it is. Repeating it is
+// harmless. If the access was deactivated meanwhile, the invitation is
+// withdrawn instead and ErrNotPending returned.
 func (s *Store) GrantInvitation(ctx context.Context, invitationID string) error {
-	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	withdrawn := false
+	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		inv := new(Invitation)
 		if err := tx.NewSelect().Model(inv).Where("id = ?", invitationID).For("UPDATE").Scan(ctx); err != nil {
 			return translate(err, "invitation "+invitationID)
@@ -108,10 +111,19 @@ func (s *Store) GrantInvitation(ctx context.Context, invitationID string) error 
 		if err != nil {
 			return err
 		}
+		if deactivated, err := accessDeactivated(ctx, tx, accountID, inv.HelpCenterID); err != nil || deactivated {
+			if err == nil {
+				// A deactivation got in first: withdraw, as its revoke would.
+				withdrawn = true
+				_, err = tx.NewUpdate().Model(inv).Set("status = ?", InvitationRevoked).Set("closed_at = now()").
+					Set("updated_at = now()").WherePK().Exec(ctx)
+			}
+			return translate(err, "withdraw invitation")
+		}
 		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at, accepted_at)
 			VALUES (?, ?, 'active', ?, now())
-			ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'active', accepted_at = now(), updated_at = now()
-			WHERE portal_access.status <> 'deactivated'`, accountID, inv.HelpCenterID, inv.CreatedAt).Exec(ctx); err != nil {
+			ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'active', accepted_at = now(), updated_at = now()`,
+			accountID, inv.HelpCenterID, inv.CreatedAt).Exec(ctx); err != nil {
 			return translate(err, "grant access")
 		}
 		_, err = tx.NewUpdate().Model(inv).
@@ -119,6 +131,10 @@ func (s *Store) GrantInvitation(ctx context.Context, invitationID string) error 
 			WherePK().Exec(ctx)
 		return translate(err, "mark accepted")
 	})
+	if err == nil && withdrawn {
+		return fmt.Errorf("grant invitation %s: %w (access deactivated)", invitationID, ErrNotPending)
+	}
+	return err
 }
 
 func ensureAccount(ctx context.Context, tx bun.Tx, contactID int64, scope string) (int64, error) {
@@ -289,17 +305,12 @@ func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID stri
 		if err != nil {
 			return err
 		}
-		var access []string
-		err = tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
-			accountID, inv.HelpCenterID).Scan(ctx, &access)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return translate(err, "access before accept")
-		}
-		if len(access) > 0 && access[0] == AccessDeactivated {
-			withdrawn = true
-			_, err := tx.NewUpdate().Model(inv).
-				Set("status = ?", InvitationRevoked).Set("closed_at = now()").Set("updated_at = now()").
-				WherePK().Exec(ctx)
+		if deactivated, err := accessDeactivated(ctx, tx, accountID, inv.HelpCenterID); err != nil || deactivated {
+			if err == nil {
+				withdrawn = true
+				_, err = tx.NewUpdate().Model(inv).Set("status = ?", InvitationRevoked).Set("closed_at = now()").
+					Set("updated_at = now()").WherePK().Exec(ctx)
+			}
 			return translate(err, "withdraw invitation")
 		}
 		if _, err := tx.NewRaw(`UPDATE portal_accounts SET password_hash = ?, updated_at = now() WHERE id = ?`,
@@ -325,4 +336,17 @@ func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID stri
 		return fmt.Errorf("accept invitation %s: %w (access deactivated)", invitationID, ErrNotPending)
 	}
 	return err
+}
+
+// accessDeactivated locks an account's access to a help center and
+// reports whether it is deactivated, so an accept or a grant can't undo a
+// deactivation that committed first.
+func accessDeactivated(ctx context.Context, tx bun.Tx, accountID, helpCenterID int64) (bool, error) {
+	var status []string
+	err := tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
+		accountID, helpCenterID).Scan(ctx, &status)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, translate(err, "access status")
+	}
+	return len(status) > 0 && status[0] == AccessDeactivated, nil
 }

@@ -189,7 +189,15 @@ const grantChange = "grant-existing-account"
 // and tells the customer; no link, no new password.
 func (w *invitation) grant(ctx workflow.Context) (InvitationState, error) {
 	var a *activities.Activities
-	if err := workflow.ExecuteActivity(ctx, a.GrantAccess, w.state.InvitationID).Get(ctx, nil); err != nil {
+	err := workflow.ExecuteActivity(ctx, a.GrantAccess, w.state.InvitationID).Get(ctx, nil)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotPending {
+		// Deactivated meanwhile: the record is already withdrawn.
+		w.state.Status = store.InvitationRevoked
+		w.publish(ctx)
+		return w.state, nil
+	}
+	if err != nil {
 		return w.state, err
 	}
 	w.state.Status = store.InvitationAccepted
