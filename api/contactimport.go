@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -195,6 +196,10 @@ func readImport(ctx context.Context, body io.Reader, im *store.Importer, report 
 		}
 		if len(rec) <= need {
 			report.reject(line, "", "missing column")
+			continue
+		}
+		if slices.ContainsFunc(rec, func(v string) bool { return strings.ContainsRune(v, 0) }) {
+			report.reject(line, "", "invalid character (NUL)")
 			continue
 		}
 		email, ok := normalizeEmail(rec[emailCol])

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -63,6 +64,14 @@ func (s *Server) portalForm(c *gin.Context, next string) (*store.HelpCenter, boo
 	if !s.checkCSRF(c) {
 		s.message(c, http.StatusForbidden, hc.Name, "Form expired", "This form could not be verified.", next)
 		return nil, false
+	}
+	for _, vs := range c.Request.PostForm {
+		for _, v := range vs {
+			if strings.ContainsRune(v, 0) {
+				s.message(c, http.StatusBadRequest, hc.Name, "Form not accepted", "The form contained characters that can't be stored.", next)
+				return nil, false
+			}
+		}
 	}
 	return hc, true
 }

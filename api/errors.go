@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -55,9 +57,24 @@ func (s *Server) storeError(c *gin.Context, err error, what string) {
 // decodeJSON reads a JSON body into v, answering malformed, oversized or
 // unexpected input with a 4xx. It reports whether decoding succeeded.
 func decodeJSON(c *gin.Context, v any) bool {
-	dec := json.NewDecoder(c.Request.Body)
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			abort(c, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", maxErr.Limit))
+		} else {
+			abort(c, http.StatusBadRequest, "unreadable_body", "the request body could not be read")
+		}
+		return false
+	}
+	// Postgres text can't hold NUL; refuse it here rather than fail later.
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		abort(c, http.StatusUnprocessableEntity, "invalid_text", `text must not contain NUL (\u0000) characters`)
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
 		if dec.More() {
 			abort(c, http.StatusBadRequest, "malformed_json", "request body must be a single JSON object")
@@ -93,4 +110,14 @@ func queryLimit(c *gin.Context) int {
 type list[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor"`
+}
+
+// rejectNUL refuses a query string or path with a NUL byte, which no
+// Postgres text can hold.
+func rejectNUL(c *gin.Context) {
+	if strings.Contains(strings.ToLower(c.Request.URL.RawQuery), "%00") || strings.ContainsRune(c.Request.URL.Path, 0) {
+		abort(c, http.StatusBadRequest, "invalid_text", "the URL must not contain NUL characters")
+		return
+	}
+	c.Next()
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 )
@@ -70,6 +71,10 @@ func TestBadInputGetsA4xxWithCodeAndMessage(t *testing.T) {
 		{"reminder after expiry", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"invite_policy": map[string]any{"reminder_days": []int{8}, "link_lifetime_hours": 168, "auto_reinvites": 1}}, 422, "invalid_field"},
 		{"template without link", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"email_template": map[string]any{"subject": "s", "body": "no link"}}, 422, "invalid_field"},
 		{"template that does not parse", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"email_template": map[string]any{"subject": "s", "body": "{{.Link"}}, 422, "invalid_field"},
+		{"NUL in text", "POST", "/api/v1/contacts", `{"name":"a\u0000b"}`, 422, "invalid_text"},
+		{"NUL in a query", "GET", "/api/v1/contacts?q=%00", nil, 400, "invalid_text"},
+		{"cursor with a bad id", "GET", "/api/v1/help-centers/" + slug + "/invitations?cursor=" + badTimeCursor, nil, 400, "invalid_cursor"},
+		{"overflowing reminder", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"invite_policy": map[string]any{"reminder_days": []int64{768614336404564651}, "link_lifetime_hours": 168, "auto_reinvites": 1}}, 422, "invalid_field"},
 		{"unknown route", "GET", "/api/v1/nothing-here", nil, 404, "not_found"},
 		{"wrong method", "DELETE", "/api/v1/contacts", nil, 405, "method_not_allowed"},
 	}
@@ -82,6 +87,9 @@ func TestBadInputGetsA4xxWithCodeAndMessage(t *testing.T) {
 		})
 	}
 }
+
+// badTimeCursor is a well-formed time cursor whose id is not a UUID.
+var badTimeCursor = base64.RawURLEncoding.EncodeToString([]byte("2026-01-01T00:00:00Z|not-a-uuid"))
 
 func TestDuplicateEmailIsACaseInsensitiveConflict(t *testing.T) {
 	email := unique("dup") + "@example.com"

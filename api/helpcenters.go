@@ -220,7 +220,8 @@ func validatePolicy(p store.InvitePolicy) (string, string) {
 		return "reminder_days", "reminder_days must be in increasing order"
 	}
 	for i, d := range p.ReminderDays {
-		if d < 1 || d*24 >= p.LinkLifetimeHours {
+		// Compare in days first: d*24 could overflow.
+		if d < 1 || d > p.LinkLifetimeHours/24 || d*24 >= p.LinkLifetimeHours {
 			return "reminder_days", "each reminder must fall at least a day after sending and before the link expires"
 		}
 		if i > 0 && d == p.ReminderDays[i-1] {

@@ -98,3 +98,14 @@ func TestCustomTemplateIsUsedAndValidated(t *testing.T) {
 		}
 	}
 }
+
+func TestMailgunConfigurationErrorsAreRetried(t *testing.T) {
+	srv := mailgun.NewMockServer()
+	defer srv.Stop()
+	// The mock knows no such path: a 404, as for a wrong domain or base.
+	s := NewMailgun("mg.example.com", "key-test", srv.URL()+"/nowhere/v3", "help@mg.example.com")
+	_, err := s.Send(context.Background(), Message{To: "ada@example.com", Subject: "x", Text: "x"})
+	if err == nil || errors.Is(err, ErrRejected) {
+		t.Fatalf("want a retryable error, got %v", err)
+	}
+}

@@ -45,9 +45,10 @@ func (s *Mailgun) Send(ctx context.Context, m Message) (string, error) {
 	}
 	_, id, err := s.mg.Send(ctx, msg)
 	if err != nil {
-		status := mailgun.GetStatusFromErr(err)
-		// 4xx other than rate limiting will fail the same way every time.
-		if status >= 400 && status < 500 && status != http.StatusTooManyRequests {
+		// Only a refused message (400: a bad address or content) fails the
+		// same way every time. 401, 403 and 404 mean our key or domain is
+		// wrong: a configuration error that a fix will cure, so retry.
+		if status := mailgun.GetStatusFromErr(err); status == http.StatusBadRequest {
 			return "", fmt.Errorf("mailgun: %w (HTTP %d)", ErrRejected, status)
 		}
 		return "", fmt.Errorf("mailgun: %w", err)

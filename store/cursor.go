@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // ErrBadCursor is returned for a pagination cursor the store did not issue.
@@ -65,6 +67,9 @@ func decodeTimeCursor(c string) (time.Time, string, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {
+		return time.Time{}, "", ErrBadCursor
+	}
+	if _, err := uuid.Parse(id); err != nil {
 		return time.Time{}, "", ErrBadCursor
 	}
 	return t, id, nil
