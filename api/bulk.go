@@ -49,7 +49,8 @@ func viewBulk(j *store.BulkJob, slug string) bulkView {
 	skipped := map[string]int{
 		store.ReasonNoEmail: j.SkippedNoEmail, store.ReasonUnverified: j.SkippedUnverified,
 		store.ReasonAlreadyActive: j.SkippedAlreadyActive, store.ReasonDeactivated: j.SkippedDeactivated,
-		store.OutcomeNotFound: j.SkippedNotFound,
+		store.OutcomeNotFound: j.SkippedNotFound, store.ReasonPendingApproval: j.SkippedPending,
+		store.ReasonRejected: j.SkippedRejected,
 	}
 	processed := j.Invited + j.AlreadyInvited + j.Failed
 	for _, n := range skipped {

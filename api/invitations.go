@@ -47,37 +47,22 @@ func viewState(st workflows.InvitationState) invitationView {
 		WorkflowID: st.WorkflowID, CreatedAt: st.CreatedAt.UTC(), AcceptedAt: timePtr(st.AcceptedAt)}
 }
 
-// Reasons a contact cannot be invited (422).
-const (
-	reasonNoEmail       = "no_email"
-	reasonUnverified    = "unverified"
-	reasonAlreadyActive = "already_active"
-	reasonDeactivated   = "deactivated"
-)
-
 var reasonMessages = map[string]string{
-	reasonNoEmail:       "the contact has no email address",
-	reasonUnverified:    "the contact is not verified",
-	reasonAlreadyActive: "the contact already has active access to this help center",
-	reasonDeactivated:   "the contact's portal access is deactivated; reactivate it instead",
+	store.ReasonNoEmail:         "the contact has no email address",
+	store.ReasonUnverified:      "the contact is not verified",
+	store.ReasonAlreadyActive:   "the contact already has active access to this help center",
+	store.ReasonDeactivated:     "the contact's portal access is deactivated; reactivate it instead",
+	store.ReasonPendingApproval: "the contact's sign-up is waiting for an admin's approval",
+	store.ReasonRejected:        "an admin rejected the contact's sign-up",
 }
 
 // ineligible returns why a contact can't be invited to hc, or "".
 func (s *Server) ineligible(ctx context.Context, ct *store.Contact, hc *store.HelpCenter) (string, error) {
-	switch {
-	case ct.Email == nil:
-		return reasonNoEmail, nil
-	case !ct.Verified:
-		return reasonUnverified, nil
+	if reason := store.Ineligible(ct.Email, ct.Verified, ""); reason != "" {
+		return reason, nil
 	}
-	status, err := s.Store.AccessStatus(ctx, ct.ID, hc)
-	switch status {
-	case store.AccessActive:
-		return reasonAlreadyActive, err
-	case store.AccessDeactivated:
-		return reasonDeactivated, err
-	}
-	return "", err
+	access, err := s.Store.AccessStatus(ctx, ct.ID, hc)
+	return store.Ineligible(ct.Email, ct.Verified, access), err
 }
 
 type createInvitationRequest struct {

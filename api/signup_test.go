@@ -134,6 +134,11 @@ func TestSignupWithApprovalWaitsForAnAdmin(t *testing.T) {
 	if code := login(t, slug, email, "correct-horse-1"); code != 401 {
 		t.Fatalf("login while pending approval: %d", code)
 	}
+	// An invitation can't get round the admin's decision.
+	contactID := admin(t, "GET", "/api/v1/contacts?q="+url.QueryEscape(email), nil, 200)["items"].([]any)[0].(map[string]any)["id"]
+	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/invitations", portal.AdminKey, map[string]any{"contact_id": contactID}); r.Status != 422 || r.errorCode(t) != "pending_approval" {
+		t.Fatalf("inviting a sign-up waiting for approval: %d %s", r.Status, r.Body)
+	}
 	agent := admin(t, "POST", "/api/v1/api-keys", map[string]any{"name": "agent", "role": "agent"}, 201)["key"].(string)
 	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", agent, nil); r.Status != 403 {
 		t.Fatalf("agent approving: %d", r.Status)

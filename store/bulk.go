@@ -52,6 +52,8 @@ type BulkJob struct {
 	SkippedAlreadyActive int            `bun:"skipped_already_active"`
 	SkippedDeactivated   int            `bun:"skipped_deactivated"`
 	SkippedNotFound      int            `bun:"skipped_not_found"`
+	SkippedPending       int            `bun:"skipped_pending_approval"`
+	SkippedRejected      int            `bun:"skipped_rejected"`
 	WorkflowID           string         `bun:"workflow_id"`
 	CreatedAt            time.Time      `bun:"created_at,nullzero,default:now()"`
 	FinishedAt           *time.Time     `bun:"finished_at"`
@@ -67,6 +69,8 @@ var counterColumn = map[string]string{
 	ReasonAlreadyActive:   "skipped_already_active",
 	ReasonDeactivated:     "skipped_deactivated",
 	OutcomeNotFound:       "skipped_not_found",
+	ReasonPendingApproval: "skipped_pending_approval",
+	ReasonRejected:        "skipped_rejected",
 }
 
 // CreateBulkJob stores a job and its explicit selection (ids), and sets

@@ -6,6 +6,10 @@ const (
 	ReasonUnverified    = "unverified"
 	ReasonAlreadyActive = "already_active"
 	ReasonDeactivated   = "deactivated"
+	// A sign-up waiting for an admin, or one an admin rejected: only an
+	// admin's decision changes these, not an invitation.
+	ReasonPendingApproval = "pending_approval"
+	ReasonRejected        = "rejected"
 )
 
 // Ineligible returns why a contact with this email, verification and
@@ -20,6 +24,10 @@ func Ineligible(email *string, verified bool, access string) string {
 		return ReasonAlreadyActive
 	case access == AccessDeactivated:
 		return ReasonDeactivated
+	case access == AccessPendingApproval:
+		return ReasonPendingApproval
+	case access == AccessRejected:
+		return ReasonRejected
 	}
 	return ""
 }

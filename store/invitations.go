@@ -71,8 +71,8 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (hasPassw
 		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at)
 			VALUES (?, ?, 'invited', now())
 			ON CONFLICT (account_id, help_center_id) DO UPDATE
-			SET status = 'invited', invited_at = now(), updated_at = now()
-			WHERE portal_access.status NOT IN ('active', 'deactivated')`, accountID, inv.HelpCenterID).Exec(ctx); err != nil {
+			SET status = 'invited', invited_at = now(), signup_id = NULL, updated_at = now()
+			WHERE portal_access.status NOT IN ('active', 'deactivated', 'pending_approval', 'rejected')`, accountID, inv.HelpCenterID).Exec(ctx); err != nil {
 			return translate(err, "mark contact invited")
 		}
 		if _, err := tx.NewUpdate().Model((*Invitation)(nil)).
@@ -122,7 +122,7 @@ func (s *Store) GrantInvitation(ctx context.Context, invitationID string) error 
 		}
 		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at, accepted_at)
 			VALUES (?, ?, 'active', ?, now())
-			ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'active', accepted_at = now(), updated_at = now()`,
+			ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'active', accepted_at = now(), signup_id = NULL, updated_at = now()`,
 			accountID, inv.HelpCenterID, inv.CreatedAt).Exec(ctx); err != nil {
 			return translate(err, "grant access")
 		}
@@ -320,7 +320,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID stri
 		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at, accepted_at)
 			VALUES (?, ?, 'active', ?, now())
 			ON CONFLICT (account_id, help_center_id) DO UPDATE
-			SET status = 'active', accepted_at = now(), updated_at = now()`,
+			SET status = 'active', accepted_at = now(), signup_id = NULL, updated_at = now()`,
 			accountID, inv.HelpCenterID, inv.CreatedAt).Exec(ctx); err != nil {
 			return translate(err, "activate access")
 		}

@@ -194,11 +194,11 @@ func (s *Store) CloseSignup(ctx context.Context, id, status string) error {
 		access := AccessRejected
 		if status == SignupExpired {
 			// An unanswered approval request leaves nothing behind.
-			if _, err := tx.NewRaw(`DELETE FROM portal_access WHERE signup_id = ?`, id).Exec(ctx); err != nil {
+			if _, err := tx.NewRaw(`DELETE FROM portal_access WHERE signup_id = ? AND status = 'pending_approval'`, id).Exec(ctx); err != nil {
 				return translate(err, "drop pending access")
 			}
 		} else if _, err := tx.NewRaw(`UPDATE portal_access SET status = ?, signup_id = NULL, changes = changes + 1, updated_at = now()
-			WHERE signup_id = ?`, access, id).Exec(ctx); err != nil {
+			WHERE signup_id = ? AND status = 'pending_approval'`, access, id).Exec(ctx); err != nil {
 			return translate(err, "reject access")
 		}
 		_, err = tx.NewRaw(`DELETE FROM credential_stages WHERE signup_id = ?`, id).Exec(ctx)

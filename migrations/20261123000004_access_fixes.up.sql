@@ -1,0 +1,9 @@
+ALTER TABLE bulk_jobs
+    ADD COLUMN skipped_pending_approval integer NOT NULL DEFAULT 0,
+    ADD COLUMN skipped_rejected integer NOT NULL DEFAULT 0;
+
+--bun:split
+
+-- The access-change request that made the last change, so a retried
+-- request recognises its own change instead of taking it for a repeat.
+ALTER TABLE portal_access ADD COLUMN last_change text;
