@@ -175,11 +175,16 @@ func (s *Server) verifyPage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	p := page{Title: "Confirm your email", HelpCenter: hc.Name, Action: s.portalPath(hc, "/signup/verify"), CSRF: s.csrfToken(c), Token: token}
+	s.verifyForm(c, http.StatusOK, hc, su, token, "")
+}
+
+func (s *Server) verifyForm(c *gin.Context, status int, hc *store.HelpCenter, su *store.Signup, token, problem string) {
+	p := page{Title: "Confirm your email", HelpCenter: hc.Name, Action: s.portalPath(hc, "/signup/verify"),
+		CSRF: s.csrfToken(c), Token: token, Error: problem}
 	if ct, err := s.Store.ContactByID(c.Request.Context(), su.ContactID); err == nil {
 		p.Email = ct.EmailAddress()
 	}
-	s.render(c, http.StatusOK, "verify.html", p)
+	s.render(c, status, "verify.html", p)
 }
 
 func (s *Server) verifySubmit(c *gin.Context) {
@@ -187,11 +192,26 @@ func (s *Server) verifySubmit(c *gin.Context) {
 	if !ok {
 		return
 	}
-	su, ok := s.signupForToken(c, hc, c.PostForm("token"))
+	token := c.PostForm("token")
+	su, ok := s.signupForToken(c, hc, token)
 	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
+	// Owning the mailbox is not enough: the person confirming must know
+	// the password chosen at sign-up. Otherwise anyone could sign up with
+	// someone else's address and wait for them to click, holding the
+	// password to their account.
+	staged, err := s.Store.SignupPassword(ctx, su.ID)
+	if err != nil {
+		s.Logger.Error("staged sign-up password", "error", err)
+		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your address was not confirmed. Please try again in a moment.", "")
+		return
+	}
+	if ok, _ := credentials.CheckPassword(staged, c.PostForm("password")); !ok {
+		s.verifyForm(c, http.StatusUnauthorized, hc, su, token, "That is not the password chosen when signing up.")
+		return
+	}
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: su.WorkflowID, UpdateName: workflows.VerifyUpdate, Args: []any{workflows.VerifyRequest{SignupID: su.ID}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,

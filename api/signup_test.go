@@ -25,9 +25,10 @@ func signUp(t *testing.T, slug, name, email, password string) response {
 	return b.post("/portal/"+slug+"/signup", form, url.Values{"name": {name}, "email": {email}, "password": {password}, "password_confirm": {password}})
 }
 
-// verify opens the verification link and confirms; it returns the
-// browser (logged in when the account became active) and the answer.
-func verify(t *testing.T, email string) (*browser, response) {
+// verify opens the verification link and confirms with the password; it
+// returns the browser (logged in when the account became active) and the
+// answer.
+func verify(t *testing.T, email, password string) (*browser, response) {
 	t.Helper()
 	m := waitForMail(t, email, "signup_verify", 1)[0]
 	link := verifyLink.FindString(m.Text)
@@ -44,7 +45,7 @@ func verify(t *testing.T, email string) (*browser, response) {
 		t.Fatalf("verify page twice: %d", again.Status)
 	}
 	u, _ := url.Parse(link)
-	return b, b.post(u.Path, page, url.Values{"token": {u.Query().Get("token")}})
+	return b, b.post(u.Path, page, url.Values{"token": {u.Query().Get("token")}, "password": {password}})
 }
 
 func login(t *testing.T, slug, email, password string) int {
@@ -105,7 +106,11 @@ func TestSignupWithoutApprovalActivatesOnVerification(t *testing.T) {
 	if code := login(t, slug, email, "correct-horse-1"); code != 401 {
 		t.Fatalf("login before verification: %d", code)
 	}
-	b, r := verify(t, email)
+	// Someone with the link but not the password can't confirm.
+	if _, r := verify(t, email, "attacker-password"); r.Status != 401 {
+		t.Fatalf("verify with the wrong password: %d", r.Status)
+	}
+	b, r := verify(t, email, "correct-horse-1")
 	if r.Status != 303 || r.Header.Get("Location") != "/portal/"+slug+"/home" {
 		t.Fatalf("verify: %d %s", r.Status, r.Body)
 	}
@@ -126,7 +131,7 @@ func TestSignupWithApprovalWaitsForAnAdmin(t *testing.T) {
 	setSignup(t, slug, true, true)
 	email := unique("wait") + "@example.com"
 	signUp(t, slug, "Wanda Wait", email, "correct-horse-1")
-	_, r := verify(t, email)
+	_, r := verify(t, email, "correct-horse-1")
 	if r.Status != 200 || !strings.Contains(string(r.Body), "approval") {
 		t.Fatalf("verify with approval: %d %s", r.Status, r.Body)
 	}
@@ -159,7 +164,7 @@ func TestRejectedSignupGetsAnEmailAndNoAccess(t *testing.T) {
 	setSignup(t, slug, true, true)
 	email := unique("rej") + "@example.com"
 	signUp(t, slug, "Rex Reject", email, "correct-horse-1")
-	verify(t, email)
+	verify(t, email, "correct-horse-1")
 	id := userID(t, slug, email, "pending_approval")
 	admin(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/reject", nil, 202)
 	waitForMail(t, email, "signup_rejected", 1)
@@ -177,7 +182,7 @@ func TestSignupForAnExistingAccountAnswersTheSameAndEmailsInstead(t *testing.T) 
 	setSignup(t, slug, true, false)
 	email := unique("exists") + "@example.com"
 	signUp(t, slug, "Eve Exists", email, "correct-horse-1")
-	verify(t, email)
+	verify(t, email, "correct-horse-1")
 	fresh := signUp(t, slug, "Someone", unique("new")+"@example.com", "correct-horse-2")
 	again := signUp(t, slug, "Someone", email, "other-password-2")
 	strip := func(r response) string {

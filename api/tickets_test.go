@@ -192,9 +192,9 @@ func TestCustomersSubmitAndSeeOnlyTheirOwnRequests(t *testing.T) {
 	setSignup(t, slug, true, false)
 	a, b := unique("ann")+"@example.com", unique("ben")+"@example.com"
 	signUp(t, slug, "Ann", a, "correct-horse-1")
-	annBrowser, _ := verify(t, a)
+	annBrowser, _ := verify(t, a, "correct-horse-1")
 	signUp(t, slug, "Ben", b, "correct-horse-2")
-	benBrowser, _ := verify(t, b)
+	benBrowser, _ := verify(t, b, "correct-horse-2")
 	// A request from a channel lands on Ann's home too.
 	admin(t, "POST", "/api/v1/tickets", map[string]any{"help_center": slug, "email": a, "subject": "Emailed question"}, 201)
 

@@ -61,6 +61,13 @@ func (s *Store) StageSignupCredential(ctx context.Context, stageID, signupID, pa
 	return translate(err, "stage sign-up credential")
 }
 
+// SignupPassword returns the password hash staged with a sign-up.
+func (s *Store) SignupPassword(ctx context.Context, signupID string) (string, error) {
+	var hash string
+	err := s.DB.NewRaw(`SELECT password_hash FROM credential_stages WHERE signup_id = ? ORDER BY created_at DESC LIMIT 1`, signupID).Scan(ctx, &hash)
+	return hash, translate(err, "sign-up password")
+}
+
 // SignupByID finds a sign-up.
 func (s *Store) SignupByID(ctx context.Context, id string) (*Signup, error) {
 	su := new(Signup)
