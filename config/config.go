@@ -26,7 +26,9 @@ type Config struct {
 	MailRatePerSecond float64 `env:"MAIL_RATE_PER_SECOND, default=50"`
 	PublicBaseURL     string  `env:"PUBLIC_BASE_URL, default=http://localhost:8080"`
 
-	MailDriver     string `env:"MAIL_DRIVER, default=outbox"`
+	// MailDriver has no default: the outbox serves every email, links
+	// included, at /dev/outbox, so it must be chosen on purpose.
+	MailDriver     string `env:"MAIL_DRIVER"`
 	MailFrom       string `env:"MAIL_FROM, default=Help Center <no-reply@localhost>"`
 	MailgunDomain  string `env:"MAILGUN_DOMAIN"`
 	MailgunAPIKey  string `env:"MAILGUN_API_KEY"`
@@ -76,6 +78,8 @@ func (c *Config) validate() error {
 	}
 	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
 	switch c.MailDriver {
+	case "":
+		return fmt.Errorf("MAIL_DRIVER: required: mailgun, or outbox for development (it shows every email at /dev/outbox)")
 	case "outbox":
 	case "mailgun":
 		if c.MailgunDomain == "" {

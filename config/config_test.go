@@ -15,7 +15,7 @@ func load(env map[string]string) (*Config, error) {
 }
 
 func TestDefaults(t *testing.T) {
-	c, err := load(map[string]string{"TOKEN_SECRET": secret})
+	c, err := load(map[string]string{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,13 +27,13 @@ func TestDefaults(t *testing.T) {
 
 func TestBadValuesNameTheVariable(t *testing.T) {
 	for want, env := range map[string]map[string]string{
-		"TOKEN_SECRET":         {},
+		"TOKEN_SECRET":         {"MAIL_DRIVER": "outbox"},
 		"MAIL_DRIVER":          {"TOKEN_SECRET": secret, "MAIL_DRIVER": "smtp"},
 		"MAILGUN_DOMAIN":       {"TOKEN_SECRET": secret, "MAIL_DRIVER": "mailgun"},
 		"MAILGUN_API_KEY":      {"TOKEN_SECRET": secret, "MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com"},
-		"PUBLIC_BASE_URL":      {"TOKEN_SECRET": secret, "PUBLIC_BASE_URL": "portal.example.com"},
-		"DATABASE_URL":         {"TOKEN_SECRET": secret, "DATABASE_URL": "mysql://x"},
-		"PORTAL_ADMIN_API_KEY": {"TOKEN_SECRET": secret, "PORTAL_ADMIN_API_KEY": "short"},
+		"PUBLIC_BASE_URL":      {"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "PUBLIC_BASE_URL": "portal.example.com"},
+		"DATABASE_URL":         {"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "DATABASE_URL": "mysql://x"},
+		"PORTAL_ADMIN_API_KEY": {"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "PORTAL_ADMIN_API_KEY": "short"},
 	} {
 		_, err := load(env)
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
@@ -42,8 +42,15 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 	}
 }
 
+func TestMailDriverMustBeChosen(t *testing.T) {
+	_, err := load(map[string]string{"TOKEN_SECRET": secret})
+	if err == nil || !strings.HasPrefix(err.Error(), "MAIL_DRIVER") {
+		t.Fatalf("a missing MAIL_DRIVER was accepted: %v", err)
+	}
+}
+
 func TestCallerValuesWin(t *testing.T) {
-	c, err := load(map[string]string{"TOKEN_SECRET": secret, "HTTP_ADDR": "127.0.0.1:9", "PUBLIC_BASE_URL": "https://help.example.com/"})
+	c, err := load(map[string]string{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "HTTP_ADDR": "127.0.0.1:9", "PUBLIC_BASE_URL": "https://help.example.com/"})
 	if err != nil {
 		t.Fatal(err)
 	}
