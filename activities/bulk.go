@@ -2,6 +2,9 @@ package activities
 
 import (
 	"context"
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/portalaccess/portal/store"
 )
@@ -28,6 +31,9 @@ type BulkPageResult struct {
 // recorded with what would happen to it).
 func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageResult, error) {
 	job, err := a.Store.BulkJobByID(ctx, in.JobID)
+	if errors.Is(err, store.ErrNotFound) {
+		return BulkPageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
+	}
 	if err != nil {
 		return BulkPageResult{}, err
 	}

@@ -131,12 +131,9 @@ func (s *Server) createBulkInvitation(c *gin.Context) {
 		return
 	}
 	if err := s.startBulk(ctx, hc, job); err != nil {
-		// Undo: a job without a workflow would claim to run forever.
-		if derr := s.Store.DeleteBulkJob(context.WithoutCancel(ctx), job.ID); derr != nil {
-			s.Logger.Error("undo bulk job", "job_id", job.ID, "error", derr)
-		}
-		s.temporalError(c, err)
-		return
+		// The job is on record, so it is accepted: the sweeper starts its
+		// workflow once Temporal answers again.
+		s.Logger.Warn("bulk job stored; its workflow starts later", "job_id", job.ID, "error", err)
 	}
 	c.JSON(http.StatusAccepted, viewBulk(job, hc.Slug))
 }

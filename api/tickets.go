@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -161,30 +160,6 @@ func (s *Server) autoInvite(ctx context.Context, p store.PendingAutoInvite) (str
 		s.Logger.Warn("auto-invite: record outcome", "ticket_id", p.TicketID, "error", err)
 	}
 	return status, reason
-}
-
-// SweepAutoInvites starts, every interval, the auto-invites a process
-// stored but did not start (it died, or Temporal was unreachable).
-// Starting one twice is harmless: the invitation's workflow ID is the
-// contact's, and a running invitation is returned, not duplicated.
-func (s *Server) SweepAutoInvites(ctx context.Context, interval, grace time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		pending, err := s.Store.PendingAutoInvites(ctx, grace, 100)
-		if err != nil && ctx.Err() == nil {
-			s.Logger.Warn("auto-invite sweep", "error", err)
-		}
-		for _, p := range pending {
-			status, _ := s.autoInvite(ctx, p)
-			s.Logger.Info("auto-invite recovered", "ticket_id", p.TicketID, "status", status)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // portalRequest lets a logged-in customer submit a request.

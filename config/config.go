@@ -38,9 +38,10 @@ type Config struct {
 	// so a new installation has a way in.
 	AdminAPIKey string `env:"PORTAL_ADMIN_API_KEY"`
 
-	// AutoInviteSweep is how often the API process starts auto-invites
-	// that were stored but not started (a crash, Temporal unreachable).
-	AutoInviteSweep time.Duration `env:"AUTO_INVITE_SWEEP_INTERVAL, default=30s"`
+	// SweepInterval is how often the API process finishes what was stored
+	// but not started (a crash, Temporal unreachable): auto-invites and
+	// bulk jobs; it also purges staged passwords nothing will use.
+	SweepInterval time.Duration `env:"SWEEP_INTERVAL, default=30s"`
 
 	// CrashPoint makes the process exit at a named point, for tests that
 	// prove recovery: "after-ticket-stored". Never set it in production.
@@ -91,8 +92,8 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("MAIL_DRIVER: must be outbox or mailgun, got %q", c.MailDriver)
 	}
-	if c.AutoInviteSweep <= 0 {
-		return fmt.Errorf("AUTO_INVITE_SWEEP_INTERVAL: must be a positive duration such as 30s")
+	if c.SweepInterval <= 0 {
+		return fmt.Errorf("SWEEP_INTERVAL: must be a positive duration such as 30s")
 	}
 	if c.CrashPoint != "" && c.CrashPoint != "after-ticket-stored" {
 		return fmt.Errorf("PORTAL_CRASH_POINT: unknown point %q", c.CrashPoint)

@@ -200,7 +200,7 @@ func (s *Service) Run(ctx context.Context, serveHTTP, runWorker bool) error {
 		handlers := s.API()
 		srv = &http.Server{Handler: handlers.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- srv.Serve(ln) }()
-		go handlers.SweepAutoInvites(ctx, s.Config.AutoInviteSweep, s.Config.AutoInviteSweep)
+		go handlers.RunSweeper(ctx, s.Config.SweepInterval, s.Config.SweepInterval)
 		s.Logger.Info("http listening", "addr", ln.Addr().String())
 	}
 	select {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -110,10 +111,16 @@ func (s *Store) CreateBulkJob(ctx context.Context, job *BulkJob, ids []int64) er
 	})
 }
 
-// DeleteBulkJob undoes CreateBulkJob when its workflow could not start.
-func (s *Store) DeleteBulkJob(ctx context.Context, id string) error {
-	_, err := s.DB.NewDelete().Model((*BulkJob)(nil)).Where("id = ?", id).Exec(ctx)
-	return translate(err, "delete bulk job")
+// RunningBulkJobs returns jobs still running after grace, for the sweeper
+// to make sure each has its workflow.
+func (s *Store) RunningBulkJobs(ctx context.Context, grace time.Duration, limit int) ([]BulkJob, error) {
+	var jobs []BulkJob
+	err := s.DB.NewSelect().Model(&jobs).Where("status = ? AND created_at < now() - ?::interval", BulkRunning, grace.String()).
+		Order("created_at").Limit(int64(limit)).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
+	return jobs, translate(err, "running bulk jobs")
 }
 
 // BulkJobByID finds a job.

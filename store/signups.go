@@ -45,12 +45,38 @@ func (s *Store) SignupContact(ctx context.Context, email, name string) (*Contact
 	return c, translate(err, "sign-up contact")
 }
 
-// CreateSignup records a sign-up and its staged password; repeating it is
-// harmless.
+// CreateSignup records a sign-up; an earlier one of the same contact
+// still waiting for its link is superseded (expired, its staged password
+// dropped). Repeating it is harmless.
 func (s *Store) CreateSignup(ctx context.Context, su *Signup) error {
 	su.Status = SignupVerifying
-	_, err := s.DB.NewInsert().Model(su).On("CONFLICT (id) DO NOTHING").Exec(ctx)
-	return translate(err, "create sign-up")
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewRaw(`DELETE FROM credential_stages WHERE signup_id IN (SELECT id FROM signups
+			WHERE help_center_id = ? AND contact_id = ? AND status = 'verifying' AND id <> ?)`, su.HelpCenterID, su.ContactID, su.ID).Exec(ctx); err != nil {
+			return translate(err, "drop superseded credentials")
+		}
+		if _, err := tx.NewRaw(`UPDATE signups SET status = 'expired', decided_at = now()
+			WHERE help_center_id = ? AND contact_id = ? AND status = 'verifying' AND id <> ?`, su.HelpCenterID, su.ContactID, su.ID).Exec(ctx); err != nil {
+			return translate(err, "supersede sign-ups")
+		}
+		_, err := tx.NewInsert().Model(su).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+		return translate(err, "create sign-up")
+	})
+}
+
+// PurgeStaleCredentials drops staged passwords nothing will use: those of
+// accepts that died before the workflow answered (an accept takes
+// seconds), and those of sign-ups that ended.
+func (s *Store) PurgeStaleCredentials(ctx context.Context, olderThan time.Duration) (int64, error) {
+	res, err := s.DB.NewRaw(`DELETE FROM credential_stages cs
+		WHERE (cs.invitation_id IS NOT NULL AND cs.created_at < now() - ?::interval)
+		   OR (cs.signup_id IS NOT NULL AND EXISTS (SELECT 1 FROM signups su WHERE su.id = cs.signup_id
+		       AND su.status NOT IN ('verifying', 'pending_approval')))`, olderThan.String()).Exec(ctx)
+	if err != nil {
+		return 0, translate(err, "purge stale credentials")
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // StageSignupCredential keeps the password chosen at sign-up, hashed,

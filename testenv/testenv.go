@@ -113,7 +113,7 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 		"DATABASE_URL": databaseURL, "TEMPORAL_ADDRESS": temporalAddress, "PUBLIC_BASE_URL": base,
 		"MAIL_DRIVER": "outbox", "TOKEN_SECRET": credentials.Random(), "PORTAL_ADMIN_API_KEY": adminKey,
 		"TEMPORAL_TASK_QUEUE": "test-" + randomSuffix(), "MAIL_TASK_QUEUE": "test-mail-" + randomSuffix(),
-		"MAIL_RATE_PER_SECOND": "0", "AUTO_INVITE_SWEEP_INTERVAL": "500ms",
+		"MAIL_RATE_PER_SECOND": "0", "SWEEP_INTERVAL": "500ms",
 	}
 	cfg, err := config.Load(ctx, mapLookuper(env))
 	if err != nil {
@@ -147,7 +147,7 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 	p.http.Start()
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	p.stopSweep = stopSweep
-	go handlers.SweepAutoInvites(sweepCtx, cfg.AutoInviteSweep, cfg.AutoInviteSweep)
+	go handlers.RunSweeper(sweepCtx, cfg.SweepInterval, cfg.SweepInterval)
 	return p, nil
 }
 
