@@ -16,12 +16,14 @@ type AccessInput struct {
 	HelpCenterID int64
 	AccountID    int64
 	Action       string
+	// RequestKey names the request, so a retry is known as one.
+	RequestKey string
 }
 
 // SetAccess deactivates or reactivates; the result says whether anything
 // changed, so a repeat sends no second email.
 func (a *Activities) SetAccess(ctx context.Context, in AccessInput) (store.AccessChange, error) {
-	ch, err := a.Store.SetAccess(ctx, in.HelpCenterID, in.AccountID, in.Action)
+	ch, err := a.Store.SetAccess(ctx, in.HelpCenterID, in.AccountID, in.Action, in.RequestKey)
 	if errors.Is(err, store.ErrNotFound) {
 		// A concurrent reactivation removed a never-accepted record: there
 		// is nothing left to change, and retrying cannot bring it back.

@@ -304,3 +304,27 @@ func TestGrantAfterADeactivationWithdrawsTheInvitation(t *testing.T) {
 		t.Fatalf("invitation %s, access %s", inv.Status, status)
 	}
 }
+
+func TestRetriedDeactivationGetsItsChangeBack(t *testing.T) {
+	_, _, id := fixture(t, &countingSender{})
+	ctx := context.Background()
+	inv, _ := db.InvitationByID(ctx, id)
+	var account int64
+	if err := db.DB.NewRaw(`SELECT id FROM portal_accounts WHERE contact_id = ?`, inv.ContactID).Scan(ctx, &account); err != nil {
+		t.Fatal(err)
+	}
+	first, err := db.SetAccess(ctx, inv.HelpCenterID, account, store.ActionDeactivate, "req-1")
+	if err != nil || !first.Changed || first.PendingInvitation == "" {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	// The same request again (a retry after its commit): same change.
+	retry, err := db.SetAccess(ctx, inv.HelpCenterID, account, store.ActionDeactivate, "req-1")
+	if err != nil || !retry.Changed || retry.Seq != first.Seq || retry.Previous != first.Previous || retry.PendingInvitation != first.PendingInvitation {
+		t.Fatalf("retry: %+v vs %+v (%v)", retry, first, err)
+	}
+	// Another request: nothing to change.
+	repeat, err := db.SetAccess(ctx, inv.HelpCenterID, account, store.ActionDeactivate, "req-2")
+	if err != nil || repeat.Changed {
+		t.Fatalf("repeat: %+v %v", repeat, err)
+	}
+}

@@ -364,7 +364,7 @@ func TestAcceptRacingADeactivationLeavesTheUserDeactivated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	change, err := portal.Service.Store.SetAccess(ctx, hc.ID, int64(id), "deactivate")
+	change, err := portal.Service.Store.SetAccess(ctx, hc.ID, int64(id), "deactivate", "race-test")
 	if err != nil || !change.Changed || change.PendingInvitation != workflows.InvitationWorkflowID(slug, contact) {
 		t.Fatalf("deactivation: %+v %v", change, err)
 	}

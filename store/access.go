@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/uptrace/bun"
 )
@@ -42,8 +43,10 @@ type AccessChange struct {
 // center. Deactivation ends the account's sessions there in the same
 // transaction, so it takes effect at once. Reactivation restores access
 // for an account with a password; one that never set a password loses its
-// record and can be invited again.
-func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, action string) (AccessChange, error) {
+// record and can be invited again. requestKey names the request: a retry
+// of the request that made the last change gets that change back, not
+// "nothing changed", so its email and revocation still happen.
+func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, action, requestKey string) (AccessChange, error) {
 	var ch AccessChange
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var row struct {
@@ -51,14 +54,19 @@ func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, ac
 			Changes      int     `bun:"changes"`
 			ContactID    int64   `bun:"contact_id"`
 			PasswordHash *string `bun:"password_hash"`
+			LastChange   *string `bun:"last_change"`
 		}
-		err := tx.NewRaw(`SELECT pa.status, pa.changes, a.contact_id, a.password_hash
+		err := tx.NewRaw(`SELECT pa.status, pa.changes, a.contact_id, a.password_hash, pa.last_change
 			FROM portal_access pa JOIN portal_accounts a ON a.id = pa.account_id
 			WHERE pa.help_center_id = ? AND pa.account_id = ? FOR UPDATE OF pa`, helpCenterID, accountID).Scan(ctx, &row)
 		if err != nil {
 			return translate(err, "portal access")
 		}
 		ch.ContactID, ch.Status, ch.Seq, ch.Previous = row.ContactID, row.Status, row.Changes, row.Status
+		if key, previous, ok := strings.Cut(deref(row.LastChange), "|"); ok && key == requestKey && requestKey != "" {
+			ch.Changed, ch.Previous = true, previous
+			return pendingInvitation(ctx, tx, helpCenterID, &ch)
+		}
 		var next string
 		switch {
 		case action == ActionDeactivate && row.Status != AccessDeactivated:
@@ -72,8 +80,8 @@ func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, ac
 		default:
 			return nil
 		}
-		if err := tx.NewRaw(`UPDATE portal_access SET status = ?, changes = changes + 1, signup_id = NULL, updated_at = now()
-			WHERE help_center_id = ? AND account_id = ? RETURNING changes`, next, helpCenterID, accountID).Scan(ctx, &ch.Seq); err != nil {
+		if err := tx.NewRaw(`UPDATE portal_access SET status = ?, changes = changes + 1, signup_id = NULL, last_change = ?, updated_at = now()
+			WHERE help_center_id = ? AND account_id = ? RETURNING changes`, next, requestKey+"|"+row.Status, helpCenterID, accountID).Scan(ctx, &ch.Seq); err != nil {
 			return translate(err, "set access")
 		}
 		ch.Changed, ch.Status = true, next
@@ -83,18 +91,34 @@ func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, ac
 		if _, err := tx.NewRaw(`DELETE FROM portal_sessions WHERE account_id = ? AND help_center_id = ?`, accountID, helpCenterID).Exec(ctx); err != nil {
 			return translate(err, "end sessions")
 		}
-		var wf []string
-		err = tx.NewRaw(`SELECT workflow_id FROM invitations WHERE help_center_id = ? AND contact_id = ? AND status = 'pending'`,
-			helpCenterID, row.ContactID).Scan(ctx, &wf)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return translate(err, "pending invitation")
-		}
-		if len(wf) > 0 {
-			ch.PendingInvitation = wf[0]
-		}
-		return nil
+		return pendingInvitation(ctx, tx, helpCenterID, &ch)
 	})
 	return ch, err
+}
+
+// pendingInvitation notes, for a deactivation, the workflow of a pending
+// invitation to revoke.
+func pendingInvitation(ctx context.Context, tx bun.Tx, helpCenterID int64, ch *AccessChange) error {
+	if ch.Status != AccessDeactivated {
+		return nil
+	}
+	var wf []string
+	err := tx.NewRaw(`SELECT workflow_id FROM invitations WHERE help_center_id = ? AND contact_id = ? AND status = 'pending'`,
+		helpCenterID, ch.ContactID).Scan(ctx, &wf)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return translate(err, "pending invitation")
+	}
+	if len(wf) > 0 {
+		ch.PendingInvitation = wf[0]
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // RenameContact sets a contact's name.

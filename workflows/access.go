@@ -51,7 +51,8 @@ func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (store.AccessChang
 	var a *activities.Activities
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
-	}), a.SetAccess, activities.AccessInput{HelpCenterID: in.HelpCenterID, AccountID: in.AccountID, Action: in.Action}).Get(ctx, &change)
+	}), a.SetAccess, activities.AccessInput{HelpCenterID: in.HelpCenterID, AccountID: in.AccountID, Action: in.Action,
+		RequestKey: workflow.GetInfo(ctx).WorkflowExecution.ID}).Get(ctx, &change)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound {
 		// The record went away meanwhile: nothing changed.
