@@ -328,3 +328,26 @@ func TestRetriedDeactivationGetsItsChangeBack(t *testing.T) {
 		t.Fatalf("repeat: %+v %v", repeat, err)
 	}
 }
+
+func TestInvitationAfterADeactivationIsRecordedAsRevoked(t *testing.T) {
+	a, env, id := fixture(t, &countingSender{})
+	ctx := context.Background()
+	inv, _ := db.InvitationByID(ctx, id)
+	if _, err := db.DB.NewRaw(`UPDATE portal_access SET status = 'deactivated'
+		WHERE help_center_id = ? AND account_id = (SELECT id FROM portal_accounts WHERE contact_id = ?)`, inv.HelpCenterID, inv.ContactID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A bulk job read the contact before the deactivation and starts an
+	// invitation after it.
+	next := "11111111-2222-4333-8444-555555555555"
+	v, err := env.ExecuteActivity(a.RecordInvitation, activities.RecordInput{InvitationID: next, WorkflowID: "wf-late", HelpCenterID: inv.HelpCenterID, ContactID: inv.ContactID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec activities.RecordResult
+	_ = v.Get(&rec)
+	late, _ := db.InvitationByID(ctx, next)
+	if !rec.Blocked || late.Status != store.InvitationRevoked {
+		t.Fatalf("late invitation: blocked=%v status=%s", rec.Blocked, late.Status)
+	}
+}

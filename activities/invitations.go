@@ -30,15 +30,18 @@ type RecordResult struct {
 	// HasPassword: the account already logs in elsewhere (a common user
 	// base), so accepting needs no new password.
 	HasPassword bool
+	// Blocked: an admin's decision (deactivated, rejected, awaiting
+	// approval) came in first; the invitation is recorded as revoked.
+	Blocked bool `json:",omitempty"`
 }
 
 // RecordInvitation stores the invitation and marks the contact invited.
 func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) (RecordResult, error) {
-	has, err := a.Store.CreateInvitation(ctx, &store.Invitation{
+	rec, err := a.Store.CreateInvitation(ctx, &store.Invitation{
 		ID: in.InvitationID, WorkflowID: in.WorkflowID, HelpCenterID: in.HelpCenterID, ContactID: in.ContactID,
 		CreatedAt: in.CreatedAt,
 	})
-	return RecordResult{HasPassword: has}, err
+	return RecordResult{HasPassword: rec.HasPassword, Blocked: rec.Blocked}, err
 }
 
 // GrantAccess accepts an invitation for an account that already has a

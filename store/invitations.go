@@ -43,12 +43,22 @@ type Invitation struct {
 	HelpCenterSlug string `bun:"help_center_slug,scanonly"`
 }
 
+// Recorded says what CreateInvitation found about the account.
+type Recorded struct {
+	// HasPassword: the account already logs in elsewhere.
+	HasPassword bool
+	// Blocked: an admin's decision stands in the way (deactivated,
+	// rejected, or a sign-up awaiting approval), so the invitation was
+	// recorded as revoked. Eligibility is checked before an invitation
+	// starts; this catches a decision that came in between.
+	Blocked bool
+}
+
 // CreateInvitation records a new pending invitation and marks the contact
 // as invited to the help center. It is idempotent on inv.ID. A pending
 // invitation left behind by a run that no longer exists (an operator
-// terminated it) is closed as revoked, so at most one stays pending. It
-// reports whether the contact's account already has a password.
-func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (hasPassword bool, err error) {
+// terminated it) is closed as revoked, so at most one stays pending.
+func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (rec Recorded, err error) {
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		hc := new(HelpCenter)
 		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
@@ -58,15 +68,35 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (hasPassw
 		if err != nil {
 			return err
 		}
-		if err := tx.NewRaw(`SELECT password_hash IS NOT NULL FROM portal_accounts WHERE id = ?`, accountID).Scan(ctx, &hasPassword); err != nil {
+		if err := tx.NewRaw(`SELECT password_hash IS NOT NULL FROM portal_accounts WHERE id = ?`, accountID).Scan(ctx, &rec.HasPassword); err != nil {
 			return translate(err, "account password")
 		}
-		exists, err := tx.NewSelect().Model((*Invitation)(nil)).Where("id = ?", inv.ID).Exists(ctx)
-		if err != nil {
+		var access []string
+		if err := tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
+			accountID, inv.HelpCenterID).Scan(ctx, &access); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "access status")
+		}
+		if len(access) > 0 {
+			switch access[0] {
+			case AccessDeactivated, AccessRejected, AccessPendingApproval:
+				rec.Blocked = true
+			}
+		}
+		existing := new(Invitation)
+		err = tx.NewSelect().Model(existing).Where("id = ?", inv.ID).Scan(ctx)
+		if err == nil {
+			rec.Blocked = existing.Status == InvitationRevoked && rec.Blocked
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
 			return translate(err, "find invitation")
 		}
-		if exists {
-			return nil
+		if rec.Blocked {
+			inv.Status = InvitationRevoked
+			now := time.Now()
+			inv.ClosedAt = &now
+			_, err := tx.NewInsert().Model(inv).Returning("*").Exec(ctx)
+			return translate(err, "record blocked invitation")
 		}
 		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at)
 			VALUES (?, ?, 'invited', now())
@@ -85,7 +115,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (hasPassw
 		_, err = tx.NewInsert().Model(inv).Returning("*").Exec(ctx)
 		return translate(err, "create invitation")
 	})
-	return hasPassword, err
+	return rec, err
 }
 
 // GrantInvitation accepts an invitation for an account that already has a

@@ -249,6 +249,12 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 			return w.state, err
 		}
 		w.state.Recorded = true
+		if rec.Blocked {
+			// Recorded as revoked: an admin's decision came in first.
+			w.state.Status = store.InvitationRevoked
+			w.publish(ctx)
+			return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+		}
 		if rec.HasPassword {
 			return w.grant(ctx)
 		}

@@ -301,3 +301,17 @@ func TestUndeliverableInviteClosesInvitation(t *testing.T) {
 	require.Equal(t, store.InvitationUndeliverable, st.Status)
 	require.Equal(t, []string{store.InvitationUndeliverable}, closed)
 }
+
+func TestInvitationBlockedByAnAdminDecisionSendsNothing(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(activities.RecordResult{Blocked: true}, nil)
+	env.ExecuteWorkflow(Invitation, defaultInput())
+	require.NoError(t, env.GetWorkflowError())
+	var st InvitationState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	require.Equal(t, store.InvitationRevoked, st.Status)
+	env.AssertNotCalled(t, "SendInvitation", mock.Anything, mock.Anything)
+}
