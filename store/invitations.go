@@ -118,55 +118,6 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (rec Reco
 	return rec, err
 }
 
-// GrantInvitation accepts an invitation for an account that already has a
-// password (a common account active in another help center): access
-// becomes active and the password stays as it is. Repeating it is
-// harmless. If the access was deactivated meanwhile, the invitation is
-// withdrawn instead and ErrNotPending returned.
-func (s *Store) GrantInvitation(ctx context.Context, invitationID string) error {
-	withdrawn := false
-	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		inv := new(Invitation)
-		if err := tx.NewSelect().Model(inv).Where("id = ?", invitationID).For("UPDATE").Scan(ctx); err != nil {
-			return translate(err, "invitation "+invitationID)
-		}
-		if inv.Status != InvitationPending {
-			return nil
-		}
-		hc := new(HelpCenter)
-		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
-			return translate(err, "help center of invitation")
-		}
-		accountID, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
-		if err != nil {
-			return err
-		}
-		if deactivated, err := accessDeactivated(ctx, tx, accountID, inv.HelpCenterID); err != nil || deactivated {
-			if err == nil {
-				// A deactivation got in first: withdraw, as its revoke would.
-				withdrawn = true
-				_, err = tx.NewUpdate().Model(inv).Set("status = ?", InvitationRevoked).Set("closed_at = now()").
-					Set("updated_at = now()").WherePK().Exec(ctx)
-			}
-			return translate(err, "withdraw invitation")
-		}
-		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at, accepted_at)
-			VALUES (?, ?, 'active', ?, now())
-			ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'active', accepted_at = now(), signup_id = NULL, updated_at = now()`,
-			accountID, inv.HelpCenterID, inv.CreatedAt).Exec(ctx); err != nil {
-			return translate(err, "grant access")
-		}
-		_, err = tx.NewUpdate().Model(inv).
-			Set("status = ?", InvitationAccepted).Set("accepted_at = now()").Set("closed_at = now()").Set("updated_at = now()").
-			WherePK().Exec(ctx)
-		return translate(err, "mark accepted")
-	})
-	if err == nil && withdrawn {
-		return fmt.Errorf("grant invitation %s: %w (access deactivated)", invitationID, ErrNotPending)
-	}
-	return err
-}
-
 func ensureAccount(ctx context.Context, tx bun.Tx, contactID int64, scope string) (int64, error) {
 	var id int64
 	err := tx.NewRaw(`INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?)
@@ -310,6 +261,35 @@ var ErrNotPending = errors.New("invitation is not pending")
 // has not reached the workflow yet) changes nothing but the invitation,
 // which it withdraws as the revoke would, and returns ErrNotPending.
 func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID string) error {
+	return s.completeInvitation(ctx, invitationID, func(ctx context.Context, tx bun.Tx, inv *Invitation, accountID int64) error {
+		var passwordHash string
+		if err := tx.NewRaw(`SELECT password_hash FROM credential_stages WHERE id = ? AND invitation_id = ?`,
+			stageID, invitationID).Scan(ctx, &passwordHash); err != nil {
+			return translate(err, "staged credential")
+		}
+		if _, err := tx.NewRaw(`UPDATE portal_accounts SET password_hash = ?, updated_at = now() WHERE id = ?`,
+			passwordHash, accountID).Exec(ctx); err != nil {
+			return translate(err, "set password")
+		}
+		_, err := tx.NewRaw(`DELETE FROM credential_stages WHERE invitation_id = ?`, invitationID).Exec(ctx)
+		return translate(err, "clear staged credentials")
+	})
+}
+
+// GrantInvitation accepts an invitation for an account that already has a
+// password (a common account active in another help center): access
+// becomes active and the password stays as it is. Like AcceptInvitation,
+// it is harmless to repeat and yields to a deactivation that came first.
+func (s *Store) GrantInvitation(ctx context.Context, invitationID string) error {
+	return s.completeInvitation(ctx, invitationID, nil)
+}
+
+// completeInvitation accepts a pending invitation in one transaction:
+// credentials (when given a function to set them), active access, and the
+// invitation's accepted state. A deactivated access withdraws the
+// invitation instead and yields ErrNotPending.
+func (s *Store) completeInvitation(ctx context.Context, invitationID string,
+	credentials func(context.Context, bun.Tx, *Invitation, int64) error) error {
 	withdrawn := false
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		inv := new(Invitation)
@@ -320,12 +300,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID stri
 			return nil
 		}
 		if inv.Status != InvitationPending {
-			return fmt.Errorf("accept invitation %s: %w (%s)", invitationID, ErrNotPending, inv.Status)
-		}
-		var passwordHash string
-		if err := tx.NewRaw(`SELECT password_hash FROM credential_stages WHERE id = ? AND invitation_id = ?`,
-			stageID, invitationID).Scan(ctx, &passwordHash); err != nil {
-			return translate(err, "staged credential")
+			return fmt.Errorf("complete invitation %s: %w (%s)", invitationID, ErrNotPending, inv.Status)
 		}
 		hc := new(HelpCenter)
 		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
@@ -337,33 +312,31 @@ func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID stri
 		}
 		if deactivated, err := accessDeactivated(ctx, tx, accountID, inv.HelpCenterID); err != nil || deactivated {
 			if err == nil {
+				// A deactivation got in first: withdraw, as its revoke would.
 				withdrawn = true
 				_, err = tx.NewUpdate().Model(inv).Set("status = ?", InvitationRevoked).Set("closed_at = now()").
 					Set("updated_at = now()").WherePK().Exec(ctx)
 			}
 			return translate(err, "withdraw invitation")
 		}
-		if _, err := tx.NewRaw(`UPDATE portal_accounts SET password_hash = ?, updated_at = now() WHERE id = ?`,
-			passwordHash, accountID).Exec(ctx); err != nil {
-			return translate(err, "set password")
+		if credentials != nil {
+			if err := credentials(ctx, tx, inv, accountID); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at, accepted_at)
 			VALUES (?, ?, 'active', ?, now())
-			ON CONFLICT (account_id, help_center_id) DO UPDATE
-			SET status = 'active', accepted_at = now(), signup_id = NULL, updated_at = now()`,
+			ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'active', accepted_at = now(), signup_id = NULL, updated_at = now()`,
 			accountID, inv.HelpCenterID, inv.CreatedAt).Exec(ctx); err != nil {
 			return translate(err, "activate access")
 		}
-		if _, err := tx.NewUpdate().Model(inv).
+		_, err = tx.NewUpdate().Model(inv).
 			Set("status = ?", InvitationAccepted).Set("accepted_at = now()").Set("closed_at = now()").Set("updated_at = now()").
-			WherePK().Exec(ctx); err != nil {
-			return translate(err, "mark accepted")
-		}
-		_, err = tx.NewRaw(`DELETE FROM credential_stages WHERE invitation_id = ?`, invitationID).Exec(ctx)
-		return translate(err, "clear staged credentials")
+			WherePK().Exec(ctx)
+		return translate(err, "mark accepted")
 	})
 	if err == nil && withdrawn {
-		return fmt.Errorf("accept invitation %s: %w (access deactivated)", invitationID, ErrNotPending)
+		return fmt.Errorf("complete invitation %s: %w (access deactivated)", invitationID, ErrNotPending)
 	}
 	return err
 }
