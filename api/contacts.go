@@ -28,6 +28,19 @@ func viewContact(ct *store.Contact) contactView {
 	return contactView{ID: ct.ID, Email: ct.Email, Name: ct.Name, Verified: ct.Verified, CreatedAt: ct.CreatedAt, UpdatedAt: ct.UpdatedAt}
 }
 
+// maxNameLength bounds a person's name, in characters.
+const maxNameLength = 200
+
+// personName trims a contact's name and answers 422 when it is too long.
+func personName(c *gin.Context, raw string) (string, bool) {
+	name := strings.TrimSpace(raw)
+	if utf8.RuneCountInString(name) > maxNameLength {
+		invalidField(c, "name", "name must be at most 200 characters")
+		return "", false
+	}
+	return name, true
+}
+
 // normalizeEmail accepts a bare address (no display name) that net/mail
 // can parse.
 func normalizeEmail(s string) (string, bool) {
@@ -53,11 +66,11 @@ func (s *Server) createContact(c *gin.Context) {
 	if !decodeJSON(c, &req) {
 		return
 	}
-	ct := &store.Contact{Name: strings.TrimSpace(req.Name), Verified: req.Verified}
-	if utf8.RuneCountInString(ct.Name) > 200 {
-		invalidField(c, "name", "name must be at most 200 characters")
+	name, ok := personName(c, req.Name)
+	if !ok {
 		return
 	}
+	ct := &store.Contact{Name: name, Verified: req.Verified}
 	if req.Email != nil {
 		email, ok := normalizeEmail(*req.Email)
 		if !ok {
@@ -136,12 +149,9 @@ func (s *Server) updateContact(c *gin.Context) {
 		return
 	}
 	if req.Name != nil {
-		name := strings.TrimSpace(*req.Name)
-		if utf8.RuneCountInString(name) > 200 {
-			invalidField(c, "name", "name must be at most 200 characters")
+		if ct.Name, ok = personName(c, *req.Name); !ok {
 			return
 		}
-		ct.Name = name
 	}
 	if req.Verified != nil {
 		ct.Verified = *req.Verified

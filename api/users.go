@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -72,6 +71,17 @@ func csvTime(t *time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// helpCenterUser loads the help center of :slug and its user :id, or
+// answers 404.
+func (s *Server) helpCenterUser(c *gin.Context) (*store.HelpCenter, *store.PortalUser, bool) {
+	hc, ok := s.helpCenter(c)
+	if !ok {
+		return nil, nil, false
+	}
+	u, ok := s.portalUser(c, hc)
+	return hc, u, ok
+}
+
 // portalUser loads the user named by :id in the help center, or answers
 // 404.
 func (s *Server) portalUser(c *gin.Context, hc *store.HelpCenter) (*store.PortalUser, bool) {
@@ -94,11 +104,7 @@ type updateUserRequest struct {
 
 // updateUser edits a portal user's details; the person is not notified.
 func (s *Server) updateUser(c *gin.Context) {
-	hc, ok := s.helpCenter(c)
-	if !ok {
-		return
-	}
-	u, ok := s.portalUser(c, hc)
+	_, u, ok := s.helpCenterUser(c)
 	if !ok {
 		return
 	}
@@ -107,9 +113,8 @@ func (s *Server) updateUser(c *gin.Context) {
 		return
 	}
 	if req.Name != nil {
-		name := strings.TrimSpace(*req.Name)
-		if utf8.RuneCountInString(name) > 200 {
-			invalidField(c, "name", "name must be at most 200 characters")
+		name, ok := personName(c, *req.Name)
+		if !ok {
 			return
 		}
 		if err := s.Store.RenameContact(c.Request.Context(), u.ContactID, name); err != nil {
@@ -124,11 +129,7 @@ func (s *Server) updateUser(c *gin.Context) {
 // decideSignup passes an admin's decision to the sign-up waiting for it;
 // a user with no sign-up waiting gets 409.
 func (s *Server) decideSignup(c *gin.Context, signal string) {
-	hc, ok := s.helpCenter(c)
-	if !ok {
-		return
-	}
-	u, ok := s.portalUser(c, hc)
+	hc, u, ok := s.helpCenterUser(c)
 	if !ok {
 		return
 	}
@@ -189,11 +190,7 @@ type accessResult struct {
 }
 
 func (s *Server) setOne(c *gin.Context, action string) {
-	hc, ok := s.helpCenter(c)
-	if !ok {
-		return
-	}
-	u, ok := s.portalUser(c, hc)
+	hc, u, ok := s.helpCenterUser(c)
 	if !ok {
 		return
 	}
