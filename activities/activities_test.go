@@ -282,26 +282,40 @@ func TestInterruptedSendIsConfirmedWithTheOutbox(t *testing.T) {
 	}
 }
 
-func TestGrantAfterADeactivationWithdrawsTheInvitation(t *testing.T) {
-	a, env, id := fixture(t, &countingSender{})
-	ctx := context.Background()
-	inv, _ := db.InvitationByID(ctx, id)
-	// The access was deactivated between recording the invitation and
-	// granting it.
-	if _, err := db.DB.NewRaw(`UPDATE portal_access SET status = 'deactivated'
-		WHERE help_center_id = ? AND account_id = (SELECT id FROM portal_accounts WHERE contact_id = ?)`, inv.HelpCenterID, inv.ContactID).Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_, err := env.ExecuteActivity(a.GrantAccess, id)
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeNotPending || !appErr.NonRetryable() {
-		t.Fatalf("want a non-retryable NotPending error, got %v", err)
-	}
-	inv, _ = db.InvitationByID(ctx, id)
-	hc, _ := db.HelpCenterByID(ctx, inv.HelpCenterID)
-	status, _ := db.AccessStatus(ctx, inv.ContactID, hc)
-	if inv.Status != store.InvitationRevoked || status != store.AccessDeactivated {
-		t.Fatalf("invitation %s, access %s", inv.Status, status)
+func TestAcceptOrGrantAfterAnAdminDecisionWithdrawsTheInvitation(t *testing.T) {
+	for _, status := range []string{store.AccessDeactivated, store.AccessRejected, store.AccessPendingApproval} {
+		for _, grant := range []bool{false, true} {
+			a, env, id := fixture(t, &countingSender{})
+			ctx := context.Background()
+			inv, _ := db.InvitationByID(ctx, id)
+			// The decision committed between recording the invitation and
+			// completing it.
+			if _, err := db.DB.NewRaw(`UPDATE portal_access SET status = ?
+				WHERE help_center_id = ? AND account_id = (SELECT id FROM portal_accounts WHERE contact_id = ?)`, status, inv.HelpCenterID, inv.ContactID).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if grant {
+				_, err = env.ExecuteActivity(a.GrantAccess, id)
+			} else {
+				hash, _ := credentials.HashPassword("correct-horse-1")
+				stage := fmt.Sprintf("00000000-0000-4000-9000-%012d", time.Now().UnixNano()%1e12)
+				if err := db.StageCredential(ctx, stage, id, hash); err != nil {
+					t.Fatal(err)
+				}
+				_, err = env.ExecuteActivity(a.AcceptInvitation, activities.AcceptInput{InvitationID: id, StageID: stage})
+			}
+			var appErr *temporal.ApplicationError
+			if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeNotPending || !appErr.NonRetryable() {
+				t.Fatalf("%s (grant=%v): want a non-retryable NotPending error, got %v", status, grant, err)
+			}
+			inv, _ = db.InvitationByID(ctx, id)
+			hc, _ := db.HelpCenterByID(ctx, inv.HelpCenterID)
+			got, _ := db.AccessStatus(ctx, inv.ContactID, hc)
+			if inv.Status != store.InvitationRevoked || got != status {
+				t.Fatalf("%s (grant=%v): invitation %s, access %s", status, grant, inv.Status, got)
+			}
+		}
 	}
 }
 

@@ -37,6 +37,10 @@ func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageRe
 	if err != nil {
 		return BulkPageResult{}, err
 	}
+	if job.Status != store.BulkRunning {
+		// Cancelled (or ended) while this run waited: invite no one more.
+		return BulkPageResult{Next: in.After, Done: true}, nil
+	}
 	hc, err := a.Store.HelpCenterByID(ctx, job.HelpCenterID)
 	if err != nil {
 		return BulkPageResult{}, err

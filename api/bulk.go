@@ -163,10 +163,10 @@ func (s *Server) startBulk(ctx context.Context, hc *store.HelpCenter, job *store
 		JobID: job.ID, HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, Policy: workflows.PolicyFrom(hc.InvitePolicy),
 		MailTaskQueue: s.MailTaskQueue, DryRun: job.DryRun,
 	})
-	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-		return nil
+	if err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return err
 	}
-	return err
+	return s.Store.MarkBulkStarted(ctx, job.ID)
 }
 
 // bulkJob loads the job named by :id, or answers 404.

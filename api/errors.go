@@ -68,7 +68,7 @@ func decodeJSON(c *gin.Context, v any) bool {
 		return false
 	}
 	// Postgres text can't hold NUL; refuse it here rather than fail later.
-	if bytes.Contains(body, []byte(`\u0000`)) {
+	if containsNULEscape(body) {
 		abort(c, http.StatusUnprocessableEntity, "invalid_text", `text must not contain NUL (\u0000) characters`)
 		return false
 	}
@@ -120,4 +120,24 @@ func rejectNUL(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// containsNULEscape reports whether a JSON text has a \u0000 escape: one
+// whose backslash is not itself escaped.
+func containsNULEscape(body []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte(`\u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		backslashes := 0
+		for k := j; k >= 0 && body[k] == '\\'; k-- {
+			backslashes++
+		}
+		if backslashes%2 == 1 {
+			return true
+		}
+		i = j + 1
+	}
 }

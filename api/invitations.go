@@ -111,6 +111,11 @@ func (s *Server) invite(c *gin.Context, hc *store.HelpCenter, ct *store.Contact)
 		s.temporalError(c, err)
 		return
 	}
+	if st.Blocked {
+		// An admin's decision landed between the check above and the start.
+		abort(c, http.StatusUnprocessableEntity, "access_blocked", "an admin's decision (deactivation, rejection or pending approval) blocks inviting this contact")
+		return
+	}
 	c.JSON(http.StatusAccepted, viewState(st))
 }
 

@@ -94,9 +94,9 @@ func (s *Server) startSignup(ctx context.Context, hc *store.HelpCenter, email, n
 		return err
 	}
 	switch access {
-	case store.AccessPendingApproval, store.AccessDeactivated, store.AccessRejected:
-		// Waiting, or kept out by an admin: nothing more to do, and nothing
-		// to tell an anonymous visitor.
+	case store.AccessPendingApproval, store.AccessDeactivated, store.AccessRejected, store.AccessInvited:
+		// Waiting, kept out by an admin, or holding an invitation to use:
+		// nothing more to do, and nothing to tell an anonymous visitor.
 		return nil
 	}
 	su := &store.Signup{ID: uuid.NewString(), HelpCenterID: hc.ID, ContactID: ct.ID,

@@ -2,10 +2,7 @@ package api
 
 import (
 	"context"
-	"errors"
 	"time"
-
-	"go.temporal.io/api/serviceerror"
 )
 
 // RunSweeper finishes, every interval, what a process stored and then
@@ -36,17 +33,12 @@ func (s *Server) sweep(ctx context.Context, grace time.Duration) {
 		s.Logger.Info("auto-invite recovered", "ticket_id", p.TicketID, "status", status)
 	}
 
-	jobs, err := s.Store.RunningBulkJobs(ctx, grace, 100)
+	jobs, err := s.Store.UnstartedBulkJobs(ctx, grace, 100)
 	if err != nil && ctx.Err() == nil {
 		s.Logger.Warn("sweep bulk jobs", "error", err)
 	}
 	for i := range jobs {
 		job := &jobs[i]
-		_, err := s.Temporal.DescribeWorkflowExecution(ctx, job.WorkflowID, "")
-		var notFound *serviceerror.NotFound
-		if !errors.As(err, &notFound) {
-			continue
-		}
 		hc, err := s.Store.HelpCenterByID(ctx, job.HelpCenterID)
 		if err == nil {
 			err = s.startBulk(ctx, hc, job)

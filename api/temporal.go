@@ -65,7 +65,7 @@ func (s *Server) startInvitation(ctx context.Context, hc *store.HelpCenter, cont
 		if err := handle.Get(ctx, &st); err != nil {
 			return st, err
 		}
-		if st.Status == store.InvitationPending || attempt == 2 {
+		if st.Status == store.InvitationPending || st.Blocked || attempt == 2 {
 			return st, nil
 		}
 		// The run found has just closed its invitation (revoked, expired)

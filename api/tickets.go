@@ -150,11 +150,15 @@ func (s *Server) autoInvite(ctx context.Context, p store.PendingAutoInvite) (str
 	}
 	status := store.AutoInviteSkipped
 	if reason == "" {
-		if _, err := s.startInvitation(ctx, hc, ct.ID); err != nil {
+		st, err := s.startInvitation(ctx, hc, ct.ID)
+		if err != nil {
 			s.Logger.Warn("auto-invite: start invitation; the sweeper will retry", "ticket_id", p.TicketID, "error", err)
 			return store.AutoInvitePending, ""
 		}
 		status = store.AutoInviteStarted
+		if st.Blocked {
+			status, reason = store.AutoInviteSkipped, "access_blocked"
+		}
 	}
 	if err := s.Store.FinishAutoInvite(ctx, p.TicketID, status, reason); err != nil {
 		s.Logger.Warn("auto-invite: record outcome", "ticket_id", p.TicketID, "error", err)

@@ -58,6 +58,7 @@ type BulkJob struct {
 	WorkflowID           string         `bun:"workflow_id"`
 	CreatedAt            time.Time      `bun:"created_at,nullzero,default:now()"`
 	FinishedAt           *time.Time     `bun:"finished_at"`
+	StartedAt            *time.Time     `bun:"started_at"`
 }
 
 // counterColumn is the bulk_jobs column an outcome counts in.
@@ -111,11 +112,17 @@ func (s *Store) CreateBulkJob(ctx context.Context, job *BulkJob, ids []int64) er
 	})
 }
 
-// RunningBulkJobs returns jobs still running after grace, for the sweeper
-// to make sure each has its workflow.
-func (s *Store) RunningBulkJobs(ctx context.Context, grace time.Duration, limit int) ([]BulkJob, error) {
+// MarkBulkStarted records that a job's workflow started.
+func (s *Store) MarkBulkStarted(ctx context.Context, id string) error {
+	_, err := s.DB.NewRaw(`UPDATE bulk_jobs SET started_at = now() WHERE id = ? AND started_at IS NULL`, id).Exec(ctx)
+	return translate(err, "mark bulk job started")
+}
+
+// UnstartedBulkJobs returns running jobs whose workflow never started,
+// after grace, for the sweeper to start.
+func (s *Store) UnstartedBulkJobs(ctx context.Context, grace time.Duration, limit int) ([]BulkJob, error) {
 	var jobs []BulkJob
-	err := s.DB.NewSelect().Model(&jobs).Where("status = ? AND created_at < now() - ?::interval", BulkRunning, grace.String()).
+	err := s.DB.NewSelect().Model(&jobs).Where("status = ? AND started_at IS NULL AND created_at < now() - ?::interval", BulkRunning, grace.String()).
 		Order("created_at").Limit(int64(limit)).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil

@@ -69,7 +69,8 @@ func decodeTimeCursor(c string) (time.Time, string, error) {
 	if err != nil {
 		return time.Time{}, "", ErrBadCursor
 	}
-	if _, err := uuid.Parse(id); err != nil {
+	// Only what Postgres takes: a canonical UUID and a year it can store.
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 || t.Year() < 1 || t.Year() > 9999 {
 		return time.Time{}, "", ErrBadCursor
 	}
 	return t, id, nil

@@ -76,12 +76,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (rec Reco
 			accountID, inv.HelpCenterID).Scan(ctx, &access); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return translate(err, "access status")
 		}
-		if len(access) > 0 {
-			switch access[0] {
-			case AccessDeactivated, AccessRejected, AccessPendingApproval:
-				rec.Blocked = true
-			}
-		}
+		rec.Blocked = len(access) > 0 && blockingStatus(access[0])
 		existing := new(Invitation)
 		err = tx.NewSelect().Model(existing).Where("id = ?", inv.ID).Scan(ctx)
 		if err == nil {
@@ -310,9 +305,10 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string,
 		if err != nil {
 			return err
 		}
-		if deactivated, err := accessDeactivated(ctx, tx, accountID, inv.HelpCenterID); err != nil || deactivated {
+		if blocked, err := accessBlocked(ctx, tx, accountID, inv.HelpCenterID); err != nil || blocked {
 			if err == nil {
-				// A deactivation got in first: withdraw, as its revoke would.
+				// An admin's decision got in first (a deactivation, or a
+				// sign-up held or rejected): withdraw, as a revoke would.
 				withdrawn = true
 				_, err = tx.NewUpdate().Model(inv).Set("status = ?", InvitationRevoked).Set("closed_at = now()").
 					Set("updated_at = now()").WherePK().Exec(ctx)
@@ -336,20 +332,26 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string,
 		return translate(err, "mark accepted")
 	})
 	if err == nil && withdrawn {
-		return fmt.Errorf("complete invitation %s: %w (access deactivated)", invitationID, ErrNotPending)
+		return fmt.Errorf("complete invitation %s: %w (access held by an admin's decision)", invitationID, ErrNotPending)
 	}
 	return err
 }
 
-// accessDeactivated locks an account's access to a help center and
-// reports whether it is deactivated, so an accept or a grant can't undo a
-// deactivation that committed first.
-func accessDeactivated(ctx context.Context, tx bun.Tx, accountID, helpCenterID int64) (bool, error) {
+// accessBlocked locks an account's access to a help center and reports
+// whether an admin's decision holds it (deactivated, rejected, or a
+// sign-up awaiting approval), so an accept or a grant can't undo a
+// decision that committed first.
+func accessBlocked(ctx context.Context, tx bun.Tx, accountID, helpCenterID int64) (bool, error) {
 	var status []string
 	err := tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
 		accountID, helpCenterID).Scan(ctx, &status)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, translate(err, "access status")
 	}
-	return len(status) > 0 && status[0] == AccessDeactivated, nil
+	return len(status) > 0 && blockingStatus(status[0]), nil
+}
+
+// blockingStatus: access states only an admin's decision changes.
+func blockingStatus(status string) bool {
+	return status == AccessDeactivated || status == AccessRejected || status == AccessPendingApproval
 }

@@ -51,13 +51,18 @@ func (s *Store) SignupContact(ctx context.Context, email, name string) (*Contact
 func (s *Store) CreateSignup(ctx context.Context, su *Signup) error {
 	su.Status = SignupVerifying
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewRaw(`DELETE FROM credential_stages WHERE signup_id IN (SELECT id FROM signups
-			WHERE help_center_id = ? AND contact_id = ? AND status = 'verifying' AND id <> ?)`, su.HelpCenterID, su.ContactID, su.ID).Exec(ctx); err != nil {
-			return translate(err, "drop superseded credentials")
-		}
-		if _, err := tx.NewRaw(`UPDATE signups SET status = 'expired', decided_at = now()
-			WHERE help_center_id = ? AND contact_id = ? AND status = 'verifying' AND id <> ?`, su.HelpCenterID, su.ContactID, su.ID).Exec(ctx); err != nil {
+		// Sign-up rows first, then their stages: the order every other
+		// sign-up transaction locks in, so none deadlock.
+		var superseded []string
+		if err := tx.NewRaw(`UPDATE signups SET status = 'expired', decided_at = now()
+			WHERE help_center_id = ? AND contact_id = ? AND status = 'verifying' AND id <> ? RETURNING id`,
+			su.HelpCenterID, su.ContactID, su.ID).Scan(ctx, &superseded); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return translate(err, "supersede sign-ups")
+		}
+		if len(superseded) > 0 {
+			if _, err := tx.NewRaw(`DELETE FROM credential_stages WHERE signup_id = ANY(?::uuid[])`, pgArray(superseded)).Exec(ctx); err != nil {
+				return translate(err, "drop superseded credentials")
+			}
 		}
 		_, err := tx.NewInsert().Model(su).On("CONFLICT (id) DO NOTHING").Exec(ctx)
 		return translate(err, "create sign-up")

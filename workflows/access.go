@@ -71,7 +71,7 @@ func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (store.AccessChang
 	onlyAccounts := workflow.GetVersion(ctx, noticeOnlyForAccounts, workflow.DefaultVersion, 1) == 1
 	kind := ""
 	switch {
-	case change.Changed && change.Status == store.AccessDeactivated && onlyAccounts && change.Previous != store.AccessActive:
+	case change.Changed && change.Status == store.AccessDeactivated && onlyAccounts && change.Previous != "" && change.Previous != store.AccessActive:
 	case change.Changed && change.Status == store.AccessDeactivated:
 		kind = mail.KindDeactivated
 	case change.Changed && change.Status == store.AccessActive:

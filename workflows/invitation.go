@@ -59,6 +59,9 @@ type InvitationState struct {
 	LastSentAt    time.Time
 	ExpiresAt     time.Time
 	AcceptedAt    time.Time
+	// Blocked: recorded as revoked because an admin's decision (a
+	// deactivation, a rejection, a sign-up awaiting approval) came first.
+	Blocked bool `json:",omitempty"`
 }
 
 // AcceptRequest accepts the invitation with the link of Generation and the
@@ -251,7 +254,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 		w.state.Recorded = true
 		if rec.Blocked {
 			// Recorded as revoked: an admin's decision came in first.
-			w.state.Status = store.InvitationRevoked
+			w.state.Status, w.state.Blocked = store.InvitationRevoked, true
 			w.publish(ctx)
 			return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 		}
