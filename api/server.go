@@ -13,7 +13,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
-	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -24,7 +23,6 @@ type Server struct {
 	TaskQueue string
 	// MailTaskQueue is where invitations send their email.
 	MailTaskQueue string
-	Tokens        *credentials.Tokens
 	// PublicBaseURL is where customers reach the portal; its origin is the
 	// only one allowed to post portal forms.
 	PublicBaseURL string

@@ -122,7 +122,7 @@ func (s *Service) RegisterSearchAttributes(ctx context.Context) error {
 // API returns the HTTP handlers.
 func (s *Service) API() *api.Server {
 	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, TaskQueue: s.Config.TemporalTaskQueue,
-		MailTaskQueue: s.Config.MailTaskQueue, Tokens: s.Tokens,
+		MailTaskQueue: s.Config.MailTaskQueue,
 		PublicBaseURL: s.Config.PublicBaseURL, SecureCookies: s.Config.SecureCookies(),
 		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger}
 	if s.Config.CrashPoint == "after-ticket-stored" {
