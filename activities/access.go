@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/mail"
 	"github.com/portalaccess/portal/store"
 )
@@ -15,28 +16,45 @@ import (
 type AccessInput struct {
 	HelpCenterID int64
 	AccountID    int64
-	Action       string
+	Action       portal.AccessAction
 	// RequestKey names the request, so a retry is known as one.
 	RequestKey string
 }
 
+// AccessChange is what SetAccess did.
+type AccessChange struct {
+	// Changed is false when the access already was as asked.
+	Changed bool
+	// Status is the access now; empty when the record was removed (a
+	// reactivated account that never set a password).
+	Status portal.AccessStatus
+	// Previous is the status before the change.
+	Previous portal.AccessStatus
+	// Seq numbers the change, to key the email announcing it.
+	Seq       int
+	ContactID int64
+	// PendingInvitation is the workflow of an invitation still pending,
+	// for a deactivation to revoke.
+	PendingInvitation string
+}
+
 // SetAccess deactivates or reactivates; the result says whether anything
 // changed, so a repeat sends no second email.
-func (a *Activities) SetAccess(ctx context.Context, in AccessInput) (store.AccessChange, error) {
+func (a *Activities) SetAccess(ctx context.Context, in AccessInput) (AccessChange, error) {
 	ch, err := a.Store.SetAccess(ctx, in.HelpCenterID, in.AccountID, in.Action, in.RequestKey)
 	if errors.Is(err, store.ErrNotFound) {
 		// A concurrent reactivation removed a never-accepted record: there
 		// is nothing left to change, and retrying cannot bring it back.
-		return ch, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
+		return AccessChange{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
 	}
-	return ch, err
+	return AccessChange(ch), err
 }
 
 // AccessEmailInput names the email announcing an access change.
 type AccessEmailInput struct {
 	HelpCenterID int64
 	ContactID    int64
-	Kind         string
+	Kind         portal.EmailKind
 	// Key makes the email's idempotency key unique to one change.
 	Key string
 }

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/mail"
@@ -63,7 +64,7 @@ func fixture(t *testing.T, sender mail.Sender) (*activities.Activities, *testsui
 	t.Helper()
 	ctx := context.Background()
 	seq++
-	hc := &store.HelpCenter{Slug: fmt.Sprintf("act-%d-%d", time.Now().UnixNano()%1e6, seq), Name: "Acme", UserBase: "unique", InvitePolicy: store.DefaultInvitePolicy()}
+	hc := &store.HelpCenter{Slug: fmt.Sprintf("act-%d-%d", time.Now().UnixNano()%1e6, seq), Name: "Acme", UserBase: "unique", InvitePolicy: portal.DefaultInvitePolicy()}
 	if err := db.CreateHelpCenter(ctx, hc); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestSendInvitationRetryNeverSendsTwice(t *testing.T) {
 	if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1, Reminder: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if len(sender.sent) != 2 || sender.sent[1].Kind != mail.KindReminder || !strings.Contains(sender.sent[1].Text, token) {
+	if len(sender.sent) != 2 || sender.sent[1].Kind != portal.EmailReminder || !strings.Contains(sender.sent[1].Text, token) {
 		t.Fatalf("reminder %+v", sender.sent)
 	}
 	inv, _ = db.InvitationByID(context.Background(), id)
@@ -194,13 +195,13 @@ func TestAcceptAppliesStagedPasswordOnce(t *testing.T) {
 		}
 	}
 	inv, _ := db.InvitationByID(ctx, id)
-	if inv.Status != store.InvitationAccepted {
+	if inv.Status != portal.InvitationAccepted {
 		t.Fatalf("status %s", inv.Status)
 	}
 	hc, _ := db.HelpCenterBySlug(ctx, inv.HelpCenterSlug)
 	ct, _ := db.ContactByID(ctx, inv.ContactID)
 	login, err := db.LoginFor(ctx, hc, *ct.Email)
-	if err != nil || login.Status != store.AccessActive {
+	if err != nil || login.Status != portal.AccessActive {
 		t.Fatalf("login %+v %v", login, err)
 	}
 	if ok, _ := credentials.CheckPassword(*login.PasswordHash, "correct-horse-1"); !ok {
@@ -260,7 +261,7 @@ func TestInterruptedSendIsConfirmedWithTheOutbox(t *testing.T) {
 	if _, _, err := db.ClaimEmail(ctx, &store.EmailLog{IdempotencyKey: rkey, Kind: "reminder", Recipient: *ct.Email, InvitationID: &id}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := outbox.Send(ctx, mail.Message{To: *ct.Email, Subject: "s", Kind: mail.KindReminder, IdempotencyKey: rkey}); err != nil {
+	if _, err := outbox.Send(ctx, mail.Message{To: *ct.Email, Subject: "s", Kind: portal.EmailReminder, IdempotencyKey: rkey}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1, Reminder: 1}); err != nil {
@@ -283,7 +284,7 @@ func TestInterruptedSendIsConfirmedWithTheOutbox(t *testing.T) {
 }
 
 func TestAcceptOrGrantAfterAnAdminDecisionWithdrawsTheInvitation(t *testing.T) {
-	for _, status := range []string{store.AccessDeactivated, store.AccessRejected, store.AccessPendingApproval} {
+	for _, status := range []portal.AccessStatus{portal.AccessDeactivated, portal.AccessRejected, portal.AccessPendingApproval} {
 		for _, grant := range []bool{false, true} {
 			a, env, id := fixture(t, &countingSender{})
 			ctx := context.Background()
@@ -312,7 +313,7 @@ func TestAcceptOrGrantAfterAnAdminDecisionWithdrawsTheInvitation(t *testing.T) {
 			inv, _ = db.InvitationByID(ctx, id)
 			hc, _ := db.HelpCenterByID(ctx, inv.HelpCenterID)
 			got, _ := db.AccessStatus(ctx, inv.ContactID, hc)
-			if inv.Status != store.InvitationRevoked || got != status {
+			if inv.Status != portal.InvitationRevoked || got != status {
 				t.Fatalf("%s (grant=%v): invitation %s, access %s", status, grant, inv.Status, got)
 			}
 		}
@@ -327,17 +328,17 @@ func TestRetriedDeactivationGetsItsChangeBack(t *testing.T) {
 	if err := db.DB.NewRaw(`SELECT id FROM portal_accounts WHERE contact_id = ?`, inv.ContactID).Scan(ctx, &account); err != nil {
 		t.Fatal(err)
 	}
-	first, err := db.SetAccess(ctx, inv.HelpCenterID, account, store.ActionDeactivate, "req-1")
+	first, err := db.SetAccess(ctx, inv.HelpCenterID, account, portal.ActionDeactivate, "req-1")
 	if err != nil || !first.Changed || first.PendingInvitation == "" {
 		t.Fatalf("first: %+v %v", first, err)
 	}
 	// The same request again (a retry after its commit): same change.
-	retry, err := db.SetAccess(ctx, inv.HelpCenterID, account, store.ActionDeactivate, "req-1")
+	retry, err := db.SetAccess(ctx, inv.HelpCenterID, account, portal.ActionDeactivate, "req-1")
 	if err != nil || !retry.Changed || retry.Seq != first.Seq || retry.Previous != first.Previous || retry.PendingInvitation != first.PendingInvitation {
 		t.Fatalf("retry: %+v vs %+v (%v)", retry, first, err)
 	}
 	// Another request: nothing to change.
-	repeat, err := db.SetAccess(ctx, inv.HelpCenterID, account, store.ActionDeactivate, "req-2")
+	repeat, err := db.SetAccess(ctx, inv.HelpCenterID, account, portal.ActionDeactivate, "req-2")
 	if err != nil || repeat.Changed {
 		t.Fatalf("repeat: %+v %v", repeat, err)
 	}
@@ -361,7 +362,7 @@ func TestInvitationAfterADeactivationIsRecordedAsRevoked(t *testing.T) {
 	var rec activities.RecordResult
 	_ = v.Get(&rec)
 	late, _ := db.InvitationByID(ctx, next)
-	if !rec.Blocked || late.Status != store.InvitationRevoked {
+	if !rec.Blocked || late.Status != portal.InvitationRevoked {
 		t.Fatalf("late invitation: blocked=%v status=%s", rec.Blocked, late.Status)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -37,7 +38,7 @@ func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageRe
 	if err != nil {
 		return BulkPageResult{}, err
 	}
-	if job.Status != store.BulkRunning {
+	if job.Status != portal.BulkRunning {
 		// Cancelled (or ended) while this run waited: invite no one more.
 		return BulkPageResult{Next: in.After, Done: true}, nil
 	}
@@ -53,43 +54,54 @@ func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageRe
 	var outcomes []store.BulkOutcome
 	for _, c := range cands {
 		res.Next = c.ContactID
-		access := ""
+		var access portal.AccessStatus
 		if c.Access != nil {
 			access = *c.Access
 		}
-		outcome := store.Ineligible(c.Email, c.Verified, access)
+		outcome := portal.Ineligible(c.Email, c.Verified, access)
 		switch {
 		case !c.Found:
-			outcome = store.OutcomeNotFound
+			outcome = portal.OutcomeNotFound
 		case outcome != "":
 		case !job.DryRun:
 			res.Eligible = append(res.Eligible, c.ContactID)
 			continue
 		case c.Pending:
-			outcome = store.OutcomeAlreadyInvited
+			outcome = portal.OutcomeAlreadyInvited
 		default:
-			outcome = store.OutcomeInvited
+			outcome = portal.OutcomeInvited
 		}
 		outcomes = append(outcomes, store.BulkOutcome{ContactID: c.ContactID, Outcome: outcome})
 	}
 	return res, a.Store.RecordBulkOutcomes(ctx, job.ID, outcomes)
 }
 
+// BulkOutcome is what happened to one contact of a job.
+type BulkOutcome struct {
+	ContactID int64
+	Outcome   portal.Outcome
+	Detail    string `json:",omitempty"`
+}
+
 // BulkOutcomesInput carries the outcomes of started invitations.
 type BulkOutcomesInput struct {
 	JobID    string
-	Outcomes []store.BulkOutcome
+	Outcomes []BulkOutcome
 }
 
 // RecordBulkOutcomes stores outcomes; recording them twice counts once.
 func (a *Activities) RecordBulkOutcomes(ctx context.Context, in BulkOutcomesInput) error {
-	return a.Store.RecordBulkOutcomes(ctx, in.JobID, in.Outcomes)
+	outcomes := make([]store.BulkOutcome, len(in.Outcomes))
+	for i, o := range in.Outcomes {
+		outcomes[i] = store.BulkOutcome(o)
+	}
+	return a.Store.RecordBulkOutcomes(ctx, in.JobID, outcomes)
 }
 
 // FinishBulkInput closes a job.
 type FinishBulkInput struct {
 	JobID  string
-	Status string
+	Status portal.BulkStatus
 }
 
 // FinishBulkJob records how a job ended.

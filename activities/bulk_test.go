@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
 	"github.com/portalaccess/portal/store"
 )
@@ -18,7 +19,7 @@ func selection(t *testing.T, hc *store.HelpCenter) map[string]int64 {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]int64{}
-	mk := func(name string, withEmail, verified bool, access string) {
+	mk := func(name string, withEmail, verified bool, access portal.AccessStatus) {
 		c := &store.Contact{Name: name, Verified: verified}
 		if withEmail {
 			e := fmt.Sprintf("%s-%s@example.com", name, hc.Slug)
@@ -41,8 +42,8 @@ func selection(t *testing.T, hc *store.HelpCenter) map[string]int64 {
 	mk("eligible", true, true, "")
 	mk("noemail", false, true, "")
 	mk("unverified", true, false, "")
-	mk("active", true, true, store.AccessActive)
-	mk("deactivated", true, true, store.AccessDeactivated)
+	mk("active", true, true, portal.AccessActive)
+	mk("deactivated", true, true, portal.AccessDeactivated)
 	mk("pending", true, true, "")
 	inv := &store.Invitation{ID: uuid.NewString(), HelpCenterID: hc.ID, ContactID: out["pending"], WorkflowID: "wf"}
 	if _, err := db.CreateInvitation(ctx, inv); err != nil {
@@ -54,7 +55,7 @@ func selection(t *testing.T, hc *store.HelpCenter) map[string]int64 {
 func bulkFixture(t *testing.T, dryRun bool) (*activities.Activities, *testsuite.TestActivityEnvironment, *store.BulkJob, map[string]int64) {
 	t.Helper()
 	ctx := context.Background()
-	hc := &store.HelpCenter{Slug: fmt.Sprintf("bulk-%d", time.Now().UnixNano()%1e9), Name: "Bulk", UserBase: "unique", InvitePolicy: store.DefaultInvitePolicy()}
+	hc := &store.HelpCenter{Slug: fmt.Sprintf("bulk-%d", time.Now().UnixNano()%1e9), Name: "Bulk", UserBase: "unique", InvitePolicy: portal.DefaultInvitePolicy()}
 	if err := db.CreateHelpCenter(ctx, hc); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func bulkFixture(t *testing.T, dryRun bool) (*activities.Activities, *testsuite.
 	for _, id := range cs {
 		idList = append(idList, id)
 	}
-	job := &store.BulkJob{ID: uuid.NewString(), HelpCenterID: hc.ID, Selection: store.SelectIDs, DryRun: dryRun, WorkflowID: "bulk"}
+	job := &store.BulkJob{ID: uuid.NewString(), HelpCenterID: hc.ID, Selection: portal.SelectIDs, DryRun: dryRun, WorkflowID: "bulk"}
 	if err := db.CreateBulkJob(ctx, job, idList); err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +75,9 @@ func bulkFixture(t *testing.T, dryRun bool) (*activities.Activities, *testsuite.
 	return a, env, job, cs
 }
 
-func outcomes(t *testing.T, jobID string) map[int64]string {
+func outcomes(t *testing.T, jobID string) map[int64]portal.Outcome {
 	t.Helper()
-	out := map[int64]string{}
+	out := map[int64]portal.Outcome{}
 	if err := db.EachBulkResult(context.Background(), jobID, func(r store.BulkResult) error {
 		out[r.ContactID] = r.Outcome
 		return nil
@@ -116,7 +117,7 @@ func TestBulkPageRecordsEverySkipReason(t *testing.T) {
 		t.Fatalf("eligible %v", eligible)
 	}
 	got := outcomes(t, job.ID)
-	want := map[int64]string{cs["noemail"]: "no_email", cs["unverified"]: "unverified", cs["active"]: "already_active",
+	want := map[int64]portal.Outcome{cs["noemail"]: "no_email", cs["unverified"]: "unverified", cs["active"]: "already_active",
 		cs["deactivated"]: "deactivated", 999999999: "not_found"}
 	for id, o := range want {
 		if got[id] != o {
@@ -153,9 +154,9 @@ func TestBulkDryRunRecordsWhatWouldHappen(t *testing.T) {
 
 func TestRecordingOutcomesTwiceCountsOnce(t *testing.T) {
 	a, env, job, cs := bulkFixture(t, false)
-	in := activities.BulkOutcomesInput{JobID: job.ID, Outcomes: []store.BulkOutcome{
-		{ContactID: cs["eligible"], Outcome: store.OutcomeInvited},
-		{ContactID: cs["pending"], Outcome: store.OutcomeAlreadyInvited},
+	in := activities.BulkOutcomesInput{JobID: job.ID, Outcomes: []activities.BulkOutcome{
+		{ContactID: cs["eligible"], Outcome: portal.OutcomeInvited},
+		{ContactID: cs["pending"], Outcome: portal.OutcomeAlreadyInvited},
 	}}
 	for i := 0; i < 2; i++ {
 		if _, err := env.ExecuteActivity(a.RecordBulkOutcomes, in); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/mail"
 	"github.com/portalaccess/portal/store"
@@ -64,7 +65,7 @@ func (a *Activities) SendAccessGranted(ctx context.Context, invitationID string)
 	if contact.Email == nil {
 		return nil
 	}
-	msg, err := mail.Notice(mail.KindAccessGranted, mail.Data{HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email, PortalURL: a.portalURL(hc.Slug, "/home")})
+	msg, err := mail.Notice(portal.EmailAccessGranted, mail.Data{HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email, PortalURL: a.portalURL(hc.Slug, "/home")})
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
 	if err != nil {
 		return err
 	}
-	if inv.Status != store.InvitationPending || inv.TokenGeneration != in.Generation {
+	if inv.Status != portal.InvitationPending || inv.TokenGeneration != in.Generation {
 		return nil
 	}
 	if contact.Email == nil {
@@ -117,7 +118,7 @@ func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
 	if inv.ExpiresAt != nil {
 		data.ExpiresAt = mail.FormatExpiry(*inv.ExpiresAt)
 	}
-	msg, err := mail.Invite(hc, data, in.Reminder > 0)
+	msg, err := mail.Invite(hc.EmailTemplate, data, in.Reminder > 0)
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("render invitation: %v", err), "Template", nil)
 	}
@@ -165,7 +166,7 @@ func (a *Activities) SendWelcome(ctx context.Context, invitationID string) error
 // CloseInput closes an invitation with a final status.
 type CloseInput struct {
 	InvitationID string
-	Status       string
+	Status       portal.InvitationStatus
 }
 
 // CloseInvitation records that an invitation expired, was revoked or could

@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/mail"
 	"github.com/portalaccess/portal/store"
@@ -27,7 +28,7 @@ func (a *Activities) IssueSignupToken(ctx context.Context, in SignupTokenInput) 
 // SignupEmailInput names a sign-up email to send.
 type SignupEmailInput struct {
 	SignupID string
-	Kind     string
+	Kind     portal.EmailKind
 }
 
 // SendSignupEmail sends one of a sign-up's emails: the verification link,
@@ -50,7 +51,7 @@ func (a *Activities) SendSignupEmail(ctx context.Context, in SignupEmailInput) e
 		return temporal.NewNonRetryableApplicationError("contact has no email", ErrTypeUndeliverable, nil)
 	}
 	d := mail.Data{HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email, PortalURL: a.portalURL(hc.Slug, "/home")}
-	if in.Kind == mail.KindSignupVerify {
+	if in.Kind == portal.EmailSignupVerify {
 		d.Link = a.portalURL(hc.Slug, "/signup/verify?token="+url.QueryEscape(a.Tokens.Signup(su.ID)))
 		if su.ExpiresAt != nil {
 			d.ExpiresAt = mail.FormatExpiry(*su.ExpiresAt)
@@ -60,7 +61,7 @@ func (a *Activities) SendSignupEmail(ctx context.Context, in SignupEmailInput) e
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "Template", nil)
 	}
-	return a.deliver(ctx, "signup/"+su.ID+"/"+in.Kind, "", msg, false)
+	return a.deliver(ctx, "signup/"+su.ID+"/"+string(in.Kind), "", msg, false)
 }
 
 // VerifySignupInput records a verified address.
@@ -87,7 +88,7 @@ func (a *Activities) ActivateSignup(ctx context.Context, signupID string) error 
 // CloseSignupInput ends a sign-up.
 type CloseSignupInput struct {
 	SignupID string
-	Status   string
+	Status   portal.SignupStatus
 }
 
 // CloseSignup records a rejected or expired sign-up.

@@ -33,7 +33,7 @@ func inviteLinkTo(t *testing.T, email, slug string) (string, string) {
 			if m.Kind != "invite" {
 				continue
 			}
-			if link, token := linkIn(t, m); strings.HasPrefix(link, portal.URL+"/portal/"+slug+"/") {
+			if link, token := linkIn(t, m); strings.HasPrefix(link, app.URL+"/portal/"+slug+"/") {
 				return link, token
 			}
 		}
@@ -66,7 +66,7 @@ func acceptWith(t *testing.T, email, slug, password string) *browser {
 func portalLogIn(t *testing.T, slug, email, password string) (*browser, response) {
 	t.Helper()
 	b := newBrowser(t)
-	page := b.get(portal.URL + "/portal/" + slug + "/login")
+	page := b.get(app.URL + "/portal/" + slug + "/login")
 	if page.Status != 200 {
 		t.Fatalf("login page of %s: %d", slug, page.Status)
 	}
@@ -95,7 +95,7 @@ func mustNotLogIn(t *testing.T, slug, email, password, why string) {
 // to be gone.
 func homeRedirectsToLogin(t *testing.T, b *browser, slug, why string) {
 	t.Helper()
-	r := b.get(portal.URL + "/portal/" + slug + "/home")
+	r := b.get(app.URL + "/portal/" + slug + "/home")
 	if r.Status != 303 || r.Header.Get("Location") != "/portal/"+slug+"/login" {
 		t.Fatalf("%s: home answered %d %q, want 303 to the login page", why, r.Status, r.Header.Get("Location"))
 	}
@@ -195,7 +195,7 @@ func TestCommonUserBaseGrantsAccessToAnExistingAccountWithoutANewLink(t *testing
 		t.Fatalf("the invitation to %s sent %v links, want none: %v", b, granted["send_count"], granted)
 	}
 	notice := waitForMail(t, email, "access_granted", 1)[0]
-	if !strings.Contains(notice.Subject, "Help "+b) || !strings.Contains(notice.Text, portal.URL+"/portal/"+b+"/home") {
+	if !strings.Contains(notice.Subject, "Help "+b) || !strings.Contains(notice.Text, app.URL+"/portal/"+b+"/home") {
 		t.Fatalf("access notice does not point to %s: %+v", b, notice)
 	}
 	if linkPattern.MatchString(notice.Text) {
@@ -207,7 +207,7 @@ func TestCommonUserBaseGrantsAccessToAnExistingAccountWithoutANewLink(t *testing
 	}
 
 	// The existing password logs in to B at once; nothing else does.
-	home := mustLogIn(t, b, email, password).get(portal.URL + "/portal/" + b + "/home")
+	home := mustLogIn(t, b, email, password).get(app.URL + "/portal/" + b + "/home")
 	if home.Status != 200 || !strings.Contains(string(home.Body), "Ada Lovelace") {
 		t.Fatalf("home of %s: %d", b, home.Status)
 	}
@@ -267,7 +267,7 @@ func TestDeactivationEndsSessionsAtOnceAndReactivationRestoresAccess(t *testing.
 	accepted := acceptWith(t, email, slug, password)
 	other := mustLogIn(t, slug, email, password)
 	for _, b := range []*browser{accepted, other} {
-		if r := b.get(portal.URL + "/portal/" + slug + "/home"); r.Status != 200 {
+		if r := b.get(app.URL + "/portal/" + slug + "/home"); r.Status != 200 {
 			t.Fatalf("home before deactivation: %d", r.Status)
 		}
 	}
@@ -285,13 +285,13 @@ func TestDeactivationEndsSessionsAtOnceAndReactivationRestoresAccess(t *testing.
 	}
 
 	setAccess(t, slug, id, "deactivate", "deactivated", false)
-	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/invitations", portal.AdminKey, map[string]any{"contact_id": contact}); r.Status != 422 || r.errorCode(t) != "deactivated" {
+	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/invitations", app.AdminKey, map[string]any{"contact_id": contact}); r.Status != 422 || r.errorCode(t) != "deactivated" {
 		t.Fatalf("inviting a deactivated user: %d %s", r.Status, r.Body)
 	}
 
 	setAccess(t, slug, id, "reactivate", "active", true)
 	requireUserStatus(t, slug, email, "active")
-	home := mustLogIn(t, slug, email, password).get(portal.URL + "/portal/" + slug + "/home")
+	home := mustLogIn(t, slug, email, password).get(app.URL + "/portal/" + slug + "/home")
 	if home.Status != 200 {
 		t.Fatalf("home after reactivation: %d", home.Status)
 	}
@@ -360,11 +360,11 @@ func TestAcceptRacingADeactivationLeavesTheUserDeactivated(t *testing.T) {
 
 	// The deactivation's database step, without the revoke that follows it.
 	ctx := context.Background()
-	hc, err := portal.Service.Store.HelpCenterBySlug(ctx, slug)
+	hc, err := app.Service.Store.HelpCenterBySlug(ctx, slug)
 	if err != nil {
 		t.Fatal(err)
 	}
-	change, err := portal.Service.Store.SetAccess(ctx, hc.ID, int64(id), "deactivate", "race-test")
+	change, err := app.Service.Store.SetAccess(ctx, hc.ID, int64(id), "deactivate", "race-test")
 	if err != nil || !change.Changed || change.PendingInvitation != workflows.InvitationWorkflowID(slug, contact) {
 		t.Fatalf("deactivation: %+v %v", change, err)
 	}
@@ -383,10 +383,10 @@ func TestAcceptRacingADeactivationLeavesTheUserDeactivated(t *testing.T) {
 
 	// The revoke arrives late and finds nothing left to do.
 	wfID := workflows.InvitationWorkflowID(slug, contact)
-	if err := portal.Service.Temporal.SignalWorkflow(ctx, wfID, "", workflows.RevokeSignal, nil); err != nil {
+	if err := app.Service.Temporal.SignalWorkflow(ctx, wfID, "", workflows.RevokeSignal, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitCompleted(t, portal.Service.Temporal, wfID)
+	waitCompleted(t, app.Service.Temporal, wfID)
 	requireUserStatus(t, slug, email, "deactivated")
 	if n := mailsOfKind(t, email, "welcome"); n != 0 {
 		t.Fatalf("%d welcome emails after a refused accept", n)
@@ -456,7 +456,7 @@ func TestBulkDeactivateReportsUnknownIDsPerItem(t *testing.T) {
 
 	for _, body := range []any{map[string]any{"ids": []any{}}, map[string]any{}} {
 		for _, action := range []string{"deactivate", "reactivate"} {
-			r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+action, portal.AdminKey, body)
+			r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+action, app.AdminKey, body)
 			if r.Status != 422 || r.errorCode(t) != "invalid_field" {
 				t.Fatalf("bulk %s of %v: %d %s", action, body, r.Status, r.Body)
 			}
@@ -480,10 +480,10 @@ func TestEditingAUserRenamesWithoutEmailingThem(t *testing.T) {
 	if u := portalUserByEmail(t, slug, email); u == nil || u["name"] != "Augusta King" {
 		t.Fatalf("users list after rename: %v", u)
 	}
-	if home := b.get(portal.URL + "/portal/" + slug + "/home"); home.Status != 200 || !strings.Contains(string(home.Body), "Augusta King") {
+	if home := b.get(app.URL + "/portal/" + slug + "/home"); home.Status != 200 || !strings.Contains(string(home.Body), "Augusta King") {
 		t.Fatalf("home after rename: %d", home.Status)
 	}
-	if r := call(t, "PATCH", userPath(slug, id), portal.AdminKey, map[string]any{"name": strings.Repeat("é", 201)}); r.Status != 422 || r.errorCode(t) != "invalid_field" {
+	if r := call(t, "PATCH", userPath(slug, id), app.AdminKey, map[string]any{"name": strings.Repeat("é", 201)}); r.Status != 422 || r.errorCode(t) != "invalid_field" {
 		t.Fatalf("201-character name: %d %s", r.Status, r.Body)
 	}
 	if u := portalUserByEmail(t, slug, email); u["name"] != "Augusta King" {
@@ -521,7 +521,7 @@ func TestUserRoutesAnswer404ForUnknownUsersAndHelpCenters(t *testing.T) {
 		{"POST", "/api/v1/help-centers/" + missing + "/users/reactivate", map[string]any{"ids": []any{stranger}}, "help_center_not_found"},
 		{"GET", "/api/v1/help-centers/" + missing + "/users", nil, "help_center_not_found"},
 	} {
-		if r := call(t, c.method, c.path, portal.AdminKey, c.body); r.Status != 404 || r.errorCode(t) != c.code {
+		if r := call(t, c.method, c.path, app.AdminKey, c.body); r.Status != 404 || r.errorCode(t) != c.code {
 			t.Errorf("%s %s: %d %s, want 404 %s", c.method, c.path, r.Status, r.Body, c.code)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/store"
 )
@@ -35,10 +36,10 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
-func requireRole(role string) gin.HandlerFunc {
+func requireRole(role portal.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.GetString(roleKey) != role {
-			abort(c, http.StatusForbidden, "forbidden", "this action needs the "+role+" role")
+		if have, _ := c.Value(roleKey).(portal.Role); have != role {
+			abort(c, http.StatusForbidden, "forbidden", "this action needs the "+string(role)+" role")
 			return
 		}
 		c.Next()
@@ -46,8 +47,8 @@ func requireRole(role string) gin.HandlerFunc {
 }
 
 type apiKeyRequest struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
+	Name string      `json:"name"`
+	Role portal.Role `json:"role"`
 }
 
 // createAPIKey issues a key; it is shown once and stored only hashed.
@@ -61,7 +62,7 @@ func (s *Server) createAPIKey(c *gin.Context) {
 		invalidField(c, "name", "name is required (at most 100 characters)")
 		return
 	}
-	if req.Role != store.RoleAdmin && req.Role != store.RoleAgent {
+	if req.Role != portal.RoleAdmin && req.Role != portal.RoleAgent {
 		invalidField(c, "role", "role must be admin or agent")
 		return
 	}

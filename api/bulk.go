@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
@@ -29,28 +30,28 @@ type bulkRequest struct {
 }
 
 type bulkView struct {
-	ID             string         `json:"id"`
-	WorkflowID     string         `json:"workflow_id"`
-	HelpCenter     string         `json:"help_center"`
-	Status         string         `json:"status"`
-	DryRun         bool           `json:"dry_run"`
-	Selection      string         `json:"selection"`
-	Total          int            `json:"total"`
-	Processed      int            `json:"processed"`
-	Invited        int            `json:"invited"`
-	AlreadyInvited int            `json:"already_invited"`
-	Skipped        map[string]int `json:"skipped"`
-	Failed         int            `json:"failed"`
-	CreatedAt      time.Time      `json:"created_at"`
-	FinishedAt     *time.Time     `json:"finished_at"`
+	ID             string                 `json:"id"`
+	WorkflowID     string                 `json:"workflow_id"`
+	HelpCenter     string                 `json:"help_center"`
+	Status         portal.BulkStatus      `json:"status"`
+	DryRun         bool                   `json:"dry_run"`
+	Selection      portal.Selection       `json:"selection"`
+	Total          int                    `json:"total"`
+	Processed      int                    `json:"processed"`
+	Invited        int                    `json:"invited"`
+	AlreadyInvited int                    `json:"already_invited"`
+	Skipped        map[portal.Outcome]int `json:"skipped"`
+	Failed         int                    `json:"failed"`
+	CreatedAt      time.Time              `json:"created_at"`
+	FinishedAt     *time.Time             `json:"finished_at"`
 }
 
 func viewBulk(j *store.BulkJob, slug string) bulkView {
-	skipped := map[string]int{
-		store.ReasonNoEmail: j.SkippedNoEmail, store.ReasonUnverified: j.SkippedUnverified,
-		store.ReasonAlreadyActive: j.SkippedAlreadyActive, store.ReasonDeactivated: j.SkippedDeactivated,
-		store.OutcomeNotFound: j.SkippedNotFound, store.ReasonPendingApproval: j.SkippedPending,
-		store.ReasonRejected: j.SkippedRejected,
+	skipped := map[portal.Outcome]int{
+		portal.ReasonNoEmail: j.SkippedNoEmail, portal.ReasonUnverified: j.SkippedUnverified,
+		portal.ReasonAlreadyActive: j.SkippedAlreadyActive, portal.ReasonDeactivated: j.SkippedDeactivated,
+		portal.OutcomeNotFound: j.SkippedNotFound, portal.ReasonPendingApproval: j.SkippedPending,
+		portal.ReasonRejected: j.SkippedRejected,
 	}
 	processed := j.Invited + j.AlreadyInvited + j.Failed
 	for _, n := range skipped {
@@ -95,7 +96,7 @@ func (s *Server) createBulkInvitation(c *gin.Context) {
 	chosen := 0
 	if req.ContactIDs != nil {
 		chosen++
-		job.Selection = store.SelectIDs
+		job.Selection = portal.SelectIDs
 		if len(req.ContactIDs) == 0 || len(req.ContactIDs) > maxBulkIDs {
 			invalidField(c, "contact_ids", "contact_ids must name between 1 and 50000 contacts; use a filter or all for more")
 			return
@@ -109,11 +110,11 @@ func (s *Server) createBulkInvitation(c *gin.Context) {
 	}
 	if req.Filter != nil {
 		chosen++
-		job.Selection, job.Filter = store.SelectFilter, req.Filter
+		job.Selection, job.Filter = portal.SelectFilter, req.Filter
 	}
 	if req.All {
 		chosen++
-		job.Selection = store.SelectAll
+		job.Selection = portal.SelectAll
 	}
 	if chosen != 1 {
 		abort(c, http.StatusUnprocessableEntity, "invalid_selection", "give exactly one of contact_ids, filter or all: true")
@@ -141,7 +142,7 @@ func (s *Server) createBulkInvitation(c *gin.Context) {
 // bulkAccepted answers a repeated request; it starts the job's workflow
 // if the first request stopped before it could.
 func (s *Server) bulkAccepted(c *gin.Context, hc *store.HelpCenter, job *store.BulkJob) {
-	if job.Status == store.BulkRunning {
+	if job.Status == portal.BulkRunning {
 		if err := s.startBulk(c.Request.Context(), hc, job); err != nil {
 			s.temporalError(c, err)
 			return
@@ -200,15 +201,15 @@ func (s *Server) cancelBulkInvitation(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if job.Status != store.BulkRunning {
-		abort(c, http.StatusConflict, "not_running", "the bulk invitation is "+job.Status)
+	if job.Status != portal.BulkRunning {
+		abort(c, http.StatusConflict, "not_running", "the bulk invitation is "+string(job.Status))
 		return
 	}
 	err := s.Temporal.SignalWorkflow(c.Request.Context(), job.WorkflowID, "", workflows.BulkCancelSignal, nil)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		err = s.Store.FinishBulkJob(c.Request.Context(), job.ID, store.BulkCancelled)
-		job.Status = store.BulkCancelled
+		err = s.Store.FinishBulkJob(c.Request.Context(), job.ID, portal.BulkCancelled)
+		job.Status = portal.BulkCancelled
 	}
 	if err != nil {
 		s.temporalError(c, err)
@@ -224,7 +225,7 @@ func (s *Server) bulkResultsCSV(c *gin.Context) {
 	}
 	w := s.startCSV(c, "bulk-invitation-"+job.ID+".csv", "contact_id", "email", "name", "outcome", "detail")
 	err := s.Store.EachBulkResult(c.Request.Context(), job.ID, func(r store.BulkResult) error {
-		return w.row(itoa(r.ContactID), r.Email, r.Name, r.Outcome, r.Detail)
+		return w.row(itoa(r.ContactID), r.Email, r.Name, string(r.Outcome), r.Detail)
 	})
 	w.finish(err)
 }

@@ -51,7 +51,7 @@ func (w *workerProcess) kill() {
 func seedContacts(t *testing.T, tag, label string, n int, withEmail, verified bool) []int64 {
 	t.Helper()
 	var ids []int64
-	err := portal.Service.Store.DB.NewRaw(`INSERT INTO contacts (email, name, verified)
+	err := app.Service.Store.DB.NewRaw(`INSERT INTO contacts (email, name, verified)
 		SELECT CASE WHEN ? THEN ? || '-' || ? || '-' || g || '@example.com' END, 'Bulk ' || ? || ' ' || g, ?
 		FROM generate_series(1, ?) AS g RETURNING id`,
 		withEmail, tag, label, tag, verified, n).Scan(context.Background(), &ids)
@@ -113,13 +113,13 @@ func TestBulkInviteSurvivesWorkerCrash(t *testing.T) {
 	seedContacts(t, tag, "n", 40, false, true)
 	seedContacts(t, tag, "u", 40, true, false)
 	active := seedContacts(t, tag, "a", 20, true, true)
-	hc, _ := portal.Service.Store.HelpCenterBySlug(ctx, slug)
+	hc, _ := app.Service.Store.HelpCenterBySlug(ctx, slug)
 	for _, id := range active {
 		var acct int64
-		if err := portal.Service.Store.DB.NewRaw(`INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?) RETURNING id`, id, hc.AccountScope()).Scan(ctx, &acct); err != nil {
+		if err := app.Service.Store.DB.NewRaw(`INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?) RETURNING id`, id, hc.AccountScope()).Scan(ctx, &acct); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := portal.Service.Store.DB.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status) VALUES (?, ?, 'active')`, acct, hc.ID).Exec(ctx); err != nil {
+		if _, err := app.Service.Store.DB.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status) VALUES (?, ?, 'active')`, acct, hc.ID).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -191,7 +191,7 @@ func TestBulkInviteSurvivesWorkerCrash(t *testing.T) {
 	}
 
 	// Every eligible contact: one pending invitation, one invite email.
-	db := portal.Service.Store.DB
+	db := app.Service.Store.DB
 	for {
 		var pending, sent int
 		_ = db.NewRaw(`SELECT count(*) FROM invitations WHERE help_center_id = ? AND status = 'pending'`, hc.ID).Scan(ctx, &pending)
@@ -241,7 +241,7 @@ func TestBulkInviteSurvivesWorkerCrash(t *testing.T) {
 	}
 
 	// No run of the bulk workflow grew with the job: it continued as new.
-	tc := portal.Service.Temporal
+	tc := app.Service.Temporal
 	runs, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Query: "WorkflowId = '" + workflows.BulkWorkflowID(id) + "'"})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
@@ -17,12 +18,12 @@ import (
 func TestBulkJobStoredWithoutItsWorkflowIsStartedBySweeper(t *testing.T) {
 	slug := newHelpCenter(t, "unique")
 	ctx := context.Background()
-	hc, _ := portal.Service.Store.HelpCenterBySlug(ctx, slug)
+	hc, _ := app.Service.Store.HelpCenterBySlug(ctx, slug)
 	email := unique("swept") + "@example.com"
 	id := newContact(t, email, true)
-	job := &store.BulkJob{ID: uuid.NewString(), HelpCenterID: hc.ID, Selection: store.SelectIDs}
+	job := &store.BulkJob{ID: uuid.NewString(), HelpCenterID: hc.ID, Selection: portal.SelectIDs}
 	job.WorkflowID = workflows.BulkWorkflowID(job.ID)
-	if err := portal.Service.Store.CreateBulkJob(ctx, job, []int64{id}); err != nil {
+	if err := app.Service.Store.CreateBulkJob(ctx, job, []int64{id}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)

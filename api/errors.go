@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -140,4 +141,24 @@ func containsNULEscape(body []byte) bool {
 		}
 		i = j + 1
 	}
+}
+
+// parseStatus reads the optional ?status= filter of a list with the
+// status type's own parser; empty means every status.
+func parseStatus[T ~string](c *gin.Context, parse func(string) (T, error)) (T, bool) {
+	raw := c.Query("status")
+	if raw == "" {
+		return "", true
+	}
+	status, err := parse(raw)
+	if err != nil {
+		var pe *portal.ParseError
+		msg := err.Error()
+		if errors.As(err, &pe) {
+			msg = "status must be " + pe.Choices()
+		}
+		invalidField(c, "status", msg)
+		return "", false
+	}
+	return status, true
 }

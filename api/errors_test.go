@@ -14,7 +14,7 @@ func TestAPIRequiresAValidKey(t *testing.T) {
 	if r := call(t, "GET", "/api/v1/help-centers", "not-a-key", nil); r.Status != 401 || r.errorCode(t) != "unauthorized" {
 		t.Fatalf("bad key: %d %s", r.Status, r.Body)
 	}
-	if r := call(t, "GET", "/api/v1/help-centers", portal.AdminKey, nil); r.Status != 200 {
+	if r := call(t, "GET", "/api/v1/help-centers", app.AdminKey, nil); r.Status != 200 {
 		t.Fatalf("admin key: %d", r.Status)
 	}
 }
@@ -83,7 +83,7 @@ func TestBadInputGetsA4xxWithCodeAndMessage(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := call(t, c.method, c.path, portal.AdminKey, c.body)
+			r := call(t, c.method, c.path, app.AdminKey, c.body)
 			if c.code == "" {
 				if r.Status != c.status {
 					t.Fatalf("%d %s, want %d", r.Status, r.Body, c.status)
@@ -105,7 +105,7 @@ func cursorOf(s string) string { return base64.RawURLEncoding.EncodeToString([]b
 func TestDuplicateEmailIsACaseInsensitiveConflict(t *testing.T) {
 	email := unique("dup") + "@example.com"
 	newContact(t, email, true)
-	r := call(t, "POST", "/api/v1/contacts", portal.AdminKey, map[string]any{"email": strings.ToUpper(email)})
+	r := call(t, "POST", "/api/v1/contacts", app.AdminKey, map[string]any{"email": strings.ToUpper(email)})
 	if r.Status != 409 || r.errorCode(t) != "contact_exists" {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
@@ -157,9 +157,9 @@ func TestContactSearchPaginates(t *testing.T) {
 func TestPortalFormsRefuseCrossSitePosts(t *testing.T) {
 	slug := newHelpCenter(t, "unique")
 	b := newBrowser(t)
-	login := b.get(portal.URL + "/portal/" + slug + "/login")
+	login := b.get(app.URL + "/portal/" + slug + "/login")
 	// No CSRF token echoed: refused.
-	resp, err := b.client.PostForm(portal.URL+"/portal/"+slug+"/login", map[string][]string{"email": {"a@b.c"}, "password": {"x"}})
+	resp, err := b.client.PostForm(app.URL+"/portal/"+slug+"/login", map[string][]string{"email": {"a@b.c"}, "password": {"x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/mail"
 	"github.com/portalaccess/portal/store"
 )
@@ -18,13 +19,13 @@ import (
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
 
 type helpCenterView struct {
-	Slug          string              `json:"slug"`
-	Name          string              `json:"name"`
-	UserBase      string              `json:"user_base"`
-	InvitePolicy  store.InvitePolicy  `json:"invite_policy"`
-	EmailTemplate store.EmailTemplate `json:"email_template"`
-	CustomEmail   bool                `json:"custom_email_template"`
-	SelfSignup    bool                `json:"self_signup"`
+	Slug          string               `json:"slug"`
+	Name          string               `json:"name"`
+	UserBase      portal.UserBase      `json:"user_base"`
+	InvitePolicy  portal.InvitePolicy  `json:"invite_policy"`
+	EmailTemplate portal.EmailTemplate `json:"email_template"`
+	CustomEmail   bool                 `json:"custom_email_template"`
+	SelfSignup    bool                 `json:"self_signup"`
 	// SignupRequiresApproval holds verified sign-ups for an admin.
 	SignupRequiresApproval bool           `json:"signup_requires_approval"`
 	AutoInvite             autoInviteView `json:"auto_invite"`
@@ -45,9 +46,9 @@ func (s *Server) helpCenterView(h *store.HelpCenter) helpCenterView {
 }
 
 type createHelpCenterRequest struct {
-	Slug     string `json:"slug"`
-	Name     string `json:"name"`
-	UserBase string `json:"user_base"`
+	Slug     string          `json:"slug"`
+	Name     string          `json:"name"`
+	UserBase portal.UserBase `json:"user_base"`
 }
 
 func (s *Server) createHelpCenter(c *gin.Context) {
@@ -63,11 +64,11 @@ func (s *Server) createHelpCenter(c *gin.Context) {
 	case req.Name == "" || utf8.RuneCountInString(req.Name) > 200:
 		invalidField(c, "name", "name is required (at most 200 characters)")
 		return
-	case req.UserBase != store.UserBaseCommon && req.UserBase != store.UserBaseUnique:
+	case req.UserBase != portal.UserBaseCommon && req.UserBase != portal.UserBaseUnique:
 		invalidField(c, "user_base", "user_base must be common or unique")
 		return
 	}
-	h := &store.HelpCenter{Slug: req.Slug, Name: req.Name, UserBase: req.UserBase, InvitePolicy: store.DefaultInvitePolicy()}
+	h := &store.HelpCenter{Slug: req.Slug, Name: req.Name, UserBase: req.UserBase, InvitePolicy: portal.DefaultInvitePolicy()}
 	if err := s.Store.CreateHelpCenter(c.Request.Context(), h); err != nil {
 		s.storeError(c, err, "help_center")
 		return
@@ -113,12 +114,12 @@ func (s *Server) getHelpCenter(c *gin.Context) {
 // updateHelpCenterRequest: absent fields stay as they are; an
 // email_template of null restores the default template.
 type updateHelpCenterRequest struct {
-	Name                   *string             `json:"name"`
-	InvitePolicy           *store.InvitePolicy `json:"invite_policy"`
-	EmailTemplate          json.RawMessage     `json:"email_template"`
-	SelfSignup             *bool               `json:"self_signup"`
-	SignupRequiresApproval *bool               `json:"signup_requires_approval"`
-	AutoInvite             *autoInviteRequest  `json:"auto_invite"`
+	Name                   *string              `json:"name"`
+	InvitePolicy           *portal.InvitePolicy `json:"invite_policy"`
+	EmailTemplate          json.RawMessage      `json:"email_template"`
+	SelfSignup             *bool                `json:"self_signup"`
+	SignupRequiresApproval *bool                `json:"signup_requires_approval"`
+	AutoInvite             *autoInviteRequest   `json:"auto_invite"`
 }
 
 // autoInviteView shows departments as a list of IDs or "all".
@@ -127,7 +128,7 @@ type autoInviteView struct {
 	Departments any  `json:"departments"`
 }
 
-func viewAutoInvite(a store.AutoInvite) autoInviteView {
+func viewAutoInvite(a portal.AutoInvite) autoInviteView {
 	if a.All {
 		return autoInviteView{Enabled: a.Enabled, Departments: "all"}
 	}
@@ -171,7 +172,7 @@ func (s *Server) updateHelpCenter(c *gin.Context) {
 		if string(req.EmailTemplate) == "null" {
 			h.EmailTemplate = nil
 		} else {
-			var t store.EmailTemplate
+			var t portal.EmailTemplate
 			dec := json.NewDecoder(strings.NewReader(string(req.EmailTemplate)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&t); err != nil {
@@ -206,7 +207,7 @@ func (s *Server) updateHelpCenter(c *gin.Context) {
 }
 
 // validatePolicy returns the offending field and why, or "".
-func validatePolicy(p store.InvitePolicy) (string, string) {
+func validatePolicy(p portal.InvitePolicy) (string, string) {
 	if p.LinkLifetimeHours < 1 || p.LinkLifetimeHours > 90*24 {
 		return "link_lifetime_hours", "link_lifetime_hours must be between 1 and 2160 (90 days)"
 	}
@@ -233,8 +234,8 @@ func validatePolicy(p store.InvitePolicy) (string, string) {
 
 // parseAutoInvite reads {enabled, departments: [ids] | "all"}; every
 // listed department must exist and be active.
-func (s *Server) parseAutoInvite(c *gin.Context, req *autoInviteRequest) (store.AutoInvite, bool) {
-	out := store.AutoInvite{Enabled: req.Enabled, DepartmentIDs: []int64{}}
+func (s *Server) parseAutoInvite(c *gin.Context, req *autoInviteRequest) (portal.AutoInvite, bool) {
+	out := portal.AutoInvite{Enabled: req.Enabled, DepartmentIDs: []int64{}}
 	raw := strings.TrimSpace(string(req.Departments))
 	switch {
 	case raw == "" || raw == "null":

@@ -44,11 +44,11 @@ const (
 // postImport posts body to the import endpoint with the given content type.
 func postImport(t *testing.T, contentType string, body io.Reader) response {
 	t.Helper()
-	req, err := http.NewRequest("POST", portal.URL+"/api/v1/contacts/import", body)
+	req, err := http.NewRequest("POST", app.URL+"/api/v1/contacts/import", body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+portal.AdminKey)
+	req.Header.Set("Authorization", "Bearer "+app.AdminKey)
 	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -97,7 +97,7 @@ func contactsMatching(t *testing.T, q string) map[string]contactItem {
 	out := map[string]contactItem{}
 	cursor := ""
 	for {
-		r := call(t, "GET", "/api/v1/contacts?limit=200&q="+url.QueryEscape(q)+"&cursor="+cursor, portal.AdminKey, nil)
+		r := call(t, "GET", "/api/v1/contacts?limit=200&q="+url.QueryEscape(q)+"&cursor="+cursor, app.AdminKey, nil)
 		if r.Status != 200 {
 			t.Fatalf("list contacts: %d %s", r.Status, r.Body)
 		}
@@ -122,7 +122,7 @@ func contactsMatching(t *testing.T, q string) map[string]contactItem {
 
 func fetchContact(t *testing.T, id int64) contactItem {
 	t.Helper()
-	r := call(t, "GET", "/api/v1/contacts/"+strconv.FormatInt(id, 10), portal.AdminKey, nil)
+	r := call(t, "GET", "/api/v1/contacts/"+strconv.FormatInt(id, 10), app.AdminKey, nil)
 	if r.Status != 200 {
 		t.Fatalf("get contact %d: %d %s", id, r.Status, r.Body)
 	}
@@ -549,7 +549,7 @@ func TestContactImportOf100kRowsKeepsMemoryFlat(t *testing.T) {
 		t.Fatalf("heap grew by %d MB while importing a %d MB file; the import does not stream", growth/mb, counted.n/mb)
 	}
 	var n int
-	if err := portal.Service.Store.DB.NewRaw(`SELECT count(*) FROM contacts WHERE email LIKE ?`, tag+"-%").
+	if err := app.Service.Store.DB.NewRaw(`SELECT count(*) FROM contacts WHERE email LIKE ?`, tag+"-%").
 		Scan(context.Background(), &n); err != nil {
 		t.Fatal(err)
 	}
@@ -619,7 +619,7 @@ func waitForInvitedUsers(t *testing.T, slug string, n int) map[int64]invitedUser
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		r := call(t, "GET", "/api/v1/help-centers/"+slug+"/users?limit=200", portal.AdminKey, nil)
+		r := call(t, "GET", "/api/v1/help-centers/"+slug+"/users?limit=200", app.AdminKey, nil)
 		var page struct{ Items []invitedUser }
 		if r.Status != 200 || json.Unmarshal(r.Body, &page) != nil {
 			t.Fatalf("users: %d %s", r.Status, r.Body)
@@ -646,7 +646,7 @@ var exportHeader = []string{"email", "name", "status", "invited_at", "accepted_a
 // the header's seven fields.
 func fetchExport(t *testing.T, slug, query string) [][]string {
 	t.Helper()
-	r := call(t, "GET", "/api/v1/help-centers/"+slug+"/users/export.csv"+query, portal.AdminKey, nil)
+	r := call(t, "GET", "/api/v1/help-centers/"+slug+"/users/export.csv"+query, app.AdminKey, nil)
 	if r.Status != 200 {
 		t.Fatalf("export: %d %s", r.Status, r.Body)
 	}
@@ -700,7 +700,7 @@ func TestUserExportNeutralisesFormulasAndKeepsEveryCellExact(t *testing.T) {
 	for _, p := range people {
 		id := createNamedContact(t, p.email, p.name, true)
 		if p.viaDB {
-			if _, err := portal.Service.Store.DB.NewRaw(`UPDATE contacts SET name = ? WHERE id = ?`, p.name, id).
+			if _, err := app.Service.Store.DB.NewRaw(`UPDATE contacts SET name = ? WHERE id = ?`, p.name, id).
 				Exec(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -791,7 +791,7 @@ func TestUserExportNeutralisesFormulasAndKeepsEveryCellExact(t *testing.T) {
 func TestUserExportRefusesBadIDs(t *testing.T) {
 	slug := newHelpCenter(t, "unique")
 	for _, ids := range []string{"", "abc", "1,,2", "1,x", "0", "-3", "1.5", "1;2", "99999999999999999999"} {
-		r := call(t, "GET", "/api/v1/help-centers/"+slug+"/users/export.csv?ids="+url.QueryEscape(ids), portal.AdminKey, nil)
+		r := call(t, "GET", "/api/v1/help-centers/"+slug+"/users/export.csv?ids="+url.QueryEscape(ids), app.AdminKey, nil)
 		if r.Status != 422 || r.errorCode(t) != "invalid_field" {
 			t.Errorf("ids=%q: %d %s", ids, r.Status, r.Body)
 		}
@@ -800,7 +800,7 @@ func TestUserExportRefusesBadIDs(t *testing.T) {
 	if rows := fetchExport(t, slug, "?ids=1,2"); len(rows) != 0 {
 		t.Errorf("empty help center exported %q", rows)
 	}
-	if r := call(t, "GET", "/api/v1/help-centers/no-such-"+slug+"/users/export.csv", portal.AdminKey, nil); r.Status != 404 || r.errorCode(t) != "help_center_not_found" {
+	if r := call(t, "GET", "/api/v1/help-centers/no-such-"+slug+"/users/export.csv", app.AdminKey, nil); r.Status != 404 || r.errorCode(t) != "help_center_not_found" {
 		t.Errorf("unknown help center: %d %s", r.Status, r.Body)
 	}
 }

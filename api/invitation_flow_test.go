@@ -37,7 +37,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 		t.Fatalf("email does not name the help center: %+v", mail[0])
 	}
 	link, token := linkIn(t, mail[0])
-	if !strings.HasPrefix(link, portal.URL+"/portal/"+slug+"/invitations/accept?token=") {
+	if !strings.HasPrefix(link, app.URL+"/portal/"+slug+"/invitations/accept?token=") {
 		t.Fatalf("link %s", link)
 	}
 
@@ -60,7 +60,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 	if r.Status != 303 || r.Header.Get("Location") != "/portal/"+slug+"/home" {
 		t.Fatalf("accept: %d %v %s", r.Status, r.Header, r.Body)
 	}
-	home := b.get(portal.URL + "/portal/" + slug + "/home")
+	home := b.get(app.URL + "/portal/" + slug + "/home")
 	if home.Status != 200 || !strings.Contains(string(home.Body), "Ada Lovelace") || !strings.Contains(string(home.Body), "no requests") {
 		t.Fatalf("home: %d %s", home.Status, home.Body)
 	}
@@ -72,7 +72,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 
 	// Log in from a fresh browser.
 	b2 := newBrowser(t)
-	login := b2.get(portal.URL + "/portal/" + slug + "/login")
+	login := b2.get(app.URL + "/portal/" + slug + "/login")
 	if r := b2.post("/portal/"+slug+"/login", login, url.Values{"email": {email}, "password": {"wrong-horse-1"}}); r.Status != 401 {
 		t.Fatalf("wrong password: %d", r.Status)
 	}
@@ -84,7 +84,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 	if !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Lax") {
 		t.Fatalf("session cookie %q", cookie)
 	}
-	if home := b2.get(portal.URL + "/portal/" + slug + "/home"); home.Status != 200 || !strings.Contains(string(home.Body), "Ada Lovelace") {
+	if home := b2.get(app.URL + "/portal/" + slug + "/home"); home.Status != 200 || !strings.Contains(string(home.Body), "Ada Lovelace") {
 		t.Fatalf("home after login: %d", home.Status)
 	}
 
@@ -100,7 +100,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 
 	// The workflow completed, its search attributes say so, and neither the
 	// token nor the password is anywhere in its history.
-	tc := portal.Service.Temporal
+	tc := app.Service.Temporal
 	wfID := workflows.InvitationWorkflowID(slug, contact)
 	waitCompleted(t, tc, wfID)
 	desc, err := tc.DescribeWorkflowExecution(context.Background(), wfID, "")
@@ -121,8 +121,8 @@ func TestInvitationEndToEnd(t *testing.T) {
 		}
 		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && strings.HasPrefix(a.ActivityType.Name, "Send") {
 			mailSends++
-			if a.TaskQueue.Name != portal.Env["MAIL_TASK_QUEUE"] {
-				t.Fatalf("%s scheduled on %s, want the mail queue %s", a.ActivityType.Name, a.TaskQueue.Name, portal.Env["MAIL_TASK_QUEUE"])
+			if a.TaskQueue.Name != app.Env["MAIL_TASK_QUEUE"] {
+				t.Fatalf("%s scheduled on %s, want the mail queue %s", a.ActivityType.Name, a.TaskQueue.Name, app.Env["MAIL_TASK_QUEUE"])
 			}
 		}
 	}
@@ -175,7 +175,7 @@ func historyJSON(t *testing.T, tc client.Client, wfID string) string {
 // token.
 func assertNoCleartextToken(t *testing.T, token string) {
 	t.Helper()
-	db := portal.Service.Store.DB
+	db := app.Service.Store.DB
 	var tables []string
 	if err := db.NewRaw(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`).Scan(context.Background(), &tables); err != nil {
 		t.Fatal(err)
@@ -267,7 +267,7 @@ func TestRevokedLinkSaysSoAndCanBeReinvited(t *testing.T) {
 	if r := newBrowser(t).get(link); r.Status != 410 || !strings.Contains(string(r.Body), "withdrawn") {
 		t.Fatalf("revoked link: %d %s", r.Status, r.Body)
 	}
-	if r := call(t, "POST", "/api/v1/invitations/"+id+"/revoke", portal.AdminKey, nil); r.Status != 409 || r.errorCode(t) != "not_pending" {
+	if r := call(t, "POST", "/api/v1/invitations/"+id+"/revoke", app.AdminKey, nil); r.Status != 409 || r.errorCode(t) != "not_pending" {
 		t.Fatalf("second revoke: %d %s", r.Status, r.Body)
 	}
 	revoked := admin(t, "GET", "/api/v1/help-centers/"+slug+"/invitations?status=revoked", nil, 200)
@@ -296,12 +296,12 @@ func TestInviteRefusesContactsThatCannotBeInvited(t *testing.T) {
 		{999999999, "invalid_field", 422},
 		{"7", "invalid_field", 422},
 	} {
-		r := call(t, "POST", "/api/v1/help-centers/"+slug+"/invitations", portal.AdminKey, map[string]any{"contact_id": c.id})
+		r := call(t, "POST", "/api/v1/help-centers/"+slug+"/invitations", app.AdminKey, map[string]any{"contact_id": c.id})
 		if r.Status != c.want || r.errorCode(t) != c.code {
 			t.Errorf("contact %v: %d %s, want %d %s", c.id, r.Status, r.Body, c.want, c.code)
 		}
 	}
-	if r := call(t, "POST", "/api/v1/help-centers/no-such-center/invitations", portal.AdminKey, map[string]any{"contact_id": noEmail}); r.Status != 404 || r.errorCode(t) != "help_center_not_found" {
+	if r := call(t, "POST", "/api/v1/help-centers/no-such-center/invitations", app.AdminKey, map[string]any{"contact_id": noEmail}); r.Status != 404 || r.errorCode(t) != "help_center_not_found" {
 		t.Errorf("unknown help center: %d %s", r.Status, r.Body)
 	}
 }

@@ -10,21 +10,22 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
 
 type invitationView struct {
-	ID         string     `json:"id"`
-	Status     string     `json:"status"`
-	ContactID  int64      `json:"contact_id"`
-	HelpCenter string     `json:"help_center"`
-	ExpiresAt  *time.Time `json:"expires_at"`
-	SendCount  int        `json:"send_count"`
-	LastSentAt *time.Time `json:"last_sent_at"`
-	WorkflowID string     `json:"workflow_id"`
-	CreatedAt  time.Time  `json:"created_at"`
-	AcceptedAt *time.Time `json:"accepted_at"`
+	ID         string                  `json:"id"`
+	Status     portal.InvitationStatus `json:"status"`
+	ContactID  int64                   `json:"contact_id"`
+	HelpCenter string                  `json:"help_center"`
+	ExpiresAt  *time.Time              `json:"expires_at"`
+	SendCount  int                     `json:"send_count"`
+	LastSentAt *time.Time              `json:"last_sent_at"`
+	WorkflowID string                  `json:"workflow_id"`
+	CreatedAt  time.Time               `json:"created_at"`
+	AcceptedAt *time.Time              `json:"accepted_at"`
 }
 
 func viewInvitation(inv *store.Invitation) invitationView {
@@ -47,22 +48,22 @@ func viewState(st workflows.InvitationState) invitationView {
 		WorkflowID: st.WorkflowID, CreatedAt: st.CreatedAt.UTC(), AcceptedAt: timePtr(st.AcceptedAt)}
 }
 
-var reasonMessages = map[string]string{
-	store.ReasonNoEmail:         "the contact has no email address",
-	store.ReasonUnverified:      "the contact is not verified",
-	store.ReasonAlreadyActive:   "the contact already has active access to this help center",
-	store.ReasonDeactivated:     "the contact's portal access is deactivated; reactivate it instead",
-	store.ReasonPendingApproval: "the contact's sign-up is waiting for an admin's approval",
-	store.ReasonRejected:        "an admin rejected the contact's sign-up",
+var reasonMessages = map[portal.Outcome]string{
+	portal.ReasonNoEmail:         "the contact has no email address",
+	portal.ReasonUnverified:      "the contact is not verified",
+	portal.ReasonAlreadyActive:   "the contact already has active access to this help center",
+	portal.ReasonDeactivated:     "the contact's portal access is deactivated; reactivate it instead",
+	portal.ReasonPendingApproval: "the contact's sign-up is waiting for an admin's approval",
+	portal.ReasonRejected:        "an admin rejected the contact's sign-up",
 }
 
 // ineligible returns why a contact can't be invited to hc, or "".
-func (s *Server) ineligible(ctx context.Context, ct *store.Contact, hc *store.HelpCenter) (string, error) {
-	if reason := store.Ineligible(ct.Email, ct.Verified, ""); reason != "" {
+func (s *Server) ineligible(ctx context.Context, ct *store.Contact, hc *store.HelpCenter) (portal.Outcome, error) {
+	if reason := portal.Ineligible(ct.Email, ct.Verified, ""); reason != "" {
 		return reason, nil
 	}
 	access, err := s.Store.AccessStatus(ctx, ct.ID, hc)
-	return store.Ineligible(ct.Email, ct.Verified, access), err
+	return portal.Ineligible(ct.Email, ct.Verified, access), err
 }
 
 type createInvitationRequest struct {
@@ -103,7 +104,7 @@ func (s *Server) invite(c *gin.Context, hc *store.HelpCenter, ct *store.Contact)
 		return
 	}
 	if reason != "" {
-		abort(c, http.StatusUnprocessableEntity, reason, reasonMessages[reason])
+		abort(c, http.StatusUnprocessableEntity, string(reason), reasonMessages[reason])
 		return
 	}
 	st, err := s.startInvitation(c.Request.Context(), hc, ct.ID)
@@ -124,11 +125,8 @@ func (s *Server) listInvitations(c *gin.Context) {
 	if !ok {
 		return
 	}
-	status := c.Query("status")
-	switch status {
-	case "", store.InvitationPending, store.InvitationAccepted, store.InvitationExpired, store.InvitationRevoked, store.InvitationUndeliverable:
-	default:
-		invalidField(c, "status", "status must be pending, accepted, expired, revoked or undeliverable")
+	status, ok := parseStatus(c, portal.ParseInvitationStatus)
+	if !ok {
 		return
 	}
 	page, err := s.Store.ListInvitations(c.Request.Context(), store.InvitationFilter{HelpCenterID: hc.ID, Status: status},
@@ -174,10 +172,10 @@ func (s *Server) resendInvitation(c *gin.Context) {
 		return
 	}
 	switch inv.Status {
-	case store.InvitationAccepted:
+	case portal.InvitationAccepted:
 		abort(c, http.StatusConflict, "already_accepted", "the invitation was accepted; the contact is a portal user")
 		return
-	case store.InvitationPending:
+	case portal.InvitationPending:
 		err := s.Temporal.SignalWorkflow(c.Request.Context(), inv.WorkflowID, "", workflows.ResendSignal, nil)
 		var notFound *serviceerror.NotFound
 		if err == nil {
@@ -209,20 +207,20 @@ func (s *Server) revokeInvitation(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if inv.Status != store.InvitationPending {
-		abort(c, http.StatusConflict, "not_pending", "only a pending invitation can be revoked; this one is "+inv.Status)
+	if inv.Status != portal.InvitationPending {
+		abort(c, http.StatusConflict, "not_pending", "only a pending invitation can be revoked; this one is "+string(inv.Status))
 		return
 	}
 	err := s.Temporal.SignalWorkflow(c.Request.Context(), inv.WorkflowID, "", workflows.RevokeSignal, nil)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		// Nothing runs to revoke it; close the stale record directly.
-		err = s.Store.CloseInvitation(c.Request.Context(), inv.ID, store.InvitationRevoked)
+		err = s.Store.CloseInvitation(c.Request.Context(), inv.ID, portal.InvitationRevoked)
 		if err != nil {
 			s.internal(c, err)
 			return
 		}
-		inv.Status = store.InvitationRevoked
+		inv.Status = portal.InvitationRevoked
 	} else if err != nil {
 		s.temporalError(c, err)
 		return

@@ -20,7 +20,7 @@ import (
 
 // The API tests run against one portal on a real Postgres database and a
 // real Temporal dev server, shared by the package.
-var portal *testenv.Portal
+var app *testenv.Portal
 
 // The package's database and dev server, for tests that start a portal of
 // their own.
@@ -49,12 +49,12 @@ func run(m *testing.M) int {
 	}
 	defer dev.Stop()
 	databaseURL, temporalAddress = dbURL, dev.FrontendHostPort()
-	portal, err = testenv.StartPortal(ctx, dbURL, dev.FrontendHostPort(), testenv.Options{})
+	app, err = testenv.StartPortal(ctx, dbURL, dev.FrontendHostPort(), testenv.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "portal:", err)
 		return 1
 	}
-	defer portal.Stop()
+	defer app.Stop()
 	return m.Run()
 }
 
@@ -107,7 +107,7 @@ func call(t *testing.T, method, path, key string, body any) response {
 		buf, _ := json.Marshal(b)
 		rd = bytes.NewReader(buf)
 	}
-	req, err := http.NewRequest(method, portal.URL+path, rd)
+	req, err := http.NewRequest(method, app.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func call(t *testing.T, method, path, key string, body any) response {
 // admin calls the API with the bootstrap admin key and requires want.
 func admin(t *testing.T, method, path string, body any, want int) map[string]any {
 	t.Helper()
-	r := call(t, method, path, portal.AdminKey, body)
+	r := call(t, method, path, app.AdminKey, body)
 	if r.Status != want {
 		t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
 	}
@@ -155,7 +155,7 @@ type outboxItem struct {
 
 func outbox(t *testing.T, to string) []outboxItem {
 	t.Helper()
-	resp, err := http.Get(portal.URL + "/dev/outbox?to=" + url.QueryEscape(to))
+	resp, err := http.Get(app.URL + "/dev/outbox?to=" + url.QueryEscape(to))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func (b *browser) post(path string, page response, form url.Values) response {
 	if m := csrfField.FindSubmatch(page.Body); m != nil {
 		form.Set("csrf_token", string(m[1]))
 	}
-	resp, err := b.client.PostForm(portal.URL+path, form)
+	resp, err := b.client.PostForm(app.URL+path, form)
 	if err != nil {
 		b.t.Fatal(err)
 	}

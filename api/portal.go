@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
@@ -82,13 +83,13 @@ func (s *Server) portalPath(hc *store.HelpCenter, p string) string { return "/po
 func linkProblem(inv *store.Invitation, generation int, now time.Time) (status int, title, msg, next string) {
 	const askAgain = "Ask the help center's support team to send you a new invitation."
 	switch {
-	case inv.Status == store.InvitationAccepted:
+	case inv.Status == portal.InvitationAccepted:
 		return http.StatusConflict, "Your account is already active", "This invitation has already been accepted.", "Log in with your email address and password."
-	case inv.Status == store.InvitationRevoked:
+	case inv.Status == portal.InvitationRevoked:
 		return http.StatusGone, "Invitation withdrawn", "This invitation was withdrawn by the help center.", askAgain
 	case generation != inv.TokenGeneration:
 		return http.StatusGone, "This link was replaced", "A newer invitation email was sent to you, and this older link no longer works.", "Use the link in the most recent invitation email."
-	case inv.Status == store.InvitationExpired, inv.Status == store.InvitationUndeliverable,
+	case inv.Status == portal.InvitationExpired, inv.Status == portal.InvitationUndeliverable,
 		inv.ExpiresAt != nil && !now.Before(*inv.ExpiresAt):
 		return http.StatusGone, "Invitation expired", "This invitation link has expired.", askAgain
 	}
@@ -214,7 +215,7 @@ func (s *Server) acceptFailed(c *gin.Context, hc *store.HelpCenter, inv *store.I
 			reason = appErr.Type()
 		}
 		switch {
-		case reason == workflows.RejectAlreadyAccepted || inv.Status == store.InvitationAccepted:
+		case reason == workflows.RejectAlreadyAccepted || inv.Status == portal.InvitationAccepted:
 			s.render(c, http.StatusConflict, "message.html", page{Title: "Your account is already active", HelpCenter: hc.Name,
 				Message: "This invitation has already been accepted.", Next: "Log in with your email address and password.",
 				LinkURL: s.portalPath(hc, "/login"), LinkText: "Go to the login page"})
@@ -222,10 +223,10 @@ func (s *Server) acceptFailed(c *gin.Context, hc *store.HelpCenter, inv *store.I
 		case reason == workflows.RejectSuperseded:
 			s.message(c, http.StatusGone, hc.Name, "This link was replaced", "A newer invitation email was sent to you, and this older link no longer works.", "Use the link in the most recent invitation email.")
 			return
-		case reason == workflows.RejectRevoked || inv.Status == store.InvitationRevoked:
+		case reason == workflows.RejectRevoked || inv.Status == portal.InvitationRevoked:
 			s.message(c, http.StatusGone, hc.Name, "Invitation withdrawn", "This invitation was withdrawn by the help center.", "Ask the help center's support team to send you a new invitation.")
 			return
-		case reason == workflows.RejectExpired || reason == workflows.RejectUndeliverable || inv.Status != store.InvitationPending:
+		case reason == workflows.RejectExpired || reason == workflows.RejectUndeliverable || inv.Status != portal.InvitationPending:
 			s.message(c, http.StatusGone, hc.Name, "Invitation expired", "This invitation link has expired.", "Ask the help center's support team to send you a new invitation.")
 			return
 		}
@@ -280,7 +281,7 @@ func (s *Server) loginSubmit(c *gin.Context) {
 		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
 		return
 	}
-	if err != nil || login.PasswordHash == nil || login.Status != store.AccessActive {
+	if err != nil || login.PasswordHash == nil || login.Status != portal.AccessActive {
 		_, _ = credentials.CheckPassword(dummyHash, password)
 		fail()
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -54,7 +55,7 @@ func (s *Server) Handler() *gin.Engine {
 	r.GET("/api/openapi.yaml", serveOpenAPI)
 
 	v1 := r.Group("/api/v1", s.authenticate)
-	admin := requireRole(store.RoleAdmin)
+	admin := requireRole(portal.RoleAdmin)
 	v1.POST("/help-centers", admin, s.createHelpCenter)
 	v1.GET("/help-centers", s.listHelpCenters)
 	v1.GET("/help-centers/:slug", s.getHelpCenter)

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
@@ -94,7 +95,7 @@ func (s *Server) startSignup(ctx context.Context, hc *store.HelpCenter, email, n
 		return err
 	}
 	switch access {
-	case store.AccessPendingApproval, store.AccessDeactivated, store.AccessRejected, store.AccessInvited:
+	case portal.AccessPendingApproval, portal.AccessDeactivated, portal.AccessRejected, portal.AccessInvited:
 		// Waiting, kept out by an admin, or holding an invitation to use:
 		// nothing more to do, and nothing to tell an anonymous visitor.
 		return nil
@@ -104,7 +105,7 @@ func (s *Server) startSignup(ctx context.Context, hc *store.HelpCenter, email, n
 	if err := s.Store.CreateSignup(ctx, su); err != nil {
 		return err
 	}
-	exists := access == store.AccessActive
+	exists := access == portal.AccessActive
 	if !exists {
 		if err := s.Store.StageSignupCredential(ctx, uuid.NewString(), su.ID, passwordHash); err != nil {
 			return err
@@ -150,12 +151,12 @@ func (s *Server) signupForToken(c *gin.Context, hc *store.HelpCenter, token stri
 // and reports whether it did.
 func (s *Server) signupDone(c *gin.Context, hc *store.HelpCenter, su *store.Signup) bool {
 	switch {
-	case su.Status == store.SignupActive:
+	case su.Status == portal.SignupActive:
 		s.render(c, http.StatusConflict, "message.html", page{Title: "Your account is active", HelpCenter: hc.Name,
 			Message: "This address is already confirmed.", LinkURL: s.portalPath(hc, "/login"), LinkText: "Go to the login page"})
-	case su.Status == store.SignupPendingApproval:
+	case su.Status == portal.SignupPendingApproval:
 		s.message(c, http.StatusOK, hc.Name, "Waiting for approval", "Your email address is confirmed. The help center reviews new accounts; you will get an email when yours is approved.", "")
-	case su.Status == store.SignupVerifying && su.ExpiresAt != nil && time.Now().Before(*su.ExpiresAt):
+	case su.Status == portal.SignupVerifying && su.ExpiresAt != nil && time.Now().Before(*su.ExpiresAt):
 		return false
 	default:
 		s.message(c, http.StatusGone, hc.Name, "Link expired", "This sign-up link has expired or was replaced by a newer one.", "Sign up again to get a new link.")
@@ -221,7 +222,7 @@ func (s *Server) verifySubmit(c *gin.Context) {
 		err = handle.Get(ctx, &st)
 	}
 	if err != nil {
-		if fresh, ferr := s.Store.SignupByID(ctx, su.ID); ferr == nil && fresh.Status != store.SignupVerifying {
+		if fresh, ferr := s.Store.SignupByID(ctx, su.ID); ferr == nil && fresh.Status != portal.SignupVerifying {
 			s.signupDone(c, hc, fresh)
 			return
 		}
@@ -234,7 +235,7 @@ func (s *Server) verifySubmit(c *gin.Context) {
 		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your address was not confirmed. Please try again in a moment.", "")
 		return
 	}
-	if st.Status == store.SignupActive {
+	if st.Status == portal.SignupActive {
 		s.startSession(c, hc, su.ContactID)
 		return
 	}

@@ -18,7 +18,7 @@ func setSignup(t *testing.T, slug string, on, approval bool) {
 // signUp fills the sign-up form and returns the page it answers with.
 func signUp(t *testing.T, slug, name, email, password string) response {
 	b := newBrowser(t)
-	form := b.get(portal.URL + "/portal/" + slug + "/signup")
+	form := b.get(app.URL + "/portal/" + slug + "/signup")
 	if form.Status != 200 {
 		t.Fatalf("sign-up page: %d", form.Status)
 	}
@@ -50,7 +50,7 @@ func verify(t *testing.T, email, password string) (*browser, response) {
 
 func login(t *testing.T, slug, email, password string) int {
 	b := newBrowser(t)
-	page := b.get(portal.URL + "/portal/" + slug + "/login")
+	page := b.get(app.URL + "/portal/" + slug + "/login")
 	return b.post("/portal/"+slug+"/login", page, url.Values{"email": {email}, "password": {password}}).Status
 }
 
@@ -77,11 +77,11 @@ func jsonID(v any) string { return strconv.FormatInt(int64(v.(float64)), 10) }
 func TestSignupClosedSaysSoAndCreatesNothing(t *testing.T) {
 	slug := newHelpCenter(t, "unique")
 	b := newBrowser(t)
-	if r := b.get(portal.URL + "/portal/" + slug + "/signup"); r.Status != 403 || !strings.Contains(string(r.Body), "closed") {
+	if r := b.get(app.URL + "/portal/" + slug + "/signup"); r.Status != 403 || !strings.Contains(string(r.Body), "closed") {
 		t.Fatalf("closed sign-up page: %d", r.Status)
 	}
 	email := unique("closed") + "@example.com"
-	resp, err := b.client.PostForm(portal.URL+"/portal/"+slug+"/signup", url.Values{"name": {"X"}, "email": {email},
+	resp, err := b.client.PostForm(app.URL+"/portal/"+slug+"/signup", url.Values{"name": {"X"}, "email": {email},
 		"password": {"correct-horse-1"}, "password_confirm": {"correct-horse-1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestSignupClosedSaysSoAndCreatesNothing(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Fatalf("closed sign-up post: %d", resp.StatusCode)
 	}
-	if r := call(t, "GET", "/api/v1/contacts?q="+url.QueryEscape(email), portal.AdminKey, nil); len(r.json(t)["items"].([]any)) != 0 {
+	if r := call(t, "GET", "/api/v1/contacts?q="+url.QueryEscape(email), app.AdminKey, nil); len(r.json(t)["items"].([]any)) != 0 {
 		t.Fatal("a closed sign-up created a contact")
 	}
 }
@@ -114,7 +114,7 @@ func TestSignupWithoutApprovalActivatesOnVerification(t *testing.T) {
 	if r.Status != 303 || r.Header.Get("Location") != "/portal/"+slug+"/home" {
 		t.Fatalf("verify: %d %s", r.Status, r.Body)
 	}
-	if home := b.get(portal.URL + "/portal/" + slug + "/home"); !strings.Contains(string(home.Body), "Sam Self") {
+	if home := b.get(app.URL + "/portal/" + slug + "/home"); !strings.Contains(string(home.Body), "Sam Self") {
 		t.Fatalf("home after verification: %d", home.Status)
 	}
 	if code := login(t, slug, email, "correct-horse-1"); code != 303 {
@@ -141,7 +141,7 @@ func TestSignupWithApprovalWaitsForAnAdmin(t *testing.T) {
 	}
 	// An invitation can't get round the admin's decision.
 	contactID := admin(t, "GET", "/api/v1/contacts?q="+url.QueryEscape(email), nil, 200)["items"].([]any)[0].(map[string]any)["id"]
-	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/invitations", portal.AdminKey, map[string]any{"contact_id": contactID}); r.Status != 422 || r.errorCode(t) != "pending_approval" {
+	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/invitations", app.AdminKey, map[string]any{"contact_id": contactID}); r.Status != 422 || r.errorCode(t) != "pending_approval" {
 		t.Fatalf("inviting a sign-up waiting for approval: %d %s", r.Status, r.Body)
 	}
 	agent := admin(t, "POST", "/api/v1/api-keys", map[string]any{"name": "agent", "role": "agent"}, 201)["key"].(string)
@@ -154,7 +154,7 @@ func TestSignupWithApprovalWaitsForAnAdmin(t *testing.T) {
 	if code := login(t, slug, email, "correct-horse-1"); code != 303 {
 		t.Fatalf("login after approval: %d", code)
 	}
-	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", portal.AdminKey, nil); r.Status != 409 || r.errorCode(t) != "not_waiting" {
+	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", app.AdminKey, nil); r.Status != 409 || r.errorCode(t) != "not_waiting" {
 		t.Fatalf("approving twice: %d %s", r.Status, r.Body)
 	}
 }
@@ -172,7 +172,7 @@ func TestRejectedSignupGetsAnEmailAndNoAccess(t *testing.T) {
 	if code := login(t, slug, email, "correct-horse-1"); code != 401 {
 		t.Fatalf("login after rejection: %d", code)
 	}
-	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", portal.AdminKey, nil); r.Status != 409 {
+	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", app.AdminKey, nil); r.Status != 409 {
 		t.Fatalf("approving a rejected sign-up: %d", r.Status)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
@@ -47,7 +48,7 @@ func (s *Server) startInvitation(ctx context.Context, hc *store.HelpCenter, cont
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 			TypedSearchAttributes: temporal.NewSearchAttributes(
-				workflows.InvitationStatusKey.ValueSet(store.InvitationPending),
+				workflows.InvitationStatusKey.ValueSet(string(portal.InvitationPending)),
 				workflows.HelpCenterKey.ValueSet(hc.Slug)),
 		}, workflows.Invitation, workflows.InvitationInput{
 			HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, ContactID: contactID,
@@ -65,7 +66,7 @@ func (s *Server) startInvitation(ctx context.Context, hc *store.HelpCenter, cont
 		if err := handle.Get(ctx, &st); err != nil {
 			return st, err
 		}
-		if st.Status == store.InvitationPending || st.Blocked || attempt == 2 {
+		if st.Status == portal.InvitationPending || st.Blocked || attempt == 2 {
 			return st, nil
 		}
 		// The run found has just closed its invitation (revoked, expired)

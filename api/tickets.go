@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -30,10 +31,10 @@ type ticketRequest struct {
 
 type ticketView struct {
 	store.Ticket
-	HelpCenter       string `json:"help_center"`
-	NewContact       bool   `json:"new_contact"`
-	AutoInvite       string `json:"auto_invite,omitempty"`
-	AutoInviteReason string `json:"auto_invite_reason,omitempty"`
+	HelpCenter       string                  `json:"help_center"`
+	NewContact       bool                    `json:"new_contact"`
+	AutoInvite       portal.AutoInviteStatus `json:"auto_invite,omitempty"`
+	AutoInviteReason portal.Outcome          `json:"auto_invite_reason,omitempty"`
 }
 
 // createTicket takes a request from a channel. An unknown email becomes a
@@ -92,7 +93,7 @@ func (s *Server) createTicket(c *gin.Context) {
 		s.AfterTicketStored()
 	}
 	view := ticketView{Ticket: in.Ticket, HelpCenter: hc.Slug, NewContact: res.NewContact, AutoInvite: res.AutoInvite}
-	if res.AutoInvite == store.AutoInvitePending {
+	if res.AutoInvite == portal.AutoInvitePending {
 		view.AutoInvite, view.AutoInviteReason = s.autoInvite(ctx, store.PendingAutoInvite{
 			TicketID: in.Ticket.ID, HelpCenterID: hc.ID, ContactID: in.Ticket.ContactID})
 	}
@@ -133,31 +134,31 @@ func (s *Server) ticketDepartment(c *gin.Context, raw json.RawMessage) (*int64, 
 // autoInvite starts a pending auto-invite and records the outcome. A
 // contact that can't be invited is skipped with the reason; a failure to
 // reach Temporal leaves it pending for the sweeper.
-func (s *Server) autoInvite(ctx context.Context, p store.PendingAutoInvite) (string, string) {
+func (s *Server) autoInvite(ctx context.Context, p store.PendingAutoInvite) (portal.AutoInviteStatus, portal.Outcome) {
 	hc, err := s.Store.HelpCenterByID(ctx, p.HelpCenterID)
 	if err != nil {
 		s.Logger.Warn("auto-invite: help center", "ticket_id", p.TicketID, "error", err)
-		return store.AutoInvitePending, ""
+		return portal.AutoInvitePending, ""
 	}
 	ct, err := s.Store.ContactByID(ctx, p.ContactID)
 	if err != nil {
 		s.Logger.Warn("auto-invite: contact", "ticket_id", p.TicketID, "error", err)
-		return store.AutoInvitePending, ""
+		return portal.AutoInvitePending, ""
 	}
 	reason, err := s.ineligible(ctx, ct, hc)
 	if err != nil {
-		return store.AutoInvitePending, ""
+		return portal.AutoInvitePending, ""
 	}
-	status := store.AutoInviteSkipped
+	status := portal.AutoInviteSkipped
 	if reason == "" {
 		st, err := s.startInvitation(ctx, hc, ct.ID)
 		if err != nil {
 			s.Logger.Warn("auto-invite: start invitation; the sweeper will retry", "ticket_id", p.TicketID, "error", err)
-			return store.AutoInvitePending, ""
+			return portal.AutoInvitePending, ""
 		}
-		status = store.AutoInviteStarted
+		status = portal.AutoInviteStarted
 		if st.Blocked {
-			status, reason = store.AutoInviteSkipped, "access_blocked"
+			status, reason = portal.AutoInviteSkipped, "access_blocked"
 		}
 	}
 	if err := s.Store.FinishAutoInvite(ctx, p.TicketID, status, reason); err != nil {

@@ -34,14 +34,14 @@ func TestAutoInviteSettingsValidateDepartments(t *testing.T) {
 		t.Fatalf("auto_invite all: %v", got["auto_invite"])
 	}
 	for _, bad := range []any{[]any{987654321}, "some", []any{"x"}, []any{}} {
-		r := call(t, "PATCH", "/api/v1/help-centers/"+slug, portal.AdminKey, map[string]any{"auto_invite": map[string]any{"enabled": true, "departments": bad}})
+		r := call(t, "PATCH", "/api/v1/help-centers/"+slug, app.AdminKey, map[string]any{"auto_invite": map[string]any{"enabled": true, "departments": bad}})
 		if r.Status != 422 || r.errorCode(t) != "invalid_field" {
 			t.Errorf("departments %v: %d %s", bad, r.Status, r.Body)
 		}
 	}
 	inactive := newDepartment(t)
 	admin(t, "PATCH", fmt.Sprintf("/api/v1/departments/%v", inactive), map[string]any{"active": false}, 200)
-	if r := call(t, "PATCH", "/api/v1/help-centers/"+slug, portal.AdminKey, map[string]any{"auto_invite": map[string]any{"enabled": true, "departments": []any{inactive}}}); r.Status != 422 {
+	if r := call(t, "PATCH", "/api/v1/help-centers/"+slug, app.AdminKey, map[string]any{"auto_invite": map[string]any{"enabled": true, "departments": []any{inactive}}}); r.Status != 422 {
 		t.Errorf("inactive department accepted: %d", r.Status)
 	}
 }
@@ -110,7 +110,7 @@ func TestAutoInviteForAllDepartmentsAndTicketValidation(t *testing.T) {
 		"unknown department":  {"help_center": slug, "email": "a@example.com", "subject": "s", "department": 987654321},
 		"bad channel":         {"help_center": slug, "email": "a@example.com", "subject": "s", "channel": "pigeon"},
 	} {
-		if r := call(t, "POST", "/api/v1/tickets", portal.AdminKey, body); r.Status != 422 || r.errorCode(t) != "invalid_field" {
+		if r := call(t, "POST", "/api/v1/tickets", app.AdminKey, body); r.Status != 422 || r.errorCode(t) != "invalid_field" {
 			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
@@ -132,7 +132,7 @@ func TestAutoInviteSurvivesACrashBetweenTicketAndInvitation(t *testing.T) {
 	ln.Close()
 	cmd := exec.Command(bin, "api")
 	cmd.Env = os.Environ()
-	for k, v := range portal.Env {
+	for k, v := range app.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Env = append(cmd.Env, "HTTP_ADDR="+addr, "PORTAL_CRASH_POINT=after-ticket-stored")
@@ -155,7 +155,7 @@ func TestAutoInviteSurvivesACrashBetweenTicketAndInvitation(t *testing.T) {
 	email := unique("crash") + "@example.com"
 	req, _ := http.NewRequest("POST", base+"/api/v1/tickets", strings.NewReader(
 		`{"help_center":"`+slug+`","email":"`+email+`","name":"Cass Crash","subject":"Help"}`))
-	req.Header.Set("Authorization", "Bearer "+portal.AdminKey)
+	req.Header.Set("Authorization", "Bearer "+app.AdminKey)
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatalf("the API answered %d instead of dying", resp.StatusCode)
@@ -165,7 +165,7 @@ func TestAutoInviteSurvivesACrashBetweenTicketAndInvitation(t *testing.T) {
 	}
 	// The ticket was stored and its auto-invite left pending.
 	var status string
-	if err := portal.Service.Store.DB.NewRaw(`SELECT a.status FROM auto_invites a JOIN tickets t ON t.id = a.ticket_id
+	if err := app.Service.Store.DB.NewRaw(`SELECT a.status FROM auto_invites a JOIN tickets t ON t.id = a.ticket_id
 		JOIN contacts c ON c.id = t.contact_id WHERE lower(c.email) = lower(?)`, email).Scan(context.Background(), &status); err != nil {
 		t.Fatalf("the ticket was not stored: %v", err)
 	}
@@ -175,7 +175,7 @@ func TestAutoInviteSurvivesACrashBetweenTicketAndInvitation(t *testing.T) {
 		t.Fatalf("%d invitations, want 1", n)
 	}
 	for {
-		_ = portal.Service.Store.DB.NewRaw(`SELECT a.status FROM auto_invites a JOIN tickets t ON t.id = a.ticket_id
+		_ = app.Service.Store.DB.NewRaw(`SELECT a.status FROM auto_invites a JOIN tickets t ON t.id = a.ticket_id
 			JOIN contacts c ON c.id = t.contact_id WHERE lower(c.email) = lower(?)`, email).Scan(context.Background(), &status)
 		if status == "started" {
 			break
@@ -198,16 +198,16 @@ func TestCustomersSubmitAndSeeOnlyTheirOwnRequests(t *testing.T) {
 	// A request from a channel lands on Ann's home too.
 	admin(t, "POST", "/api/v1/tickets", map[string]any{"help_center": slug, "email": a, "subject": "Emailed question"}, 201)
 
-	home := annBrowser.get(portal.URL + "/portal/" + slug + "/home")
+	home := annBrowser.get(app.URL + "/portal/" + slug + "/home")
 	r := annBrowser.post("/portal/"+slug+"/requests", home, url.Values{"subject": {"Ann's portal request"}, "body": {"details"}})
 	if r.Status != 303 {
 		t.Fatalf("portal request: %d %s", r.Status, r.Body)
 	}
-	annHome := string(annBrowser.get(portal.URL + "/portal/" + slug + "/home").Body)
+	annHome := string(annBrowser.get(app.URL + "/portal/" + slug + "/home").Body)
 	if !strings.Contains(annHome, "Ann&#39;s portal request") || !strings.Contains(annHome, "Emailed question") {
 		t.Fatalf("Ann's home lacks her requests:\n%s", annHome)
 	}
-	benHome := string(benBrowser.get(portal.URL + "/portal/" + slug + "/home").Body)
+	benHome := string(benBrowser.get(app.URL + "/portal/" + slug + "/home").Body)
 	if strings.Contains(benHome, "Ann") || strings.Contains(benHome, "Emailed question") || !strings.Contains(benHome, "no requests") {
 		t.Fatalf("Ben sees someone else's requests:\n%s", benHome)
 	}

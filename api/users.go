@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/portalaccess/portal"
+	"github.com/portalaccess/portal/activities"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
@@ -23,11 +25,8 @@ func (s *Server) listUsers(c *gin.Context) {
 	if !ok {
 		return
 	}
-	status := c.Query("status")
-	switch status {
-	case "", store.AccessInvited, store.AccessPendingApproval, store.AccessActive, store.AccessRejected, store.AccessDeactivated:
-	default:
-		invalidField(c, "status", "status must be invited, pending_approval, active, rejected or deactivated")
+	status, ok := parseStatus(c, portal.ParseAccessStatus)
+	if !ok {
 		return
 	}
 	page, err := s.Store.ListUsers(c.Request.Context(), hc.ID, status, c.Query("cursor"), queryLimit(c))
@@ -135,7 +134,7 @@ func (s *Server) decideSignup(c *gin.Context, signal string) {
 	}
 	su, err := s.Store.PendingSignupOf(c.Request.Context(), hc.ID, u.AccountID)
 	if errors.Is(err, store.ErrNotFound) {
-		abort(c, http.StatusConflict, "not_waiting", "this user has no sign-up waiting for approval (status "+u.Status+")")
+		abort(c, http.StatusConflict, "not_waiting", "this user has no sign-up waiting for approval (status "+string(u.Status)+")")
 		return
 	}
 	if err != nil {
@@ -162,7 +161,7 @@ func (s *Server) rejectUser(c *gin.Context)  { s.decideSignup(c, workflows.Rejec
 // returns once the status change is in the database: by then the person's
 // sessions have ended. The email and the revocation of a pending
 // invitation follow durably.
-func (s *Server) changeAccess(ctx context.Context, hc *store.HelpCenter, accountID int64, action string) (store.AccessChange, error) {
+func (s *Server) changeAccess(ctx context.Context, hc *store.HelpCenter, accountID int64, action portal.AccessAction) (activities.AccessChange, error) {
 	id := workflows.AccessWorkflowID(hc.Slug, accountID, action, uuid.NewString())
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.TaskQueue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
@@ -174,7 +173,7 @@ func (s *Server) changeAccess(ctx context.Context, hc *store.HelpCenter, account
 		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.AppliedUpdate,
 			WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
-	var change store.AccessChange
+	var change activities.AccessChange
 	if err != nil {
 		return change, err
 	}
@@ -183,13 +182,13 @@ func (s *Server) changeAccess(ctx context.Context, hc *store.HelpCenter, account
 }
 
 type accessResult struct {
-	ID      int64        `json:"id"`
-	Status  string       `json:"status,omitempty"`
-	Changed bool         `json:"changed"`
-	Error   *errorDetail `json:"error,omitempty"`
+	ID      int64               `json:"id"`
+	Status  portal.AccessStatus `json:"status,omitempty"`
+	Changed bool                `json:"changed"`
+	Error   *errorDetail        `json:"error,omitempty"`
 }
 
-func (s *Server) setOne(c *gin.Context, action string) {
+func (s *Server) setOne(c *gin.Context, action portal.AccessAction) {
 	hc, u, ok := s.helpCenterUser(c)
 	if !ok {
 		return
@@ -202,8 +201,8 @@ func (s *Server) setOne(c *gin.Context, action string) {
 	c.JSON(http.StatusOK, accessResult{ID: u.AccountID, Status: change.Status, Changed: change.Changed})
 }
 
-func (s *Server) deactivateUser(c *gin.Context) { s.setOne(c, store.ActionDeactivate) }
-func (s *Server) reactivateUser(c *gin.Context) { s.setOne(c, store.ActionReactivate) }
+func (s *Server) deactivateUser(c *gin.Context) { s.setOne(c, portal.ActionDeactivate) }
+func (s *Server) reactivateUser(c *gin.Context) { s.setOne(c, portal.ActionReactivate) }
 
 type idsRequest struct {
 	IDs []int64 `json:"ids"`
@@ -214,7 +213,7 @@ const maxAccessIDs = 500
 
 // setMany applies an access change to a list of users, each on its own:
 // one unknown ID does not stop the others, and its row says why.
-func (s *Server) setMany(c *gin.Context, action string) {
+func (s *Server) setMany(c *gin.Context, action portal.AccessAction) {
 	hc, ok := s.helpCenter(c)
 	if !ok {
 		return
@@ -246,5 +245,5 @@ func (s *Server) setMany(c *gin.Context, action string) {
 	c.JSON(http.StatusOK, gin.H{"items": out})
 }
 
-func (s *Server) deactivateUsers(c *gin.Context) { s.setMany(c, store.ActionDeactivate) }
-func (s *Server) reactivateUsers(c *gin.Context) { s.setMany(c, store.ActionReactivate) }
+func (s *Server) deactivateUsers(c *gin.Context) { s.setMany(c, portal.ActionDeactivate) }
+func (s *Server) reactivateUsers(c *gin.Context) { s.setMany(c, portal.ActionReactivate) }

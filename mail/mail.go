@@ -5,22 +5,8 @@ package mail
 import (
 	"context"
 	"errors"
-)
 
-// Kinds of email.
-const (
-	KindInvite   = "invite"
-	KindReminder = "reminder"
-	KindWelcome  = "welcome"
-	// Sign-ups.
-	KindSignupVerify   = "signup_verify"
-	KindSignupRejected = "signup_rejected"
-	KindSignupApproved = "signup_approved"
-	KindAccountExists  = "account_exists"
-	// Access changes.
-	KindAccessGranted = "access_granted"
-	KindDeactivated   = "deactivated"
-	KindReactivated   = "reactivated"
+	"github.com/portalaccess/portal"
 )
 
 // Message is one rendered email to one recipient.
@@ -29,7 +15,7 @@ type Message struct {
 	Subject string
 	Text    string
 	HTML    string
-	Kind    string
+	Kind    portal.EmailKind
 	// IdempotencyKey names this send; a Confirmer can look it up.
 	IdempotencyKey string
 }

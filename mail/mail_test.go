@@ -9,15 +9,14 @@ import (
 	"github.com/mailgun/mailgun-go/v4"
 	"github.com/mailgun/mailgun-go/v4/events"
 
-	"github.com/portalaccess/portal/store"
+	"github.com/portalaccess/portal"
 )
 
 func TestMailgunSenderDeliversThroughTheAPI(t *testing.T) {
 	srv := mailgun.NewMockServer()
 	defer srv.Stop()
 	s := NewMailgun("mg.example.com", "key-test", srv.URL(), "Acme Help <help@mg.example.com>")
-	hc := &store.HelpCenter{Name: "Acme"}
-	msg, err := Invite(hc, Data{HelpCenter: "Acme", Name: "Ada", Email: "ada@example.com", Link: "https://h/accept?token=abc", ExpiresAt: "soon"}, false)
+	msg, err := Invite(nil, Data{HelpCenter: "Acme", Name: "Ada", Email: "ada@example.com", Link: "https://h/accept?token=abc", ExpiresAt: "soon"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +61,7 @@ func TestMailgunAddsAPIVersionToBase(t *testing.T) {
 
 func TestInviteRendersHelpCenterAndLinkAndEscapesHTML(t *testing.T) {
 	d := Data{HelpCenter: "Acme <Support>", Name: "Ada", Email: "a@x.io", Link: "https://h/p?token=a&b", ExpiresAt: "tomorrow"}
-	m, err := Invite(&store.HelpCenter{}, d, false)
+	m, err := Invite(nil, d, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,22 +71,22 @@ func TestInviteRendersHelpCenterAndLinkAndEscapesHTML(t *testing.T) {
 	if strings.Contains(m.HTML, "<Support>") || !strings.Contains(m.HTML, "Acme &lt;Support&gt;") {
 		t.Fatalf("html not escaped: %s", m.HTML)
 	}
-	r, _ := Invite(&store.HelpCenter{}, d, true)
-	if r.Kind != KindReminder || !strings.HasPrefix(r.Subject, "Reminder: ") {
+	r, _ := Invite(nil, d, true)
+	if r.Kind != portal.EmailReminder || !strings.HasPrefix(r.Subject, "Reminder: ") {
 		t.Fatalf("reminder %+v", r)
 	}
 }
 
 func TestCustomTemplateIsUsedAndValidated(t *testing.T) {
-	custom := store.EmailTemplate{Subject: "Join {{.HelpCenter}}", Body: "Hi {{.Name}}: {{.Link}}"}
+	custom := portal.EmailTemplate{Subject: "Join {{.HelpCenter}}", Body: "Hi {{.Name}}: {{.Link}}"}
 	if err := ValidateTemplate(custom); err != nil {
 		t.Fatal(err)
 	}
-	m, err := Invite(&store.HelpCenter{EmailTemplate: &custom}, Data{HelpCenter: "Acme", Name: "Bo", Link: "L"}, false)
+	m, err := Invite(&custom, Data{HelpCenter: "Acme", Name: "Bo", Link: "L"}, false)
 	if err != nil || m.Subject != "Join Acme" || m.Text != "Hi Bo: L" {
 		t.Fatalf("%+v %v", m, err)
 	}
-	for name, bad := range map[string]store.EmailTemplate{
+	for name, bad := range map[string]portal.EmailTemplate{
 		"no link":       {Subject: "s", Body: "no link here"},
 		"parse error":   {Subject: "s", Body: "{{.Link"},
 		"unknown field": {Subject: "{{.Nope}}", Body: "{{.Link}}"},

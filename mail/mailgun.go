@@ -39,7 +39,7 @@ func (s *Mailgun) Send(ctx context.Context, m Message) (string, error) {
 		msg.SetHtml(m.HTML)
 	}
 	if m.Kind != "" {
-		if err := msg.AddTag(m.Kind); err != nil {
+		if err := msg.AddTag(string(m.Kind)); err != nil {
 			return "", fmt.Errorf("tag message: %w", err)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
-	"github.com/portalaccess/portal/store"
+	"github.com/portalaccess/portal"
 )
 
 // Data is what an email template can use.
@@ -23,7 +23,7 @@ type Data struct {
 }
 
 // DefaultInvite is the invitation template that ships with the product.
-var DefaultInvite = store.EmailTemplate{
+var DefaultInvite = portal.EmailTemplate{
 	Subject: "You're invited to the {{.HelpCenter}} help center",
 	Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
 
@@ -35,7 +35,7 @@ To accept, open this link and choose a password:
 The link is valid until {{.ExpiresAt}}. If you did not expect this invitation, you can ignore this email.`,
 }
 
-var welcome = store.EmailTemplate{
+var welcome = portal.EmailTemplate{
 	Subject: "Welcome to the {{.HelpCenter}} help center",
 	Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
 
@@ -44,8 +44,8 @@ Your {{.HelpCenter}} help center account is active. Log in with {{.Email}} and t
 }
 
 // notices are the fixed system emails, by kind.
-var notices = map[string]store.EmailTemplate{
-	KindSignupVerify: {
+var notices = map[portal.EmailKind]portal.EmailTemplate{
+	portal.EmailSignupVerify: {
 		Subject: "Confirm your email for the {{.HelpCenter}} help center",
 		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
 
@@ -54,20 +54,20 @@ Someone, hopefully you, signed up for the {{.HelpCenter}} help center with this 
 
 The link is valid until {{.ExpiresAt}}. If it wasn't you, ignore this email and nothing happens.`,
 	},
-	KindSignupRejected: {
+	portal.EmailSignupRejected: {
 		Subject: "Your request to join the {{.HelpCenter}} help center",
 		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
 
 Your request for an account on the {{.HelpCenter}} help center was declined. If you think this is a mistake, contact the support team.`,
 	},
-	KindSignupApproved: {
+	portal.EmailSignupApproved: {
 		Subject: "Your {{.HelpCenter}} help center account is approved",
 		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
 
 Your account on the {{.HelpCenter}} help center was approved. Log in with {{.Email}} and the password you chose:
 {{.PortalURL}}`,
 	},
-	KindAccountExists: {
+	portal.EmailAccountExists: {
 		Subject: "You already have a {{.HelpCenter}} help center account",
 		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
 
@@ -76,20 +76,20 @@ Someone tried to sign up for the {{.HelpCenter}} help center with this address, 
 
 If it wasn't you, you can ignore this email.`,
 	},
-	KindAccessGranted: {
+	portal.EmailAccessGranted: {
 		Subject: "You now have access to the {{.HelpCenter}} help center",
 		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
 
 You can now use the {{.HelpCenter}} help center with your existing account: log in with {{.Email}} and your current password.
 {{.PortalURL}}`,
 	},
-	KindDeactivated: {
+	portal.EmailDeactivated: {
 		Subject: "Your {{.HelpCenter}} help center account was deactivated",
 		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
 
 Your access to the {{.HelpCenter}} help center has been deactivated. Contact the support team if you need it back.`,
 	},
-	KindReactivated: {
+	portal.EmailReactivated: {
 		Subject: "Your {{.HelpCenter}} help center account is active again",
 		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
 
@@ -99,7 +99,7 @@ Your access to the {{.HelpCenter}} help center is active again. Log in with {{.E
 }
 
 // Notice renders one of the fixed system emails.
-func Notice(kind string, d Data) (Message, error) {
+func Notice(kind portal.EmailKind, d Data) (Message, error) {
 	t, ok := notices[kind]
 	if !ok {
 		return Message{}, fmt.Errorf("no email of kind %q", kind)
@@ -117,14 +117,14 @@ var ErrTemplate = errors.New("invalid email template")
 
 // ValidateTemplate checks that a custom invitation template parses, renders
 // with the fields it may use, and carries the acceptance link.
-func ValidateTemplate(t store.EmailTemplate) error {
+func ValidateTemplate(t portal.EmailTemplate) error {
 	if strings.TrimSpace(t.Subject) == "" || strings.TrimSpace(t.Body) == "" {
 		return fmt.Errorf("%w: subject and body are required", ErrTemplate)
 	}
 	if !strings.Contains(t.Body, ".Link") {
 		return fmt.Errorf("%w: body must include {{.Link}}, the acceptance link", ErrTemplate)
 	}
-	if _, err := render(t, sample, "", KindInvite); err != nil {
+	if _, err := render(t, sample, "", portal.EmailInvite); err != nil {
 		return fmt.Errorf("%w: %v", ErrTemplate, err)
 	}
 	return nil
@@ -134,23 +134,23 @@ func ValidateTemplate(t store.EmailTemplate) error {
 func FormatExpiry(t time.Time) string { return t.UTC().Format("2 January 2006 15:04 MST") }
 
 // Invite renders an invitation (or, with reminder set, its reminder) using
-// the help center's template or the default one.
-func Invite(hc *store.HelpCenter, d Data, reminder bool) (Message, error) {
+// the help center's template (custom, or nil for the default one).
+func Invite(custom *portal.EmailTemplate, d Data, reminder bool) (Message, error) {
 	t := DefaultInvite
-	if hc.EmailTemplate != nil {
-		t = *hc.EmailTemplate
+	if custom != nil {
+		t = *custom
 	}
-	kind, prefix := KindInvite, ""
+	kind, prefix := portal.EmailInvite, ""
 	if reminder {
-		kind, prefix = KindReminder, "Reminder: "
+		kind, prefix = portal.EmailReminder, "Reminder: "
 	}
 	return render(t, d, prefix, kind)
 }
 
 // Welcome renders the message sent when an account becomes active.
-func Welcome(d Data) (Message, error) { return render(welcome, d, "", KindWelcome) }
+func Welcome(d Data) (Message, error) { return render(welcome, d, "", portal.EmailWelcome) }
 
-func render(t store.EmailTemplate, d Data, subjectPrefix, kind string) (Message, error) {
+func render(t portal.EmailTemplate, d Data, subjectPrefix string, kind portal.EmailKind) (Message, error) {
 	subject, err := execText("subject", t.Subject, d)
 	if err != nil {
 		return Message{}, err
@@ -169,7 +169,7 @@ func render(t store.EmailTemplate, d Data, subjectPrefix, kind string) (Message,
 		return Message{}, fmt.Errorf("body: %w", err)
 	}
 	html.WriteString(`</div>`)
-	if d.Link != "" && (kind == KindInvite || kind == KindReminder) {
+	if d.Link != "" && (kind == portal.EmailInvite || kind == portal.EmailReminder) {
 		if err := actionButton.Execute(&html, d); err != nil {
 			return Message{}, err
 		}

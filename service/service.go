@@ -20,6 +20,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
 	"github.com/portalaccess/portal/api"
 	"github.com/portalaccess/portal/config"
@@ -89,7 +90,7 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 	if s.Config.AdminAPIKey == "" {
 		return nil
 	}
-	return s.Store.EnsureAPIKey(ctx, &store.APIKey{Name: "bootstrap admin (PORTAL_ADMIN_API_KEY)", Role: store.RoleAdmin,
+	return s.Store.EnsureAPIKey(ctx, &store.APIKey{Name: "bootstrap admin (PORTAL_ADMIN_API_KEY)", Role: portal.RoleAdmin,
 		KeyHash: credentials.Hash(s.Config.AdminAPIKey)})
 }
 
@@ -147,10 +148,7 @@ func (s *Service) Workers() []worker.Worker {
 		MaxConcurrentWorkflowTaskPollers: 8,
 		MaxConcurrentActivityTaskPollers: 8,
 	})
-	main.RegisterWorkflow(workflows.Invitation)
-	main.RegisterWorkflow(workflows.BulkInvite)
-	main.RegisterWorkflow(workflows.Signup)
-	main.RegisterWorkflow(workflows.ChangeAccess)
+	workflows.Register(main)
 	main.RegisterActivity(acts)
 	mailer := worker.New(s.Temporal, s.Config.MailTaskQueue, worker.Options{
 		DisableWorkflowWorker:            true,

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/uptrace/bun"
+
+	"github.com/portalaccess/portal"
 )
 
 // PortalUserByID finds one portal user of a help center by account ID.
@@ -18,19 +20,13 @@ func (s *Store) PortalUserByID(ctx context.Context, helpCenterID, accountID int6
 	return u, translate(err, "portal user")
 }
 
-// Access actions.
-const (
-	ActionDeactivate = "deactivate"
-	ActionReactivate = "reactivate"
-)
-
 // AccessChange is what SetAccess did.
 type AccessChange struct {
 	// Changed is false when the access already was as asked.
 	Changed bool
-	Status  string
+	Status  portal.AccessStatus
 	// Previous is the status before the change.
-	Previous string
+	Previous portal.AccessStatus
 	// Seq numbers the change, to key the email announcing it.
 	Seq       int
 	ContactID int64
@@ -46,15 +42,15 @@ type AccessChange struct {
 // record and can be invited again. requestKey names the request: a retry
 // of the request that made the last change gets that change back, not
 // "nothing changed", so its email and revocation still happen.
-func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, action, requestKey string) (AccessChange, error) {
+func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, action portal.AccessAction, requestKey string) (AccessChange, error) {
 	var ch AccessChange
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var row struct {
-			Status       string  `bun:"status"`
-			Changes      int     `bun:"changes"`
-			ContactID    int64   `bun:"contact_id"`
-			PasswordHash *string `bun:"password_hash"`
-			LastChange   *string `bun:"last_change"`
+			Status       portal.AccessStatus `bun:"status"`
+			Changes      int                 `bun:"changes"`
+			ContactID    int64               `bun:"contact_id"`
+			PasswordHash *string             `bun:"password_hash"`
+			LastChange   *string             `bun:"last_change"`
 		}
 		err := tx.NewRaw(`SELECT pa.status, pa.changes, a.contact_id, a.password_hash, pa.last_change
 			FROM portal_access pa JOIN portal_accounts a ON a.id = pa.account_id
@@ -64,16 +60,16 @@ func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, ac
 		}
 		ch.ContactID, ch.Status, ch.Seq, ch.Previous = row.ContactID, row.Status, row.Changes, row.Status
 		if key, previous, ok := strings.Cut(deref(row.LastChange), "|"); ok && key == requestKey && requestKey != "" {
-			ch.Changed, ch.Previous = true, previous
+			ch.Changed, ch.Previous = true, portal.AccessStatus(previous)
 			return pendingInvitation(ctx, tx, helpCenterID, &ch)
 		}
-		var next string
+		var next portal.AccessStatus
 		switch {
-		case action == ActionDeactivate && row.Status != AccessDeactivated:
-			next = AccessDeactivated
-		case action == ActionReactivate && row.Status == AccessDeactivated && row.PasswordHash != nil:
-			next = AccessActive
-		case action == ActionReactivate && row.Status == AccessDeactivated:
+		case action == portal.ActionDeactivate && row.Status != portal.AccessDeactivated:
+			next = portal.AccessDeactivated
+		case action == portal.ActionReactivate && row.Status == portal.AccessDeactivated && row.PasswordHash != nil:
+			next = portal.AccessActive
+		case action == portal.ActionReactivate && row.Status == portal.AccessDeactivated:
 			_, err := tx.NewRaw(`DELETE FROM portal_access WHERE help_center_id = ? AND account_id = ?`, helpCenterID, accountID).Exec(ctx)
 			ch.Changed, ch.Status = true, ""
 			return translate(err, "remove access")
@@ -81,11 +77,11 @@ func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, ac
 			return nil
 		}
 		if err := tx.NewRaw(`UPDATE portal_access SET status = ?, changes = changes + 1, signup_id = NULL, last_change = ?, updated_at = now()
-			WHERE help_center_id = ? AND account_id = ? RETURNING changes`, next, requestKey+"|"+row.Status, helpCenterID, accountID).Scan(ctx, &ch.Seq); err != nil {
+			WHERE help_center_id = ? AND account_id = ? RETURNING changes`, next, requestKey+"|"+string(row.Status), helpCenterID, accountID).Scan(ctx, &ch.Seq); err != nil {
 			return translate(err, "set access")
 		}
 		ch.Changed, ch.Status = true, next
-		if next != AccessDeactivated {
+		if next != portal.AccessDeactivated {
 			return nil
 		}
 		if _, err := tx.NewRaw(`DELETE FROM portal_sessions WHERE account_id = ? AND help_center_id = ?`, accountID, helpCenterID).Exec(ctx); err != nil {
@@ -99,7 +95,7 @@ func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, ac
 // pendingInvitation notes, for a deactivation, the workflow of a pending
 // invitation to revoke.
 func pendingInvitation(ctx context.Context, tx bun.Tx, helpCenterID int64, ch *AccessChange) error {
-	if ch.Status != AccessDeactivated {
+	if ch.Status != portal.AccessDeactivated {
 		return nil
 	}
 	var wf []string

@@ -3,21 +3,14 @@ package store
 import (
 	"context"
 	"time"
-)
 
-// Portal access states.
-const (
-	AccessInvited         = "invited"
-	AccessPendingApproval = "pending_approval"
-	AccessActive          = "active"
-	AccessRejected        = "rejected"
-	AccessDeactivated     = "deactivated"
+	"github.com/portalaccess/portal"
 )
 
 // AccessStatus returns the contact's access status in a help center, or ""
 // when the contact has none.
-func (s *Store) AccessStatus(ctx context.Context, contactID int64, hc *HelpCenter) (string, error) {
-	var status []string
+func (s *Store) AccessStatus(ctx context.Context, contactID int64, hc *HelpCenter) (portal.AccessStatus, error) {
+	var status []portal.AccessStatus
 	err := s.DB.NewRaw(`SELECT pa.status FROM portal_access pa
 		JOIN portal_accounts a ON a.id = pa.account_id
 		WHERE a.contact_id = ? AND a.scope = ? AND pa.help_center_id = ?`,
@@ -33,17 +26,17 @@ func (s *Store) AccessStatus(ctx context.Context, contactID int64, hc *HelpCente
 
 // PortalUser is a row of a help center's user list.
 type PortalUser struct {
-	AccountID  int64      `bun:"account_id" json:"id"`
-	ContactID  int64      `bun:"contact_id" json:"contact_id"`
-	Email      string     `bun:"email" json:"email"`
-	Name       string     `bun:"name" json:"name"`
-	Status     string     `bun:"status" json:"status"`
-	InvitedAt  *time.Time `bun:"invited_at" json:"invited_at"`
-	AcceptedAt *time.Time `bun:"accepted_at" json:"accepted_at"`
+	AccountID  int64               `bun:"account_id" json:"id"`
+	ContactID  int64               `bun:"contact_id" json:"contact_id"`
+	Email      string              `bun:"email" json:"email"`
+	Name       string              `bun:"name" json:"name"`
+	Status     portal.AccessStatus `bun:"status" json:"status"`
+	InvitedAt  *time.Time          `bun:"invited_at" json:"invited_at"`
+	AcceptedAt *time.Time          `bun:"accepted_at" json:"accepted_at"`
 }
 
 // ListUsers returns the portal users of a help center by account id.
-func (s *Store) ListUsers(ctx context.Context, helpCenterID int64, status, cursor string, limit int) (Page[PortalUser], error) {
+func (s *Store) ListUsers(ctx context.Context, helpCenterID int64, status portal.AccessStatus, cursor string, limit int) (Page[PortalUser], error) {
 	after, err := decodeIDCursor(cursor)
 	if err != nil {
 		return Page[PortalUser]{}, err
@@ -67,12 +60,12 @@ func (s *Store) ListUsers(ctx context.Context, helpCenterID int64, status, curso
 
 // Login is what a login attempt needs to know about an account.
 type Login struct {
-	AccountID    int64   `bun:"account_id"`
-	ContactID    int64   `bun:"contact_id"`
-	Name         string  `bun:"name"`
-	Email        string  `bun:"email"`
-	PasswordHash *string `bun:"password_hash"`
-	Status       string  `bun:"status"`
+	AccountID    int64               `bun:"account_id"`
+	ContactID    int64               `bun:"contact_id"`
+	Name         string              `bun:"name"`
+	Email        string              `bun:"email"`
+	PasswordHash *string             `bun:"password_hash"`
+	Status       portal.AccessStatus `bun:"status"`
 }
 
 // LoginFor finds the account that may log in to hc with email.

@@ -5,24 +5,20 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-)
 
-// API key roles.
-const (
-	RoleAdmin = "admin"
-	RoleAgent = "agent"
+	"github.com/portalaccess/portal"
 )
 
 // APIKey is a bearer key for the admin API, stored by its hash.
 type APIKey struct {
 	bun.BaseModel `bun:"table:api_keys"`
 
-	ID        int64      `bun:"id,pk,autoincrement"`
-	Name      string     `bun:"name"`
-	KeyHash   []byte     `bun:"key_hash"`
-	Role      string     `bun:"role"`
-	CreatedAt time.Time  `bun:"created_at,nullzero,default:now()"`
-	RevokedAt *time.Time `bun:"revoked_at"`
+	ID        int64       `bun:"id,pk,autoincrement"`
+	Name      string      `bun:"name"`
+	KeyHash   []byte      `bun:"key_hash"`
+	Role      portal.Role `bun:"role"`
+	CreatedAt time.Time   `bun:"created_at,nullzero,default:now()"`
+	RevokedAt *time.Time  `bun:"revoked_at"`
 }
 
 // EnsureAPIKey stores a key unless a key with the same hash exists.

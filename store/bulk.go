@@ -8,78 +8,57 @@ import (
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
-)
 
-// Bulk job states.
-const (
-	BulkRunning   = "running"
-	BulkCompleted = "completed"
-	BulkCancelled = "cancelled"
-	BulkFailed    = "failed"
-)
-
-// Bulk outcomes beside the ineligibility reasons.
-const (
-	OutcomeInvited        = "invited"
-	OutcomeAlreadyInvited = "already_invited"
-	OutcomeFailed         = "failed"
-	OutcomeNotFound       = "not_found"
-)
-
-// Selections of a bulk job.
-const (
-	SelectIDs    = "ids"
-	SelectFilter = "filter"
-	SelectAll    = "all"
+	"github.com/portalaccess/portal"
 )
 
 // BulkJob is one bulk invitation: its selection and running counts.
 type BulkJob struct {
 	bun.BaseModel `bun:"table:bulk_jobs"`
 
-	ID                   string         `bun:"id,pk"`
-	HelpCenterID         int64          `bun:"help_center_id"`
-	IdempotencyKey       *string        `bun:"idempotency_key"`
-	Selection            string         `bun:"selection"`
-	Filter               *ContactFilter `bun:"filter,type:jsonb"`
-	DryRun               bool           `bun:"dry_run"`
-	Status               string         `bun:"status"`
-	Total                int            `bun:"total"`
-	Invited              int            `bun:"invited"`
-	AlreadyInvited       int            `bun:"already_invited"`
-	Failed               int            `bun:"failed"`
-	SkippedNoEmail       int            `bun:"skipped_no_email"`
-	SkippedUnverified    int            `bun:"skipped_unverified"`
-	SkippedAlreadyActive int            `bun:"skipped_already_active"`
-	SkippedDeactivated   int            `bun:"skipped_deactivated"`
-	SkippedNotFound      int            `bun:"skipped_not_found"`
-	SkippedPending       int            `bun:"skipped_pending_approval"`
-	SkippedRejected      int            `bun:"skipped_rejected"`
-	WorkflowID           string         `bun:"workflow_id"`
-	CreatedAt            time.Time      `bun:"created_at,nullzero,default:now()"`
-	FinishedAt           *time.Time     `bun:"finished_at"`
-	StartedAt            *time.Time     `bun:"started_at"`
+	ID                   string            `bun:"id,pk"`
+	HelpCenterID         int64             `bun:"help_center_id"`
+	IdempotencyKey       *string           `bun:"idempotency_key"`
+	Selection            portal.Selection  `bun:"selection"`
+	Filter               *ContactFilter    `bun:"filter,type:jsonb"`
+	DryRun               bool              `bun:"dry_run"`
+	Status               portal.BulkStatus `bun:"status"`
+	Total                int               `bun:"total"`
+	Invited              int               `bun:"invited"`
+	AlreadyInvited       int               `bun:"already_invited"`
+	Failed               int               `bun:"failed"`
+	SkippedNoEmail       int               `bun:"skipped_no_email"`
+	SkippedUnverified    int               `bun:"skipped_unverified"`
+	SkippedAlreadyActive int               `bun:"skipped_already_active"`
+	SkippedDeactivated   int               `bun:"skipped_deactivated"`
+	SkippedNotFound      int               `bun:"skipped_not_found"`
+	SkippedPending       int               `bun:"skipped_pending_approval"`
+	SkippedRejected      int               `bun:"skipped_rejected"`
+	WorkflowID           string            `bun:"workflow_id"`
+	CreatedAt            time.Time         `bun:"created_at,nullzero,default:now()"`
+	FinishedAt           *time.Time        `bun:"finished_at"`
+	StartedAt            *time.Time        `bun:"started_at"`
 }
 
 // counterColumn is the bulk_jobs column an outcome counts in.
-var counterColumn = map[string]string{
-	OutcomeInvited:        "invited",
-	OutcomeAlreadyInvited: "already_invited",
-	OutcomeFailed:         "failed",
-	ReasonNoEmail:         "skipped_no_email",
-	ReasonUnverified:      "skipped_unverified",
-	ReasonAlreadyActive:   "skipped_already_active",
-	ReasonDeactivated:     "skipped_deactivated",
-	OutcomeNotFound:       "skipped_not_found",
-	ReasonPendingApproval: "skipped_pending_approval",
-	ReasonRejected:        "skipped_rejected",
+var counterColumn = map[portal.Outcome]string{
+	portal.OutcomeInvited:        "invited",
+	portal.OutcomeAlreadyInvited: "already_invited",
+	portal.OutcomeFailed:         "failed",
+	portal.ReasonNoEmail:         "skipped_no_email",
+	portal.ReasonUnverified:      "skipped_unverified",
+	portal.ReasonAlreadyActive:   "skipped_already_active",
+	portal.ReasonDeactivated:     "skipped_deactivated",
+	portal.OutcomeNotFound:       "skipped_not_found",
+	portal.ReasonPendingApproval: "skipped_pending_approval",
+	portal.ReasonRejected:        "skipped_rejected",
 }
 
 // CreateBulkJob stores a job and its explicit selection (ids), and sets
 // its total: the number of contacts the selection names.
 func (s *Store) CreateBulkJob(ctx context.Context, job *BulkJob, ids []int64) error {
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		job.Status = BulkRunning
+		job.Status = portal.BulkRunning
 		if _, err := tx.NewInsert().Model(job).Exec(ctx); err != nil {
 			return translate(err, "create bulk job")
 		}
@@ -94,7 +73,7 @@ func (s *Store) CreateBulkJob(ctx context.Context, job *BulkJob, ids []int64) er
 		var total int
 		var err error
 		switch job.Selection {
-		case SelectIDs:
+		case portal.SelectIDs:
 			err = tx.NewRaw(`SELECT count(*) FROM bulk_job_contacts WHERE job_id = ?`, job.ID).Scan(ctx, &total)
 		default:
 			q := tx.NewSelect().TableExpr("contacts").ColumnExpr("count(*)")
@@ -122,7 +101,7 @@ func (s *Store) MarkBulkStarted(ctx context.Context, id string) error {
 // after grace, for the sweeper to start.
 func (s *Store) UnstartedBulkJobs(ctx context.Context, grace time.Duration, limit int) ([]BulkJob, error) {
 	var jobs []BulkJob
-	err := s.DB.NewSelect().Model(&jobs).Where("status = ? AND started_at IS NULL AND created_at < now() - ?::interval", BulkRunning, grace.String()).
+	err := s.DB.NewSelect().Model(&jobs).Where("status = ? AND started_at IS NULL AND created_at < now() - ?::interval", portal.BulkRunning, grace.String()).
 		Order("created_at").Limit(int64(limit)).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil
@@ -147,12 +126,12 @@ func (s *Store) BulkJobByKey(ctx context.Context, helpCenterID int64, key string
 // BulkCandidate is a contact of a bulk selection with what decides its
 // eligibility.
 type BulkCandidate struct {
-	ContactID int64   `bun:"contact_id"`
-	Email     *string `bun:"email"`
-	Verified  bool    `bun:"verified"`
-	Found     bool    `bun:"found"`
-	Access    *string `bun:"access"`
-	Pending   bool    `bun:"pending"`
+	ContactID int64                `bun:"contact_id"`
+	Email     *string              `bun:"email"`
+	Verified  bool                 `bun:"verified"`
+	Found     bool                 `bun:"found"`
+	Access    *portal.AccessStatus `bun:"access"`
+	Pending   bool                 `bun:"pending"`
 }
 
 // BulkPage returns the next contacts of a job's selection after the
@@ -165,7 +144,7 @@ func (s *Store) BulkPage(ctx context.Context, job *BulkJob, hc *HelpCenter, afte
 	pending := `EXISTS (SELECT 1 FROM invitations i
 		WHERE i.contact_id = c.id AND i.help_center_id = ? AND i.status = 'pending') AS pending`
 	var q *bun.SelectQuery
-	if job.Selection == SelectIDs {
+	if job.Selection == portal.SelectIDs {
 		q = s.DB.NewSelect().TableExpr("bulk_job_contacts AS s").
 			Join("LEFT JOIN contacts AS c ON c.id = s.contact_id").
 			ColumnExpr("s.contact_id, c.email, coalesce(c.verified, false) AS verified, c.id IS NOT NULL AS found").
@@ -189,7 +168,7 @@ func (s *Store) BulkPage(ctx context.Context, job *BulkJob, hc *HelpCenter, afte
 // BulkOutcome is what happened to one contact of a job.
 type BulkOutcome struct {
 	ContactID int64
-	Outcome   string
+	Outcome   portal.Outcome
 	Detail    string `json:",omitempty"`
 }
 
@@ -204,10 +183,10 @@ func (s *Store) RecordBulkOutcomes(ctx context.Context, jobID string, outcomes [
 	kinds := make([]string, len(outcomes))
 	details := make([]string, len(outcomes))
 	for i, o := range outcomes {
-		ids[i], kinds[i], details[i] = o.ContactID, o.Outcome, o.Detail
+		ids[i], kinds[i], details[i] = o.ContactID, string(o.Outcome), o.Detail
 	}
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var inserted []string
+		var inserted []portal.Outcome
 		err := tx.NewRaw(`INSERT INTO bulk_job_results (job_id, contact_id, outcome, detail)
 			SELECT ?, u.contact_id, u.outcome, u.detail
 			FROM unnest(?::bigint[], ?::text[], ?::text[]) AS u (contact_id, outcome, detail)
@@ -235,19 +214,19 @@ func (s *Store) RecordBulkOutcomes(ctx context.Context, jobID string, outcomes [
 }
 
 // FinishBulkJob records a job's final state; it changes only a running job.
-func (s *Store) FinishBulkJob(ctx context.Context, id, status string) error {
+func (s *Store) FinishBulkJob(ctx context.Context, id string, status portal.BulkStatus) error {
 	_, err := s.DB.NewUpdate().Model((*BulkJob)(nil)).Set("status = ?", status).Set("finished_at = now()").
-		Where("id = ? AND status = ?", id, BulkRunning).Exec(ctx)
+		Where("id = ? AND status = ?", id, portal.BulkRunning).Exec(ctx)
 	return translate(err, "finish bulk job")
 }
 
 // BulkResult is a row of a job's results file.
 type BulkResult struct {
-	ContactID int64  `bun:"contact_id"`
-	Email     string `bun:"email"`
-	Name      string `bun:"name"`
-	Outcome   string `bun:"outcome"`
-	Detail    string `bun:"detail"`
+	ContactID int64          `bun:"contact_id"`
+	Email     string         `bun:"email"`
+	Name      string         `bun:"name"`
+	Outcome   portal.Outcome `bun:"outcome"`
+	Detail    string         `bun:"detail"`
 }
 
 // EachBulkResult calls fn for every result of a job in contact order,

@@ -5,89 +5,31 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/portalaccess/portal"
 )
-
-// User base types.
-const (
-	UserBaseCommon = "common"
-	UserBaseUnique = "unique"
-)
-
-// InvitePolicy is a help center's schedule for invitations.
-type InvitePolicy struct {
-	// ReminderDays are days after each send on which a reminder repeats
-	// the same link.
-	ReminderDays []int `json:"reminder_days"`
-	// LinkLifetimeHours is how long a link stays valid after it is sent.
-	LinkLifetimeHours int `json:"link_lifetime_hours"`
-	// AutoReinvites is how many times an expired link is replaced by a
-	// fresh one before the invitation expires for good.
-	AutoReinvites int `json:"auto_reinvites"`
-}
-
-// DefaultInvitePolicy: reminders on days 3 and 6, a 7-day link, one
-// automatic re-invite.
-func DefaultInvitePolicy() InvitePolicy {
-	return InvitePolicy{ReminderDays: []int{3, 6}, LinkLifetimeHours: 7 * 24, AutoReinvites: 1}
-}
-
-// EmailTemplate is a help center's invitation email; Subject and Body are
-// Go text templates.
-type EmailTemplate struct {
-	Subject string `json:"subject"`
-	Body    string `json:"body"`
-}
-
-// AutoInvite says which departments' first requests from new contacts
-// invite them to the help center.
-type AutoInvite struct {
-	Enabled bool `json:"enabled"`
-	// All covers every active department.
-	All           bool    `json:"all"`
-	DepartmentIDs []int64 `json:"department_ids"`
-}
-
-// Covers reports whether a request into the department triggers an
-// auto-invite; a request with no department counts only under All.
-func (a AutoInvite) Covers(departmentID *int64) bool {
-	if !a.Enabled {
-		return false
-	}
-	if a.All {
-		return true
-	}
-	if departmentID == nil {
-		return false
-	}
-	for _, id := range a.DepartmentIDs {
-		if id == *departmentID {
-			return true
-		}
-	}
-	return false
-}
 
 // HelpCenter is a customer portal (a brand).
 type HelpCenter struct {
 	bun.BaseModel `bun:"table:help_centers"`
 
-	ID            int64          `bun:"id,pk,autoincrement"`
-	Slug          string         `bun:"slug"`
-	Name          string         `bun:"name"`
-	UserBase      string         `bun:"user_base"`
-	InvitePolicy  InvitePolicy   `bun:"invite_policy,type:jsonb"`
-	EmailTemplate *EmailTemplate `bun:"email_template,type:jsonb"`
-	SelfSignup    bool           `bun:"self_signup"`
+	ID            int64                 `bun:"id,pk,autoincrement"`
+	Slug          string                `bun:"slug"`
+	Name          string                `bun:"name"`
+	UserBase      portal.UserBase       `bun:"user_base"`
+	InvitePolicy  portal.InvitePolicy   `bun:"invite_policy,type:jsonb"`
+	EmailTemplate *portal.EmailTemplate `bun:"email_template,type:jsonb"`
+	SelfSignup    bool                  `bun:"self_signup"`
 	// SignupRequiresApproval holds verified sign-ups for an admin.
-	SignupRequiresApproval bool       `bun:"signup_requires_approval"`
-	AutoInvite             AutoInvite `bun:"auto_invite,type:jsonb"`
-	CreatedAt              time.Time  `bun:"created_at,nullzero,default:now()"`
-	UpdatedAt              time.Time  `bun:"updated_at,nullzero,default:now()"`
+	SignupRequiresApproval bool              `bun:"signup_requires_approval"`
+	AutoInvite             portal.AutoInvite `bun:"auto_invite,type:jsonb"`
+	CreatedAt              time.Time         `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt              time.Time         `bun:"updated_at,nullzero,default:now()"`
 }
 
 // AccountScope is the scope of the portal accounts that log in here.
 func (h *HelpCenter) AccountScope() string {
-	if h.UserBase == UserBaseCommon {
+	if h.UserBase == portal.UserBaseCommon {
 		return "common"
 	}
 	return "help_center:" + itoa(h.ID)

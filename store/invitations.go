@@ -8,16 +8,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-)
 
-// Invitation states.
-const (
-	InvitationPending  = "pending"
-	InvitationAccepted = "accepted"
-	InvitationExpired  = "expired"
-	InvitationRevoked  = "revoked"
-	// InvitationUndeliverable: the mail provider refused the address.
-	InvitationUndeliverable = "undeliverable"
+	"github.com/portalaccess/portal"
 )
 
 // Invitation is one contact's invitation to one help center; its ID is the
@@ -25,20 +17,20 @@ const (
 type Invitation struct {
 	bun.BaseModel `bun:"table:invitations"`
 
-	ID              string     `bun:"id,pk"`
-	HelpCenterID    int64      `bun:"help_center_id"`
-	ContactID       int64      `bun:"contact_id"`
-	Status          string     `bun:"status"`
-	TokenHash       []byte     `bun:"token_hash"`
-	TokenGeneration int        `bun:"token_generation"`
-	ExpiresAt       *time.Time `bun:"expires_at"`
-	SendCount       int        `bun:"send_count"`
-	LastSentAt      *time.Time `bun:"last_sent_at"`
-	WorkflowID      string     `bun:"workflow_id"`
-	CreatedAt       time.Time  `bun:"created_at,nullzero,default:now()"`
-	UpdatedAt       time.Time  `bun:"updated_at,nullzero,default:now()"`
-	AcceptedAt      *time.Time `bun:"accepted_at"`
-	ClosedAt        *time.Time `bun:"closed_at"`
+	ID              string                  `bun:"id,pk"`
+	HelpCenterID    int64                   `bun:"help_center_id"`
+	ContactID       int64                   `bun:"contact_id"`
+	Status          portal.InvitationStatus `bun:"status"`
+	TokenHash       []byte                  `bun:"token_hash"`
+	TokenGeneration int                     `bun:"token_generation"`
+	ExpiresAt       *time.Time              `bun:"expires_at"`
+	SendCount       int                     `bun:"send_count"`
+	LastSentAt      *time.Time              `bun:"last_sent_at"`
+	WorkflowID      string                  `bun:"workflow_id"`
+	CreatedAt       time.Time               `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt       time.Time               `bun:"updated_at,nullzero,default:now()"`
+	AcceptedAt      *time.Time              `bun:"accepted_at"`
+	ClosedAt        *time.Time              `bun:"closed_at"`
 
 	HelpCenterSlug string `bun:"help_center_slug,scanonly"`
 }
@@ -71,23 +63,23 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (rec Reco
 		if err := tx.NewRaw(`SELECT password_hash IS NOT NULL FROM portal_accounts WHERE id = ?`, accountID).Scan(ctx, &rec.HasPassword); err != nil {
 			return translate(err, "account password")
 		}
-		var access []string
+		var access []portal.AccessStatus
 		if err := tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
 			accountID, inv.HelpCenterID).Scan(ctx, &access); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return translate(err, "access status")
 		}
-		rec.Blocked = len(access) > 0 && blockingStatus(access[0])
+		rec.Blocked = len(access) > 0 && access[0].Blocking()
 		existing := new(Invitation)
 		err = tx.NewSelect().Model(existing).Where("id = ?", inv.ID).Scan(ctx)
 		if err == nil {
-			rec.Blocked = existing.Status == InvitationRevoked && rec.Blocked
+			rec.Blocked = existing.Status == portal.InvitationRevoked && rec.Blocked
 			return nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return translate(err, "find invitation")
 		}
 		if rec.Blocked {
-			inv.Status = InvitationRevoked
+			inv.Status = portal.InvitationRevoked
 			now := time.Now()
 			inv.ClosedAt = &now
 			_, err := tx.NewInsert().Model(inv).Returning("*").Exec(ctx)
@@ -101,12 +93,12 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (rec Reco
 			return translate(err, "mark contact invited")
 		}
 		if _, err := tx.NewUpdate().Model((*Invitation)(nil)).
-			Set("status = ?", InvitationRevoked).Set("closed_at = now()").Set("updated_at = now()").
-			Where("help_center_id = ? AND contact_id = ? AND status = ?", inv.HelpCenterID, inv.ContactID, InvitationPending).
+			Set("status = ?", portal.InvitationRevoked).Set("closed_at = now()").Set("updated_at = now()").
+			Where("help_center_id = ? AND contact_id = ? AND status = ?", inv.HelpCenterID, inv.ContactID, portal.InvitationPending).
 			Exec(ctx); err != nil {
 			return translate(err, "close stale invitations")
 		}
-		inv.Status = InvitationPending
+		inv.Status = portal.InvitationPending
 		_, err = tx.NewInsert().Model(inv).Returning("*").Exec(ctx)
 		return translate(err, "create invitation")
 	})
@@ -153,7 +145,7 @@ func (s *Store) InvitationByToken(ctx context.Context, tokenHash []byte) (*Invit
 // InvitationFilter narrows an invitation list.
 type InvitationFilter struct {
 	HelpCenterID int64
-	Status       string
+	Status       portal.InvitationStatus
 }
 
 // ListInvitations returns a help center's invitations, newest first.
@@ -200,7 +192,7 @@ func (s *Store) IssueToken(ctx context.Context, invitationID string, gen int, to
 		_, err := tx.NewUpdate().Model((*Invitation)(nil)).
 			Set("token_hash = ?", tokenHash).Set("token_generation = ?", gen).
 			Set("expires_at = ?", expiresAt).Set("updated_at = now()").
-			Where("id = ? AND token_generation < ? AND status = ?", invitationID, gen, InvitationPending).
+			Where("id = ? AND token_generation < ? AND status = ?", invitationID, gen, portal.InvitationPending).
 			Exec(ctx)
 		return translate(err, "issue token")
 	})
@@ -209,15 +201,15 @@ func (s *Store) IssueToken(ctx context.Context, invitationID string, gen int, to
 // CloseInvitation moves a pending invitation to expired, revoked or
 // undeliverable and withdraws the contact's invited status. Closing twice is
 // harmless.
-func (s *Store) CloseInvitation(ctx context.Context, invitationID, status string) error {
-	if status != InvitationExpired && status != InvitationRevoked && status != InvitationUndeliverable {
+func (s *Store) CloseInvitation(ctx context.Context, invitationID string, status portal.InvitationStatus) error {
+	if !status.Closing() {
 		return fmt.Errorf("close invitation: bad status %q", status)
 	}
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		inv := new(Invitation)
 		err := tx.NewUpdate().Model(inv).
 			Set("status = ?", status).Set("closed_at = now()").Set("updated_at = now()").
-			Where("id = ? AND status = ?", invitationID, InvitationPending).
+			Where("id = ? AND status = ?", invitationID, portal.InvitationPending).
 			Returning("*").Scan(ctx)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -291,10 +283,10 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string,
 		if err := tx.NewSelect().Model(inv).Where("id = ?", invitationID).For("UPDATE").Scan(ctx); err != nil {
 			return translate(err, "invitation "+invitationID)
 		}
-		if inv.Status == InvitationAccepted {
+		if inv.Status == portal.InvitationAccepted {
 			return nil
 		}
-		if inv.Status != InvitationPending {
+		if inv.Status != portal.InvitationPending {
 			return fmt.Errorf("complete invitation %s: %w (%s)", invitationID, ErrNotPending, inv.Status)
 		}
 		hc := new(HelpCenter)
@@ -310,7 +302,7 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string,
 				// An admin's decision got in first (a deactivation, or a
 				// sign-up held or rejected): withdraw, as a revoke would.
 				withdrawn = true
-				_, err = tx.NewUpdate().Model(inv).Set("status = ?", InvitationRevoked).Set("closed_at = now()").
+				_, err = tx.NewUpdate().Model(inv).Set("status = ?", portal.InvitationRevoked).Set("closed_at = now()").
 					Set("updated_at = now()").WherePK().Exec(ctx)
 			}
 			return translate(err, "withdraw invitation")
@@ -327,7 +319,7 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string,
 			return translate(err, "activate access")
 		}
 		_, err = tx.NewUpdate().Model(inv).
-			Set("status = ?", InvitationAccepted).Set("accepted_at = now()").Set("closed_at = now()").Set("updated_at = now()").
+			Set("status = ?", portal.InvitationAccepted).Set("accepted_at = now()").Set("closed_at = now()").Set("updated_at = now()").
 			WherePK().Exec(ctx)
 		return translate(err, "mark accepted")
 	})
@@ -342,16 +334,11 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string,
 // sign-up awaiting approval), so an accept or a grant can't undo a
 // decision that committed first.
 func accessBlocked(ctx context.Context, tx bun.Tx, accountID, helpCenterID int64) (bool, error) {
-	var status []string
+	var status []portal.AccessStatus
 	err := tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
 		accountID, helpCenterID).Scan(ctx, &status)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, translate(err, "access status")
 	}
-	return len(status) > 0 && blockingStatus(status[0]), nil
-}
-
-// blockingStatus: access states only an admin's decision changes.
-func blockingStatus(status string) bool {
-	return status == AccessDeactivated || status == AccessRejected || status == AccessPendingApproval
+	return len(status) > 0 && status[0].Blocking(), nil
 }

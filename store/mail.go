@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/portalaccess/portal"
 )
 
 // Email log states. "sending" is claimed but not confirmed; a send that
@@ -23,17 +25,17 @@ const (
 type EmailLog struct {
 	bun.BaseModel `bun:"table:email_log"`
 
-	ID             int64     `bun:"id,pk,autoincrement"`
-	IdempotencyKey string    `bun:"idempotency_key"`
-	Kind           string    `bun:"kind"`
-	Recipient      string    `bun:"recipient"`
-	Subject        string    `bun:"subject"`
-	Status         string    `bun:"status"`
-	ProviderID     *string   `bun:"provider_id"`
-	Error          *string   `bun:"error"`
-	InvitationID   *string   `bun:"invitation_id,type:uuid"`
-	CreatedAt      time.Time `bun:"created_at,nullzero,default:now()"`
-	UpdatedAt      time.Time `bun:"updated_at,nullzero,default:now()"`
+	ID             int64            `bun:"id,pk,autoincrement"`
+	IdempotencyKey string           `bun:"idempotency_key"`
+	Kind           portal.EmailKind `bun:"kind"`
+	Recipient      string           `bun:"recipient"`
+	Subject        string           `bun:"subject"`
+	Status         string           `bun:"status"`
+	ProviderID     *string          `bun:"provider_id"`
+	Error          *string          `bun:"error"`
+	InvitationID   *string          `bun:"invitation_id,type:uuid"`
+	CreatedAt      time.Time        `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt      time.Time        `bun:"updated_at,nullzero,default:now()"`
 }
 
 // ClaimEmail reserves e.IdempotencyKey for one send. It returns true when
@@ -93,13 +95,13 @@ func (s *Store) EmailsFor(ctx context.Context, invitationID string) ([]EmailLog,
 type OutboxMessage struct {
 	bun.BaseModel `bun:"table:outbox_messages"`
 
-	ID        int64     `bun:"id,pk,autoincrement" json:"-"`
-	Recipient string    `bun:"recipient" json:"to"`
-	Subject   string    `bun:"subject" json:"subject"`
-	TextBody  string    `bun:"text_body" json:"text"`
-	HTMLBody  string    `bun:"html_body" json:"html"`
-	Kind      string    `bun:"kind" json:"kind"`
-	CreatedAt time.Time `bun:"created_at,nullzero,default:now()" json:"created_at"`
+	ID        int64            `bun:"id,pk,autoincrement" json:"-"`
+	Recipient string           `bun:"recipient" json:"to"`
+	Subject   string           `bun:"subject" json:"subject"`
+	TextBody  string           `bun:"text_body" json:"text"`
+	HTMLBody  string           `bun:"html_body" json:"html"`
+	Kind      portal.EmailKind `bun:"kind" json:"kind"`
+	CreatedAt time.Time        `bun:"created_at,nullzero,default:now()" json:"created_at"`
 
 	IdempotencyKey *string `bun:"idempotency_key" json:"-"`
 }

@@ -8,31 +8,24 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-)
 
-// Sign-up states.
-const (
-	SignupVerifying       = "verifying"
-	SignupPendingApproval = "pending_approval"
-	SignupActive          = "active"
-	SignupRejected        = "rejected"
-	SignupExpired         = "expired"
+	"github.com/portalaccess/portal"
 )
 
 // Signup is a customer's own request for a portal account.
 type Signup struct {
 	bun.BaseModel `bun:"table:signups"`
 
-	ID           string     `bun:"id,pk"`
-	HelpCenterID int64      `bun:"help_center_id"`
-	ContactID    int64      `bun:"contact_id"`
-	Status       string     `bun:"status"`
-	TokenHash    []byte     `bun:"token_hash"`
-	ExpiresAt    *time.Time `bun:"expires_at"`
-	WorkflowID   string     `bun:"workflow_id"`
-	CreatedAt    time.Time  `bun:"created_at,nullzero,default:now()"`
-	VerifiedAt   *time.Time `bun:"verified_at"`
-	DecidedAt    *time.Time `bun:"decided_at"`
+	ID           string              `bun:"id,pk"`
+	HelpCenterID int64               `bun:"help_center_id"`
+	ContactID    int64               `bun:"contact_id"`
+	Status       portal.SignupStatus `bun:"status"`
+	TokenHash    []byte              `bun:"token_hash"`
+	ExpiresAt    *time.Time          `bun:"expires_at"`
+	WorkflowID   string              `bun:"workflow_id"`
+	CreatedAt    time.Time           `bun:"created_at,nullzero,default:now()"`
+	VerifiedAt   *time.Time          `bun:"verified_at"`
+	DecidedAt    *time.Time          `bun:"decided_at"`
 }
 
 // SignupContact finds the contact for a sign-up by email, creating an
@@ -49,7 +42,7 @@ func (s *Store) SignupContact(ctx context.Context, email, name string) (*Contact
 // still waiting for its link is superseded (expired, its staged password
 // dropped). Repeating it is harmless.
 func (s *Store) CreateSignup(ctx context.Context, su *Signup) error {
-	su.Status = SignupVerifying
+	su.Status = portal.SignupVerifying
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// Sign-up rows first, then their stages: the order every other
 		// sign-up transaction locks in, so none deadlock.
@@ -126,15 +119,15 @@ func (s *Store) IssueSignupToken(ctx context.Context, id string, tokenHash []byt
 func (s *Store) VerifySignup(ctx context.Context, id string, needsApproval bool) error {
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		su, hc, err := lockSignup(ctx, tx, id)
-		if err != nil || su.Status != SignupVerifying {
+		if err != nil || su.Status != portal.SignupVerifying {
 			return err
 		}
 		if _, err := tx.NewRaw(`UPDATE contacts SET verified = true, updated_at = now() WHERE id = ?`, su.ContactID).Exec(ctx); err != nil {
 			return translate(err, "verify contact")
 		}
-		status := SignupVerifying
+		status := portal.SignupVerifying
 		if needsApproval {
-			status = SignupPendingApproval
+			status = portal.SignupPendingApproval
 			accountID, err := ensureAccount(ctx, tx, su.ContactID, hc.AccountScope())
 			if err != nil {
 				return err
@@ -173,10 +166,10 @@ func (s *Store) ActivateSignup(ctx context.Context, id string) (keptPassword boo
 		if err != nil {
 			return err
 		}
-		if su.Status == SignupActive {
+		if su.Status == portal.SignupActive {
 			return nil
 		}
-		if su.Status != SignupVerifying && su.Status != SignupPendingApproval {
+		if su.Status != portal.SignupVerifying && su.Status != portal.SignupPendingApproval {
 			return fmt.Errorf("activate sign-up %s: %w (%s)", id, ErrNotPending, su.Status)
 		}
 		accountID, err := ensureAccount(ctx, tx, su.ContactID, hc.AccountScope())
@@ -217,20 +210,20 @@ func (s *Store) ActivateSignup(ctx context.Context, id string) (keptPassword boo
 
 // CloseSignup ends a sign-up as rejected or expired; a rejected one's
 // access record says so, and the staged password is dropped.
-func (s *Store) CloseSignup(ctx context.Context, id, status string) error {
-	if status != SignupRejected && status != SignupExpired {
+func (s *Store) CloseSignup(ctx context.Context, id string, status portal.SignupStatus) error {
+	if status != portal.SignupRejected && status != portal.SignupExpired {
 		return fmt.Errorf("close sign-up: bad status %q", status)
 	}
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		su, _, err := lockSignup(ctx, tx, id)
-		if err != nil || (su.Status != SignupVerifying && su.Status != SignupPendingApproval) {
+		if err != nil || (su.Status != portal.SignupVerifying && su.Status != portal.SignupPendingApproval) {
 			return err
 		}
 		if _, err := tx.NewRaw(`UPDATE signups SET status = ?, decided_at = now() WHERE id = ?`, status, id).Exec(ctx); err != nil {
 			return translate(err, "close sign-up")
 		}
-		access := AccessRejected
-		if status == SignupExpired {
+		access := portal.AccessRejected
+		if status == portal.SignupExpired {
 			// An unanswered approval request leaves nothing behind.
 			if _, err := tx.NewRaw(`DELETE FROM portal_access WHERE signup_id = ? AND status = 'pending_approval'`, id).Exec(ctx); err != nil {
 				return translate(err, "drop pending access")

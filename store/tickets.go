@@ -8,6 +8,8 @@ import (
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/portalaccess/portal"
 )
 
 func pgArray(v any) any { return pgdialect.Array(v) }
@@ -56,18 +58,11 @@ type Intake struct {
 	Ticket       Ticket
 }
 
-// Auto-invite states of a ticket.
-const (
-	AutoInvitePending = "pending"
-	AutoInviteStarted = "started"
-	AutoInviteSkipped = "skipped"
-)
-
 // IntakeResult is what an intake did.
 type IntakeResult struct {
 	NewContact bool
-	// AutoInvite is "" when the request triggers none.
-	AutoInvite string
+	// portal.AutoInvite is "" when the request triggers none.
+	AutoInvite portal.AutoInviteStatus
 }
 
 // IntakeTicket stores a request, creating its contact when the email is
@@ -97,7 +92,7 @@ func (s *Store) IntakeTicket(ctx context.Context, in *Intake) (IntakeResult, err
 		if !res.NewContact || !in.HelpCenter.AutoInvite.Covers(in.DepartmentID) {
 			return nil
 		}
-		res.AutoInvite = AutoInvitePending
+		res.AutoInvite = portal.AutoInvitePending
 		_, err = tx.NewRaw(`INSERT INTO auto_invites (ticket_id, help_center_id, contact_id, status) VALUES (?, ?, ?, 'pending')`,
 			in.Ticket.ID, in.HelpCenter.ID, in.Ticket.ContactID).Exec(ctx)
 		return translate(err, "record auto-invite")
@@ -127,7 +122,7 @@ func (s *Store) PendingAutoInvites(ctx context.Context, grace time.Duration, lim
 
 // FinishAutoInvite records that an auto-invite started, or why it was
 // skipped.
-func (s *Store) FinishAutoInvite(ctx context.Context, ticketID int64, status, reason string) error {
+func (s *Store) FinishAutoInvite(ctx context.Context, ticketID int64, status portal.AutoInviteStatus, reason portal.Outcome) error {
 	_, err := s.DB.NewRaw(`UPDATE auto_invites SET status = ?, reason = ?, started_at = now() WHERE ticket_id = ? AND status = 'pending'`,
 		status, reason, ticketID).Exec(ctx)
 	return translate(err, "finish auto-invite")

@@ -8,9 +8,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
-	"github.com/portalaccess/portal/mail"
-	"github.com/portalaccess/portal/store"
 )
 
 // AppliedUpdate answers once an access change is in the database, so the
@@ -19,8 +18,8 @@ const AppliedUpdate = "applied"
 
 // AccessWorkflowID is the ID of one access change; key makes each request
 // its own.
-func AccessWorkflowID(helpCenterSlug string, accountID int64, action, key string) string {
-	return "access/" + helpCenterSlug + "/" + strconv.FormatInt(accountID, 10) + "/" + action + "/" + key
+func AccessWorkflowID(helpCenterSlug string, accountID int64, action portal.AccessAction, key string) string {
+	return "access/" + helpCenterSlug + "/" + strconv.FormatInt(accountID, 10) + "/" + string(action) + "/" + key
 }
 
 // noticeOnlyForAccounts stops the deactivation email to people who never
@@ -31,17 +30,17 @@ const noticeOnlyForAccounts = "deactivation-notice-only-for-accounts"
 type AccessChangeInput struct {
 	HelpCenterID  int64
 	AccountID     int64
-	Action        string
+	Action        portal.AccessAction
 	MailTaskQueue string
 }
 
 // ChangeAccess applies a deactivation or reactivation durably: the status
 // change (which ends sessions), the revocation of a pending invitation,
 // and the email saying so. A repeat changes nothing and sends nothing.
-func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (store.AccessChange, error) {
-	var change store.AccessChange
+func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (activities.AccessChange, error) {
+	var change activities.AccessChange
 	applied := false
-	if err := workflow.SetUpdateHandler(ctx, AppliedUpdate, func(ctx workflow.Context) (store.AccessChange, error) {
+	if err := workflow.SetUpdateHandler(ctx, AppliedUpdate, func(ctx workflow.Context) (activities.AccessChange, error) {
 		err := workflow.Await(ctx, func() bool { return applied })
 		return change, err
 	}); err != nil {
@@ -56,7 +55,7 @@ func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (store.AccessChang
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound {
 		// The record went away meanwhile: nothing changed.
-		change, err = store.AccessChange{}, nil
+		change, err = activities.AccessChange{}, nil
 	}
 	if err != nil {
 		return change, err
@@ -69,13 +68,13 @@ func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (store.AccessChang
 	// Someone who was only invited never had an account to lose: no
 	// "account deactivated" email for them.
 	onlyAccounts := workflow.GetVersion(ctx, noticeOnlyForAccounts, workflow.DefaultVersion, 1) == 1
-	kind := ""
+	var kind portal.EmailKind
 	switch {
-	case change.Changed && change.Status == store.AccessDeactivated && onlyAccounts && change.Previous != "" && change.Previous != store.AccessActive:
-	case change.Changed && change.Status == store.AccessDeactivated:
-		kind = mail.KindDeactivated
-	case change.Changed && change.Status == store.AccessActive:
-		kind = mail.KindReactivated
+	case change.Changed && change.Status == portal.AccessDeactivated && onlyAccounts && change.Previous != "" && change.Previous != portal.AccessActive:
+	case change.Changed && change.Status == portal.AccessDeactivated:
+		kind = portal.EmailDeactivated
+	case change.Changed && change.Status == portal.AccessActive:
+		kind = portal.EmailReactivated
 	}
 	if kind != "" {
 		mctx := ctx

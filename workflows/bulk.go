@@ -5,8 +5,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
-	"github.com/portalaccess/portal/store"
 )
 
 // Message names of the bulk invitation workflow.
@@ -127,9 +127,9 @@ func (b *bulk) run(ctx workflow.Context) (BulkProgress, error) {
 			return b.progress, workflow.NewContinueAsNewError(ctx, BulkInvite, next)
 		}
 	}
-	status := store.BulkCompleted
+	status := portal.BulkCompleted
 	if b.progress.Cancelled {
-		status = store.BulkCancelled
+		status = portal.BulkCancelled
 	}
 	return b.progress, workflow.ExecuteActivity(ctx, a.FinishBulkJob, activities.FinishBulkInput{JobID: b.in.JobID, Status: status}).Get(ctx, nil)
 }
@@ -139,7 +139,7 @@ func (b *bulk) fail(ctx workflow.Context, cause error) (BulkProgress, error) {
 	// Record the failure with a fresh context so it is written even when
 	// the cause was a cancellation of the workflow itself.
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	_ = workflow.ExecuteActivity(dctx, a.FinishBulkJob, activities.FinishBulkInput{JobID: b.in.JobID, Status: store.BulkFailed}).Get(dctx, nil)
+	_ = workflow.ExecuteActivity(dctx, a.FinishBulkJob, activities.FinishBulkInput{JobID: b.in.JobID, Status: portal.BulkFailed}).Get(dctx, nil)
 	return b.progress, cause
 }
 
@@ -152,21 +152,21 @@ type childStart struct {
 // to start at once, and returns each contact's outcome. A contact whose
 // invitation already runs counts as already invited: it gets no second
 // workflow and no second email.
-func (b *bulk) startChildren(ctx workflow.Context, ids []int64) []store.BulkOutcome {
-	outcomes := make([]store.BulkOutcome, 0, len(ids))
+func (b *bulk) startChildren(ctx workflow.Context, ids []int64) []activities.BulkOutcome {
+	outcomes := make([]activities.BulkOutcome, 0, len(ids))
 	inflight := make([]childStart, 0, b.in.Window)
 	settle := func(c childStart) {
 		err := c.started.Get(ctx, nil)
 		switch {
 		case err == nil:
 			b.progress.Invited++
-			outcomes = append(outcomes, store.BulkOutcome{ContactID: c.contactID, Outcome: store.OutcomeInvited})
+			outcomes = append(outcomes, activities.BulkOutcome{ContactID: c.contactID, Outcome: portal.OutcomeInvited})
 		case temporal.IsWorkflowExecutionAlreadyStartedError(err):
 			b.progress.AlreadyInvited++
-			outcomes = append(outcomes, store.BulkOutcome{ContactID: c.contactID, Outcome: store.OutcomeAlreadyInvited})
+			outcomes = append(outcomes, activities.BulkOutcome{ContactID: c.contactID, Outcome: portal.OutcomeAlreadyInvited})
 		default:
 			b.progress.Failed++
-			outcomes = append(outcomes, store.BulkOutcome{ContactID: c.contactID, Outcome: store.OutcomeFailed, Detail: err.Error()})
+			outcomes = append(outcomes, activities.BulkOutcome{ContactID: c.contactID, Outcome: portal.OutcomeFailed, Detail: err.Error()})
 		}
 	}
 	for _, id := range ids {
@@ -178,7 +178,7 @@ func (b *bulk) startChildren(ctx workflow.Context, ids []int64) []store.BulkOutc
 			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 			TypedSearchAttributes: temporal.NewSearchAttributes(
-				InvitationStatusKey.ValueSet(store.InvitationPending),
+				InvitationStatusKey.ValueSet(string(portal.InvitationPending)),
 				HelpCenterKey.ValueSet(b.in.HelpCenterSlug),
 				BulkJobKey.ValueSet(b.in.JobID)),
 		})

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
-	"github.com/portalaccess/portal/store"
 )
 
 // bulkHarness runs the bulk workflow with its activities mocked and real
@@ -23,8 +23,8 @@ type bulkHarness struct {
 	env      *testsuite.TestWorkflowEnvironment
 	pages    [][]int64 // eligible contacts per page; the last page ends the selection
 	pageFn   func(context.Context, activities.BulkPageInput) (activities.BulkPageResult, error)
-	recorded []store.BulkOutcome
-	finished []string
+	recorded []activities.BulkOutcome
+	finished []portal.BulkStatus
 	cursors  []int64
 }
 
@@ -75,11 +75,11 @@ func ids(from, n int) []int64 {
 }
 
 func bulkInput() BulkInput {
-	return BulkInput{JobID: "job-1", HelpCenterID: 1, HelpCenterSlug: "acme", Policy: PolicyFrom(store.DefaultInvitePolicy()),
+	return BulkInput{JobID: "job-1", HelpCenterID: 1, HelpCenterSlug: "acme", Policy: PolicyFrom(portal.DefaultInvitePolicy()),
 		PageSize: 100, Window: 10, ChildrenPerRun: 150}
 }
 
-func count(outcomes []store.BulkOutcome, kind string) int {
+func count(outcomes []activities.BulkOutcome, kind portal.Outcome) int {
 	n := 0
 	for _, o := range outcomes {
 		if o.Outcome == kind {
@@ -104,7 +104,7 @@ func TestBulkContinuesAsNewCarryingCursorAndCounts(t *testing.T) {
 	require.Equal(t, 2, next.Progress.Pages)
 	require.Equal(t, []int64{0, 1000}, h.cursors)
 	require.Empty(t, h.finished, "the job is not finished by a continue-as-new")
-	require.Equal(t, 200, count(h.recorded, store.OutcomeInvited))
+	require.Equal(t, 200, count(h.recorded, portal.OutcomeInvited))
 
 	// The next run picks up where the first stopped.
 	h2 := newBulkHarness(t, ids(1, 100), ids(101, 100), ids(201, 50))
@@ -115,7 +115,7 @@ func TestBulkContinuesAsNewCarryingCursorAndCounts(t *testing.T) {
 	require.Equal(t, []int64{2000}, h2.cursors)
 	require.Equal(t, 250, p.Invited)
 	require.Equal(t, 2, p.Runs)
-	require.Equal(t, []string{store.BulkCompleted}, h2.finished)
+	require.Equal(t, []portal.BulkStatus{portal.BulkCompleted}, h2.finished)
 }
 
 func TestBulkCountsARunningInvitationAsAlreadyInvited(t *testing.T) {
@@ -129,7 +129,7 @@ func TestBulkCountsARunningInvitationAsAlreadyInvited(t *testing.T) {
 	require.Equal(t, 3, p.Invited)
 	require.Equal(t, 1, p.AlreadyInvited)
 	require.Zero(t, p.Failed)
-	require.Contains(t, h.recorded, store.BulkOutcome{ContactID: 5, Outcome: store.OutcomeAlreadyInvited})
+	require.Contains(t, h.recorded, activities.BulkOutcome{ContactID: 5, Outcome: portal.OutcomeAlreadyInvited})
 }
 
 func TestBulkCancelStopsFurtherInvitations(t *testing.T) {
@@ -151,7 +151,7 @@ func TestBulkCancelStopsFurtherInvitations(t *testing.T) {
 	require.NoError(t, h.env.GetWorkflowResult(&p))
 	require.True(t, p.Cancelled)
 	require.Equal(t, 20, p.Invited, "only the first page was invited")
-	require.Equal(t, []string{store.BulkCancelled}, h.finished)
+	require.Equal(t, []portal.BulkStatus{portal.BulkCancelled}, h.finished)
 }
 
 func TestBulkDryRunStartsNoInvitation(t *testing.T) {
@@ -166,7 +166,7 @@ func TestBulkDryRunStartsNoInvitation(t *testing.T) {
 	require.NoError(t, h.env.GetWorkflowResult(&p))
 	require.Zero(t, p.Invited)
 	require.Equal(t, 2, p.Pages)
-	require.Equal(t, []string{store.BulkCompleted}, h.finished)
+	require.Equal(t, []portal.BulkStatus{portal.BulkCompleted}, h.finished)
 }
 
 func TestBulkThatCannotReadItsSelectionIsMarkedFailed(t *testing.T) {
@@ -176,7 +176,7 @@ func TestBulkThatCannotReadItsSelectionIsMarkedFailed(t *testing.T) {
 	}
 	h.env.ExecuteWorkflow(BulkInvite, bulkInput())
 	require.Error(t, h.env.GetWorkflowError())
-	require.Equal(t, []string{store.BulkFailed}, h.finished)
+	require.Equal(t, []portal.BulkStatus{portal.BulkFailed}, h.finished)
 }
 
 var errNonRetryable = temporal.NewNonRetryableApplicationError("selection is gone", "Gone", nil)

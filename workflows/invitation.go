@@ -7,8 +7,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
-	"github.com/portalaccess/portal/store"
 )
 
 // Policy is the schedule an invitation follows, taken from its help center
@@ -22,7 +22,7 @@ type Policy struct {
 }
 
 // PolicyFrom converts a help center's stored policy.
-func PolicyFrom(p store.InvitePolicy) Policy {
+func PolicyFrom(p portal.InvitePolicy) Policy {
 	out := Policy{LinkLifetime: time.Duration(p.LinkLifetimeHours) * time.Hour, AutoReinvites: p.AutoReinvites}
 	for _, d := range p.ReminderDays {
 		out.Reminders = append(out.Reminders, time.Duration(d)*24*time.Hour)
@@ -47,7 +47,7 @@ type InvitationInput struct {
 type InvitationState struct {
 	InvitationID  string
 	WorkflowID    string
-	Status        string
+	Status        portal.InvitationStatus
 	HelpCenter    string
 	ContactID     int64
 	Recorded      bool
@@ -92,7 +92,7 @@ func Invitation(ctx workflow.Context, in InvitationInput) (InvitationState, erro
 	} else {
 		w.state = InvitationState{
 			InvitationID: info.FirstRunID, WorkflowID: info.WorkflowExecution.ID,
-			Status: store.InvitationPending, HelpCenter: in.HelpCenterSlug, ContactID: in.ContactID,
+			Status: portal.InvitationPending, HelpCenter: in.HelpCenterSlug, ContactID: in.ContactID,
 			CreatedAt: workflow.Now(ctx),
 		}
 	}
@@ -108,7 +108,7 @@ func (w *invitation) register(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, DescribeUpdate, func(ctx workflow.Context) (InvitationState, error) {
-		err := workflow.Await(ctx, func() bool { return w.state.Recorded || w.state.Status != store.InvitationPending })
+		err := workflow.Await(ctx, func() bool { return w.state.Recorded || w.state.Status != portal.InvitationPending })
 		return w.state, err
 	}); err != nil {
 		return err
@@ -120,13 +120,13 @@ func (w *invitation) register(ctx workflow.Context) error {
 // customer's page learns at once why a link no longer works.
 func (w *invitation) validateAccept(ctx workflow.Context, req AcceptRequest) error {
 	switch {
-	case w.accepting || w.state.Status == store.InvitationAccepted:
+	case w.accepting || w.state.Status == portal.InvitationAccepted:
 		return temporal.NewApplicationError("the invitation was already accepted", RejectAlreadyAccepted)
-	case w.state.Status == store.InvitationRevoked:
+	case w.state.Status == portal.InvitationRevoked:
 		return temporal.NewApplicationError("the invitation was revoked", RejectRevoked)
-	case w.state.Status == store.InvitationExpired:
+	case w.state.Status == portal.InvitationExpired:
 		return temporal.NewApplicationError("the invitation expired", RejectExpired)
-	case w.state.Status == store.InvitationUndeliverable:
+	case w.state.Status == portal.InvitationUndeliverable:
 		return temporal.NewApplicationError("the invitation could not be delivered", RejectUndeliverable)
 	case w.state.Generation == 0:
 		return temporal.NewApplicationError("the invitation has not been sent yet", RejectNotReady)
@@ -143,7 +143,7 @@ func (w *invitation) validateAccept(ctx workflow.Context, req AcceptRequest) err
 func (w *invitation) accept(ctx workflow.Context, req AcceptRequest) (InvitationState, error) {
 	// Two accepts delivered together both pass the validator before either
 	// handler runs; the second must not activate again.
-	if w.accepting || w.state.Status == store.InvitationAccepted {
+	if w.accepting || w.state.Status == portal.InvitationAccepted {
 		return w.state, temporal.NewApplicationError("the invitation was already accepted", RejectAlreadyAccepted)
 	}
 	w.accepting = true
@@ -154,7 +154,7 @@ func (w *invitation) accept(ctx workflow.Context, req AcceptRequest) (Invitation
 	if err != nil {
 		return w.state, err
 	}
-	w.state.Status = store.InvitationAccepted
+	w.state.Status = portal.InvitationAccepted
 	w.state.AcceptedAt = workflow.Now(ctx)
 	w.accepted.SetValue(nil)
 	return w.state, nil
@@ -196,14 +196,14 @@ func (w *invitation) grant(ctx workflow.Context) (InvitationState, error) {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotPending {
 		// Deactivated meanwhile: the record is already withdrawn.
-		w.state.Status = store.InvitationRevoked
+		w.state.Status = portal.InvitationRevoked
 		w.publish(ctx)
 		return w.state, nil
 	}
 	if err != nil {
 		return w.state, err
 	}
-	w.state.Status = store.InvitationAccepted
+	w.state.Status = portal.InvitationAccepted
 	w.state.AcceptedAt = workflow.Now(ctx)
 	w.publish(ctx)
 	if err := workflow.ExecuteActivity(w.mailContext(ctx), a.SendAccessGranted, w.state.InvitationID).Get(ctx, nil); err != nil {
@@ -254,7 +254,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 		w.state.Recorded = true
 		if rec.Blocked {
 			// Recorded as revoked: an admin's decision came in first.
-			w.state.Status, w.state.Blocked = store.InvitationRevoked, true
+			w.state.Status, w.state.Blocked = portal.InvitationRevoked, true
 			w.publish(ctx)
 			return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 		}
@@ -268,7 +268,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 
 	resendCh := workflow.GetSignalChannel(ctx, ResendSignal)
 	revokeCh := workflow.GetSignalChannel(ctx, RevokeSignal)
-	for w.state.Status == store.InvitationPending {
+	for w.state.Status == portal.InvitationPending {
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !w.accepting && resendCh.Len() == 0 && revokeCh.Len() == 0 {
 			return w.continueAsNew(ctx)
 		}
@@ -289,13 +289,13 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 		if err := workflow.Await(ctx, func() bool { return !w.accepting }); err != nil {
 			return w.state, err
 		}
-		if w.state.Status != store.InvitationPending {
+		if w.state.Status != portal.InvitationPending {
 			break
 		}
 		var err error
 		switch {
 		case revoke:
-			err = w.close(ctx, store.InvitationRevoked)
+			err = w.close(ctx, portal.InvitationRevoked)
 		case resend:
 			logger.Info("resending invitation")
 			err = w.issue(ctx)
@@ -305,14 +305,14 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 				InvitationID: w.state.InvitationID, Generation: w.state.Generation, Reminder: w.state.RemindersSent,
 			}).Get(ctx, nil)
 			if isUndeliverable(err) {
-				err = w.close(ctx, store.InvitationUndeliverable)
+				err = w.close(ctx, portal.InvitationUndeliverable)
 			}
 		case fired && w.state.ReinvitesUsed < w.in.Policy.AutoReinvites:
 			w.state.ReinvitesUsed++
 			logger.Info("link expired; re-inviting", "reinvite", w.state.ReinvitesUsed)
 			err = w.issue(ctx)
 		case fired:
-			err = w.close(ctx, store.InvitationExpired)
+			err = w.close(ctx, portal.InvitationExpired)
 		}
 		if err != nil {
 			return w.finish(ctx, err)
@@ -350,7 +350,7 @@ func (w *invitation) issue(ctx workflow.Context) error {
 		InvitationID: w.state.InvitationID, Generation: gen,
 	}).Get(ctx, nil)
 	if isUndeliverable(err) {
-		return w.close(ctx, store.InvitationUndeliverable)
+		return w.close(ctx, portal.InvitationUndeliverable)
 	}
 	if err != nil {
 		return err
@@ -361,7 +361,7 @@ func (w *invitation) issue(ctx workflow.Context) error {
 
 // close ends the invitation. The state changes before the record does, so
 // an accept arriving meanwhile is already refused.
-func (w *invitation) close(ctx workflow.Context, status string) error {
+func (w *invitation) close(ctx workflow.Context, status portal.InvitationStatus) error {
 	var a *activities.Activities
 	w.state.Status = status
 	w.publish(ctx)
@@ -376,7 +376,7 @@ func (w *invitation) finish(ctx workflow.Context, err error) (InvitationState, e
 	if err != nil {
 		return w.state, err
 	}
-	if w.state.Status == store.InvitationAccepted {
+	if w.state.Status == portal.InvitationAccepted {
 		w.publish(ctx)
 		var a *activities.Activities
 		if err := workflow.ExecuteActivity(w.mailContext(ctx), a.SendWelcome, w.state.InvitationID).Get(ctx, nil); err != nil {
@@ -400,7 +400,7 @@ func (w *invitation) continueAsNew(ctx workflow.Context) (InvitationState, error
 
 func (w *invitation) publish(ctx workflow.Context) {
 	err := workflow.UpsertTypedSearchAttributes(ctx,
-		InvitationStatusKey.ValueSet(w.state.Status), HelpCenterKey.ValueSet(w.state.HelpCenter))
+		InvitationStatusKey.ValueSet(string(w.state.Status)), HelpCenterKey.ValueSet(w.state.HelpCenter))
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
 	}

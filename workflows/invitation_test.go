@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
-	"github.com/portalaccess/portal/store"
 )
 
 const day = 24 * time.Hour
@@ -37,7 +37,7 @@ type harness struct {
 	env    *testsuite.TestWorkflowEnvironment
 	sends  *sendLog
 	issued []activities.IssueInput
-	closed []string
+	closed []portal.InvitationStatus
 	accept int
 	// Tests replace these to change how an activity behaves.
 	closeFn   func(context.Context, activities.CloseInput) error
@@ -81,7 +81,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 func defaultInput() InvitationInput {
-	return InvitationInput{HelpCenterID: 1, HelpCenterSlug: "acme", ContactID: 42, Policy: PolicyFrom(store.DefaultInvitePolicy())}
+	return InvitationInput{HelpCenterID: 1, HelpCenterSlug: "acme", ContactID: 42, Policy: PolicyFrom(portal.DefaultInvitePolicy())}
 }
 
 func (h *harness) run(in InvitationInput) InvitationState {
@@ -125,8 +125,8 @@ func TestRemindersOnDaysThreeAndSixThenReinviteThenExpire(t *testing.T) {
 		// The link expired on day 7: one automatic re-invite with a new token.
 		{7 * day, 2, 0}, {10 * day, 2, 1}, {13 * day, 2, 2},
 	}, h.sends.sends)
-	require.Equal(t, []string{store.InvitationExpired}, h.closed)
-	require.Equal(t, store.InvitationExpired, st.Status)
+	require.Equal(t, []portal.InvitationStatus{portal.InvitationExpired}, h.closed)
+	require.Equal(t, portal.InvitationExpired, st.Status)
 	require.Equal(t, 2, st.Generation)
 	require.Equal(t, 2, st.SendCount)
 	require.Equal(t, 1, st.ReinvitesUsed)
@@ -143,7 +143,7 @@ func TestPolicyWithoutReinvitesExpiresAfterFirstLink(t *testing.T) {
 	in.Policy.LinkLifetime = 3 * day
 	st := h.run(in)
 	require.Equal(t, []sent{{0, 1, 0}, {2 * day, 1, 1}}, h.sends.sends)
-	require.Equal(t, store.InvitationExpired, st.Status)
+	require.Equal(t, portal.InvitationExpired, st.Status)
 }
 
 func TestResendRotatesTokenAndExtendsDeadline(t *testing.T) {
@@ -163,7 +163,7 @@ func TestResendRotatesTokenAndExtendsDeadline(t *testing.T) {
 	require.Equal(t, RejectSuperseded, errType(oldLink.err))
 	require.True(t, newLink.done)
 	require.NoError(t, newLink.err)
-	require.Equal(t, store.InvitationAccepted, st.Status)
+	require.Equal(t, portal.InvitationAccepted, st.Status)
 	require.Equal(t, 1, h.accept)
 	require.Equal(t, []sent{{0, 1, 0}, {2 * day, 2, 0}, {5 * day, 2, 1}, {8 * day, 2, 2}}, h.sends.sends)
 	require.Equal(t, h.sends.start.Add(9*day), h.issued[1].ExpiresAt)
@@ -196,8 +196,8 @@ func TestRevokeStopsAllTimersAndRefusesAccept(t *testing.T) {
 	}, day+500*time.Millisecond)
 	st := h.run(defaultInput())
 
-	require.Equal(t, store.InvitationRevoked, st.Status)
-	require.Equal(t, []string{store.InvitationRevoked}, h.closed)
+	require.Equal(t, portal.InvitationRevoked, st.Status)
+	require.Equal(t, []portal.InvitationStatus{portal.InvitationRevoked}, h.closed)
 	require.Equal(t, []sent{{0, 1, 0}}, h.sends.sends, "no reminder after revoke")
 	require.Less(t, h.env.Now().UTC().Sub(h.sends.start), 2*day, "workflow ended at the revoke, not at a timer")
 	require.True(t, late.done)
@@ -214,7 +214,7 @@ func TestAcceptRefusedAfterExpiry(t *testing.T) {
 		h.sendAccept("late", AcceptRequest{Generation: 2, StageID: "s"}, &late)
 	}, 14*day+500*time.Millisecond)
 	st := h.run(defaultInput())
-	require.Equal(t, store.InvitationExpired, st.Status)
+	require.Equal(t, portal.InvitationExpired, st.Status)
 	require.True(t, late.done)
 	require.Equal(t, RejectExpired, errType(late.err))
 	require.Zero(t, h.accept)
@@ -228,7 +228,7 @@ func TestDuplicateAcceptActivatesOnce(t *testing.T) {
 		h.sendAccept("two", AcceptRequest{Generation: 1, StageID: "s2"}, &second)
 	}, day)
 	st := h.run(defaultInput())
-	require.Equal(t, store.InvitationAccepted, st.Status)
+	require.Equal(t, portal.InvitationAccepted, st.Status)
 	require.NoError(t, first.err)
 	require.True(t, second.done)
 	require.Equal(t, RejectAlreadyAccepted, errType(second.err))
@@ -270,7 +270,7 @@ func TestStatusQueryAndDescribeReportRecordedInvitation(t *testing.T) {
 		require.NoError(t, err)
 		var st InvitationState
 		require.NoError(t, v.Get(&st))
-		require.Equal(t, store.InvitationPending, st.Status)
+		require.Equal(t, portal.InvitationPending, st.Status)
 		require.Equal(t, 1, st.SendCount)
 		require.Equal(t, "acme", st.HelpCenter)
 		h.env.SignalWorkflow(RevokeSignal, nil)
@@ -289,7 +289,7 @@ func TestUndeliverableInviteClosesInvitation(t *testing.T) {
 	env.OnActivity(a.IssueToken, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(a.SendInvitation, mock.Anything, mock.Anything).Return(
 		temporal.NewNonRetryableApplicationError("bounced", activities.ErrTypeUndeliverable, nil))
-	var closed []string
+	var closed []portal.InvitationStatus
 	env.OnActivity(a.CloseInvitation, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CloseInput) error {
 		closed = append(closed, in.Status)
 		return nil
@@ -298,8 +298,8 @@ func TestUndeliverableInviteClosesInvitation(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	var st InvitationState
 	require.NoError(t, env.GetWorkflowResult(&st))
-	require.Equal(t, store.InvitationUndeliverable, st.Status)
-	require.Equal(t, []string{store.InvitationUndeliverable}, closed)
+	require.Equal(t, portal.InvitationUndeliverable, st.Status)
+	require.Equal(t, []portal.InvitationStatus{portal.InvitationUndeliverable}, closed)
 }
 
 func TestInvitationBlockedByAnAdminDecisionSendsNothing(t *testing.T) {
@@ -312,6 +312,6 @@ func TestInvitationBlockedByAnAdminDecisionSendsNothing(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	var st InvitationState
 	require.NoError(t, env.GetWorkflowResult(&st))
-	require.Equal(t, store.InvitationRevoked, st.Status)
+	require.Equal(t, portal.InvitationRevoked, st.Status)
 	env.AssertNotCalled(t, "SendInvitation", mock.Anything, mock.Anything)
 }

@@ -1,16 +1,23 @@
 package workflows
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/worker"
 )
 
 // TestReplayRecordedHistories replays histories recorded from a dev server
-// against the current code. A change that would break running invitations
+// against the current code. A change that would break running executions
 // fails here; such a change needs workflow.GetVersion, and a new history
-// recorded beside these.
+// recorded beside these: run the changed workflow to the new branch on
+// `make run`, then `make record-history WORKFLOW_ID=... NAME=...` writes
+// testdata/NAME.json.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil || len(files) == 0 {
@@ -19,13 +26,52 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflow(Invitation)
-			r.RegisterWorkflow(BulkInvite)
-			r.RegisterWorkflow(Signup)
-			r.RegisterWorkflow(ChangeAccess)
+			Register(r)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
 	}
+}
+
+// TestEveryRegisteredWorkflowHasARecordedHistory keeps a new workflow from
+// shipping without a history to replay.
+func TestEveryRegisteredWorkflowHasARecordedHistory(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := map[string]bool{}
+	for _, f := range files {
+		recorded[historyType(t, f)] = true
+	}
+	for _, w := range all {
+		name := runtime.FuncForPC(reflect.ValueOf(w).Pointer()).Name()
+		name = name[strings.LastIndex(name, ".")+1:]
+		if !recorded[name] {
+			t.Errorf("workflow %s has no recorded history in testdata/; record one with make record-history", name)
+		}
+	}
+}
+
+// historyType reads the workflow type a recorded history started.
+func historyType(t *testing.T, path string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Events []struct {
+			Started *struct {
+				WorkflowType struct {
+					Name string `json:"name"`
+				} `json:"workflowType"`
+			} `json:"workflowExecutionStartedEventAttributes"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil || len(h.Events) == 0 || h.Events[0].Started == nil {
+		t.Fatalf("%s is not a recorded history: %v", path, err)
+	}
+	return h.Events[0].Started.WorkflowType.Name
 }

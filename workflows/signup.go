@@ -7,9 +7,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
-	"github.com/portalaccess/portal/mail"
-	"github.com/portalaccess/portal/store"
 )
 
 // Message names of the sign-up workflow.
@@ -52,7 +51,7 @@ type SignupInput struct {
 // SignupState is what the status query and the verify update answer.
 type SignupState struct {
 	SignupID  string
-	Status    string
+	Status    portal.SignupStatus
 	ExpiresAt time.Time
 }
 
@@ -85,7 +84,7 @@ func Signup(ctx workflow.Context, in SignupInput) (SignupState, error) {
 	if in.ApprovalTimeout <= 0 {
 		in.ApprovalTimeout = DefaultApprovalTimeout
 	}
-	w := &signup{in: in, state: SignupState{SignupID: in.SignupID, Status: store.SignupVerifying}}
+	w := &signup{in: in, state: SignupState{SignupID: in.SignupID, Status: portal.SignupVerifying}}
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (SignupState, error) { return w.state, nil }); err != nil {
 		return w.state, err
 	}
@@ -108,7 +107,7 @@ func (w *signup) validateVerify(ctx workflow.Context, req VerifyRequest) error {
 		return temporal.NewApplicationError("a newer sign-up replaced this link", RejectSignupExpired)
 	case w.verifying || w.verified:
 		return temporal.NewApplicationError("the address is already confirmed", RejectSignupDone)
-	case w.state.Status != store.SignupVerifying || w.state.ExpiresAt.IsZero() || !workflow.Now(ctx).Before(w.state.ExpiresAt):
+	case w.state.Status != portal.SignupVerifying || w.state.ExpiresAt.IsZero() || !workflow.Now(ctx).Before(w.state.ExpiresAt):
 		return temporal.NewApplicationError("the sign-up link expired", RejectSignupExpired)
 	}
 	return nil
@@ -131,31 +130,31 @@ func (w *signup) verify(ctx workflow.Context, _ VerifyRequest) (SignupState, err
 	}
 	w.verified = true
 	if w.in.NeedsApproval {
-		w.state.Status = store.SignupPendingApproval
+		w.state.Status = portal.SignupPendingApproval
 		return w.state, nil
 	}
 	if err := workflow.ExecuteActivity(ctx, a.ActivateSignup, w.in.SignupID).Get(ctx, nil); err != nil {
 		return w.state, err
 	}
-	w.state.Status = store.SignupActive
+	w.state.Status = portal.SignupActive
 	return w.state, nil
 }
 
 func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 	var a *activities.Activities
 	if w.in.AccountExists {
-		if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: mail.KindAccountExists}).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailAccountExists}).Get(ctx, nil); err != nil {
 			return w.state, err
 		}
 		// The sign-up itself goes no further.
-		return w.close(ctx, store.SignupExpired, "")
+		return w.close(ctx, portal.SignupExpired, "")
 	}
 	expires := workflow.Now(ctx).Add(w.in.LinkLifetime)
 	if err := workflow.ExecuteActivity(ctx, a.IssueSignupToken, activities.SignupTokenInput{SignupID: w.in.SignupID, ExpiresAt: expires}).Get(ctx, nil); err != nil {
 		return w.state, err
 	}
 	w.state.ExpiresAt = expires
-	if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: mail.KindSignupVerify}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailSignupVerify}).Get(ctx, nil); err != nil {
 		return w.state, err
 	}
 
@@ -168,7 +167,7 @@ func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 		return w.state, err
 	}
 	if !ok && !w.verified {
-		return w.close(ctx, store.SignupExpired, "")
+		return w.close(ctx, portal.SignupExpired, "")
 	}
 	if w.in.NeedsApproval {
 		if err := w.awaitDecision(ctx); err != nil {
@@ -197,17 +196,17 @@ func (w *signup) awaitDecision(ctx workflow.Context) error {
 		if err := workflow.ExecuteActivity(ctx, a.ActivateSignup, w.in.SignupID).Get(ctx, nil); err != nil {
 			return err
 		}
-		w.state.Status = store.SignupActive
-		return workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: mail.KindSignupApproved}).Get(ctx, nil)
+		w.state.Status = portal.SignupActive
+		return workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailSignupApproved}).Get(ctx, nil)
 	case RejectSignal:
-		_, err := w.close(ctx, store.SignupRejected, mail.KindSignupRejected)
+		_, err := w.close(ctx, portal.SignupRejected, portal.EmailSignupRejected)
 		return err
 	}
-	_, err := w.close(ctx, store.SignupExpired, "")
+	_, err := w.close(ctx, portal.SignupExpired, "")
 	return err
 }
 
-func (w *signup) close(ctx workflow.Context, status, emailKind string) (SignupState, error) {
+func (w *signup) close(ctx workflow.Context, status portal.SignupStatus, emailKind portal.EmailKind) (SignupState, error) {
 	var a *activities.Activities
 	w.state.Status = status
 	if err := workflow.ExecuteActivity(ctx, a.CloseSignup, activities.CloseSignupInput{SignupID: w.in.SignupID, Status: status}).Get(ctx, nil); err != nil {

@@ -10,17 +10,16 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
-	"github.com/portalaccess/portal/mail"
-	"github.com/portalaccess/portal/store"
 )
 
 type signupHarness struct {
 	env       *testsuite.TestWorkflowEnvironment
-	emails    []string
+	emails    []portal.EmailKind
 	verified  int
 	activated int
-	closed    []string
+	closed    []portal.SignupStatus
 	closeFn   func(activities.CloseSignupInput) error
 }
 
@@ -88,9 +87,9 @@ func TestSignupVerifiedWithoutApprovalIsActiveAtOnce(t *testing.T) {
 	h.env.ExecuteWorkflow(Signup, signupInput(false))
 	st := h.result(t)
 	require.NoError(t, res.err)
-	require.Equal(t, store.SignupActive, answered.Status, "the verify answer already says active")
-	require.Equal(t, store.SignupActive, st.Status)
-	require.Equal(t, []string{mail.KindSignupVerify}, h.emails)
+	require.Equal(t, portal.SignupActive, answered.Status, "the verify answer already says active")
+	require.Equal(t, portal.SignupActive, st.Status)
+	require.Equal(t, []portal.EmailKind{portal.EmailSignupVerify}, h.emails)
 	require.Equal(t, 1, h.verified)
 	require.Equal(t, 1, h.activated)
 }
@@ -106,10 +105,10 @@ func TestSignupWaitsForApprovalThenActivates(t *testing.T) {
 	}, 3*24*time.Hour)
 	h.env.ExecuteWorkflow(Signup, signupInput(true))
 	st := h.result(t)
-	require.Equal(t, store.SignupPendingApproval, answered.Status)
-	require.Equal(t, store.SignupActive, st.Status)
+	require.Equal(t, portal.SignupPendingApproval, answered.Status)
+	require.Equal(t, portal.SignupActive, st.Status)
 	require.Equal(t, 1, h.activated)
-	require.Equal(t, []string{mail.KindSignupVerify, mail.KindSignupApproved}, h.emails)
+	require.Equal(t, []portal.EmailKind{portal.EmailSignupVerify, portal.EmailSignupApproved}, h.emails)
 }
 
 func TestSignupRejectedGetsAnEmailAndNoAccount(t *testing.T) {
@@ -119,10 +118,10 @@ func TestSignupRejectedGetsAnEmailAndNoAccount(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(RejectSignal, nil) }, 2*time.Hour)
 	h.env.ExecuteWorkflow(Signup, signupInput(true))
 	st := h.result(t)
-	require.Equal(t, store.SignupRejected, st.Status)
+	require.Equal(t, portal.SignupRejected, st.Status)
 	require.Zero(t, h.activated)
-	require.Equal(t, []string{store.SignupRejected}, h.closed)
-	require.Equal(t, []string{mail.KindSignupVerify, mail.KindSignupRejected}, h.emails)
+	require.Equal(t, []portal.SignupStatus{portal.SignupRejected}, h.closed)
+	require.Equal(t, []portal.EmailKind{portal.EmailSignupVerify, portal.EmailSignupRejected}, h.emails)
 }
 
 func TestSignupNeverVerifiedExpires(t *testing.T) {
@@ -130,8 +129,8 @@ func TestSignupNeverVerifiedExpires(t *testing.T) {
 	start := h.env.Now()
 	h.env.ExecuteWorkflow(Signup, signupInput(false))
 	st := h.result(t)
-	require.Equal(t, store.SignupExpired, st.Status)
-	require.Equal(t, []string{store.SignupExpired}, h.closed)
+	require.Equal(t, portal.SignupExpired, st.Status)
+	require.Equal(t, []portal.SignupStatus{portal.SignupExpired}, h.closed)
 	require.Zero(t, h.verified)
 	require.Equal(t, DefaultSignupLinkLifetime, h.env.Now().Sub(start).Round(time.Hour))
 }
@@ -153,7 +152,7 @@ func TestSignupVerifyAfterExpiryIsRefused(t *testing.T) {
 	h.verifyAt(DefaultSignupLinkLifetime+500*time.Millisecond, "su-1", &late, nil)
 	h.env.ExecuteWorkflow(Signup, signupInput(false))
 	st := h.result(t)
-	require.Equal(t, store.SignupExpired, st.Status)
+	require.Equal(t, portal.SignupExpired, st.Status)
 	require.True(t, late.done)
 	require.Equal(t, RejectSignupExpired, errType(late.err))
 	require.Zero(t, h.verified)
@@ -169,9 +168,9 @@ func TestSignupApprovalAfterTimeoutExpires(t *testing.T) {
 	st := h.result(t)
 	// Nobody decided within ten days: the request expires, and an approval
 	// arriving later finds no workflow to signal (the API answers 409).
-	require.Equal(t, store.SignupExpired, st.Status)
+	require.Equal(t, portal.SignupExpired, st.Status)
 	require.Zero(t, h.activated)
-	require.Equal(t, []string{store.SignupExpired}, h.closed)
+	require.Equal(t, []portal.SignupStatus{portal.SignupExpired}, h.closed)
 }
 
 func TestSignupLinkOfAReplacedSignupIsRefused(t *testing.T) {
@@ -192,7 +191,7 @@ func TestSignupForAnExistingAccountOnlySendsANotice(t *testing.T) {
 	in.AccountExists = true
 	h.env.ExecuteWorkflow(Signup, in)
 	h.result(t)
-	require.Equal(t, []string{mail.KindAccountExists}, h.emails)
+	require.Equal(t, []portal.EmailKind{portal.EmailAccountExists}, h.emails)
 	require.Zero(t, h.verified)
 	require.Zero(t, h.activated)
 }

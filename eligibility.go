@@ -1,20 +1,21 @@
-package store
+package portal
 
 // Reasons a contact can't be invited; they are also bulk-job outcomes.
 const (
-	ReasonNoEmail       = "no_email"
-	ReasonUnverified    = "unverified"
-	ReasonAlreadyActive = "already_active"
-	ReasonDeactivated   = "deactivated"
+	ReasonNoEmail       Outcome = "no_email"
+	ReasonUnverified    Outcome = "unverified"
+	ReasonAlreadyActive Outcome = "already_active"
+	ReasonDeactivated   Outcome = "deactivated"
 	// A sign-up waiting for an admin, or one an admin rejected: only an
 	// admin's decision changes these, not an invitation.
-	ReasonPendingApproval = "pending_approval"
-	ReasonRejected        = "rejected"
+	ReasonPendingApproval Outcome = "pending_approval"
+	ReasonRejected        Outcome = "rejected"
 )
 
 // Ineligible returns why a contact with this email, verification and
-// access status can't be invited, or "".
-func Ineligible(email *string, verified bool, access string) string {
+// access status (empty when the contact has none) can't be invited, or
+// "" when it can.
+func Ineligible(email *string, verified bool, access AccessStatus) Outcome {
 	switch {
 	case email == nil:
 		return ReasonNoEmail
