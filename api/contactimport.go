@@ -23,7 +23,7 @@ import (
 const MaxImportBytes = 512 << 20
 
 // importBatch is how many rows go to the database at once.
-const importBatch = 500
+const importBatchSize = 500
 
 // maxListedRejections bounds the rejected rows the report lists one by
 // one; the count covers all of them.
@@ -118,63 +118,18 @@ func importBody(c *gin.Context) (io.Reader, error) {
 	return nil, &importError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send the CSV as text/csv or as a multipart/form-data field named file"}
 }
 
+// readImport reads the file in four steps: open it as CSV, find the
+// columns in its header, check each row, and upsert the good rows in
+// batches. A row that fails its check is listed in the report; a file the
+// parser can't read fails whole.
 func readImport(ctx context.Context, body io.Reader, im *store.Importer, report *importReport) error {
-	// Drop a UTF-8 byte order mark before the parser sees it: in front of
-	// a quoted header ("\ufeff\"email\"") it is a bare quote otherwise.
-	br := bufio.NewReader(body)
-	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
-		_, _ = br.Discard(3)
-	}
-	r := csv.NewReader(br)
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err == io.EOF {
-		return &importError{http.StatusUnprocessableEntity, "empty_file", "the file is empty; the first line must be a header with an email column"}
-	}
+	r := openCSV(body)
+	cols, err := readHeader(r)
 	if err != nil {
-		return csvError(err)
+		return err
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if _, seen := col[name]; !seen {
-			col[name] = i
-		}
-	}
-	emailCol, ok := col["email"]
-	if !ok {
-		return &importError{http.StatusUnprocessableEntity, "missing_column", "line 1: the header has no email column"}
-	}
-	nameCol, hasName := col["name"]
-	verifiedCol, hasVerified := col["verified"]
-	im.HasName, im.HasVerified = hasName, hasVerified
-
-	batch := make([]store.ImportRow, 0, importBatch)
-	lines := make([]int, 0, importBatch)
-	inBatch := make(map[string]bool, importBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		outcomes, err := im.Upsert(ctx, batch)
-		if err != nil {
-			return err
-		}
-		for i, o := range outcomes {
-			switch o {
-			case store.ImportCreated:
-				report.Created++
-			case store.ImportUpdated:
-				report.Updated++
-			default:
-				report.reject(lines[i], batch[i].Email, "duplicate in file")
-			}
-		}
-		batch, lines = batch[:0], lines[:0]
-		clear(inBatch)
-		return nil
-	}
+	im.HasName, im.HasVerified = cols.hasName, cols.hasVerified
+	b := &importBatch{im: im, report: report, seen: make(map[string]bool, importBatchSize)}
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -187,60 +142,155 @@ func readImport(ctx context.Context, body io.Reader, im *store.Importer, report 
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
 		}
-		need := emailCol
-		if hasName {
-			need = max(need, nameCol)
-		}
-		if hasVerified {
-			need = max(need, verifiedCol)
-		}
-		if len(rec) <= need {
-			report.reject(line, "", "missing column")
+		row, problem := cols.row(rec)
+		if problem != "" {
+			report.reject(line, row.Email, problem)
 			continue
 		}
-		if slices.ContainsFunc(rec, func(v string) bool { return strings.ContainsRune(v, 0) }) {
-			report.reject(line, "", "invalid character (NUL)")
-			continue
-		}
-		email, ok := normalizeEmail(rec[emailCol])
-		if !ok {
-			report.reject(line, strings.TrimSpace(rec[emailCol]), "bad email")
-			continue
-		}
-		// Fields are slices of one string per record; copy what the batch
-		// keeps so it does not pin whole rows (ignored columns and all).
-		email = strings.Clone(email)
-		row := store.ImportRow{Email: email}
-		if hasName {
-			row.Name = strings.Clone(strings.TrimSpace(rec[nameCol]))
-			if utf8.RuneCountInString(row.Name) > 200 {
-				report.reject(line, email, "name longer than 200 characters")
-				continue
-			}
-		}
-		if hasVerified {
-			v, ok := parseVerified(rec[verifiedCol])
-			if !ok {
-				report.reject(line, email, "bad verified value (use true or false)")
-				continue
-			}
-			row.Verified = v
-		}
-		key := strings.ToLower(email)
-		if inBatch[key] {
-			report.reject(line, email, "duplicate in file")
-			continue
-		}
-		inBatch[key] = true
-		batch = append(batch, row)
-		lines = append(lines, line)
-		if len(batch) == importBatch {
-			if err := flush(); err != nil {
-				return err
-			}
+		if err := b.add(ctx, row, line); err != nil {
+			return err
 		}
 	}
-	return flush()
+	return b.flush(ctx)
+}
+
+// openCSV reads body as CSV with rows of any width, reusing one record.
+func openCSV(body io.Reader) *csv.Reader {
+	// Drop a UTF-8 byte order mark before the parser sees it: in front of
+	// a quoted header ("\ufeff\"email\"") it is a bare quote otherwise.
+	br := bufio.NewReader(body)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	r := csv.NewReader(br)
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	return r
+}
+
+// importColumns are the positions of the columns an import reads.
+type importColumns struct {
+	email, name, verified int
+	hasName, hasVerified  bool
+	// need is the width a row must have to hold every column read.
+	need int
+}
+
+// readHeader finds the columns by name (the first of a repeated name
+// counts); an email column is required.
+func readHeader(r *csv.Reader) (importColumns, error) {
+	header, err := r.Read()
+	if err == io.EOF {
+		return importColumns{}, &importError{http.StatusUnprocessableEntity, "empty_file", "the file is empty; the first line must be a header with an email column"}
+	}
+	if err != nil {
+		return importColumns{}, csvError(err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		if _, seen := col[name]; !seen {
+			col[name] = i
+		}
+	}
+	var c importColumns
+	var ok bool
+	if c.email, ok = col["email"]; !ok {
+		return importColumns{}, &importError{http.StatusUnprocessableEntity, "missing_column", "line 1: the header has no email column"}
+	}
+	c.name, c.hasName = col["name"]
+	c.verified, c.hasVerified = col["verified"]
+	c.need = c.email
+	if c.hasName {
+		c.need = max(c.need, c.name)
+	}
+	if c.hasVerified {
+		c.need = max(c.need, c.verified)
+	}
+	return c, nil
+}
+
+// row checks one record and returns the row to import, or why it can't
+// be imported (with as much of the row as the report lists).
+func (c importColumns) row(rec []string) (store.ImportRow, string) {
+	if len(rec) <= c.need {
+		return store.ImportRow{}, "missing column"
+	}
+	if slices.ContainsFunc(rec, func(v string) bool { return strings.ContainsRune(v, 0) }) {
+		return store.ImportRow{}, "invalid character (NUL)"
+	}
+	email, ok := normalizeEmail(rec[c.email])
+	if !ok {
+		return store.ImportRow{Email: strings.TrimSpace(rec[c.email])}, "bad email"
+	}
+	// Fields are slices of one string per record; copy what the batch
+	// keeps so it does not pin whole rows (ignored columns and all).
+	row := store.ImportRow{Email: strings.Clone(email)}
+	if c.hasName {
+		row.Name = strings.Clone(strings.TrimSpace(rec[c.name]))
+		if utf8.RuneCountInString(row.Name) > 200 {
+			return row, "name longer than 200 characters"
+		}
+	}
+	if c.hasVerified {
+		v, ok := parseVerified(rec[c.verified])
+		if !ok {
+			return row, "bad verified value (use true or false)"
+		}
+		row.Verified = v
+	}
+	return row, ""
+}
+
+// importBatch gathers checked rows and upserts them importBatchSize at a
+// time, counting the outcomes in the report.
+type importBatch struct {
+	im     *store.Importer
+	report *importReport
+	rows   []store.ImportRow
+	lines  []int
+	// seen holds the batch's emails, lower-cased: a repeat within one
+	// upsert is listed as a duplicate here (the store reports repeats
+	// across batches).
+	seen map[string]bool
+}
+
+func (b *importBatch) add(ctx context.Context, row store.ImportRow, line int) error {
+	key := strings.ToLower(row.Email)
+	if b.seen[key] {
+		b.report.reject(line, row.Email, "duplicate in file")
+		return nil
+	}
+	b.seen[key] = true
+	b.rows = append(b.rows, row)
+	b.lines = append(b.lines, line)
+	if len(b.rows) == importBatchSize {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+func (b *importBatch) flush(ctx context.Context) error {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	outcomes, err := b.im.Upsert(ctx, b.rows)
+	if err != nil {
+		return err
+	}
+	for i, o := range outcomes {
+		switch o {
+		case store.ImportCreated:
+			b.report.Created++
+		case store.ImportUpdated:
+			b.report.Updated++
+		default:
+			b.report.reject(b.lines[i], b.rows[i].Email, "duplicate in file")
+		}
+	}
+	b.rows, b.lines = b.rows[:0], b.lines[:0]
+	clear(b.seen)
+	return nil
 }
 
 func parseVerified(s string) (bool, bool) {
