@@ -229,36 +229,26 @@ func (w *invitation) setup(ctx workflow.Context, fn, arg any) workflow.Future {
 	return workflow.ExecuteActivity(ctx, fn, arg)
 }
 
+// run is the invitation's life in four steps: record it (once per chain
+// of runs), send the first link, wait for the customer, an admin or a
+// timer until it closes, then finish.
 func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 	ctx = withActivityOptions(ctx)
-	logger := workflow.GetLogger(ctx)
-	var a *activities.Activities
 	w.publish(ctx)
 	w.localSetup = workflow.GetVersion(ctx, localSetupChange, workflow.DefaultVersion, 1) == 1
 
 	if !w.state.Recorded {
-		// Invitations started before grantChange ignore the account's
-		// password: they always send a link.
-		grant := workflow.GetVersion(ctx, grantChange, workflow.DefaultVersion, 1) == 1
-		var rec activities.RecordResult
-		var recPtr any
-		if grant {
-			recPtr = &rec
-		}
-		if err := w.setup(ctx, a.RecordInvitation, activities.RecordInput{
-			InvitationID: w.state.InvitationID, WorkflowID: w.state.WorkflowID,
-			HelpCenterID: w.in.HelpCenterID, ContactID: w.in.ContactID, CreatedAt: w.state.CreatedAt,
-		}).Get(ctx, recPtr); err != nil {
+		rec, err := w.record(ctx)
+		if err != nil {
 			return w.state, err
 		}
-		w.state.Recorded = true
-		if rec.Blocked {
+		switch {
+		case rec.Blocked:
 			// Recorded as revoked: an admin's decision came in first.
 			w.state.Status, w.state.Blocked = portal.InvitationRevoked, true
 			w.publish(ctx)
 			return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-		}
-		if rec.HasPassword {
+		case rec.HasPassword:
 			return w.grant(ctx)
 		}
 		if err := w.issue(ctx); err != nil {
@@ -266,59 +256,114 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 		}
 	}
 
+	if again, err := w.wait(ctx); err != nil || again {
+		if again {
+			return w.continueAsNew(ctx)
+		}
+		return w.state, err
+	}
+	return w.finish(ctx, nil)
+}
+
+// record stores the invitation and reports what it found about the
+// account.
+func (w *invitation) record(ctx workflow.Context) (activities.RecordResult, error) {
+	var a *activities.Activities
+	// Invitations started before grantChange ignore the account's
+	// password: they always send a link.
+	grant := workflow.GetVersion(ctx, grantChange, workflow.DefaultVersion, 1) == 1
+	var rec activities.RecordResult
+	var recPtr any
+	if grant {
+		recPtr = &rec
+	}
+	if err := w.setup(ctx, a.RecordInvitation, activities.RecordInput{
+		InvitationID: w.state.InvitationID, WorkflowID: w.state.WorkflowID,
+		HelpCenterID: w.in.HelpCenterID, ContactID: w.in.ContactID, CreatedAt: w.state.CreatedAt,
+	}).Get(ctx, recPtr); err != nil {
+		return rec, err
+	}
+	w.state.Recorded = true
+	return rec, nil
+}
+
+// wakeup is what ended one wait of a pending invitation.
+type wakeup struct {
+	resend, revoke bool
+	// fired: the timer for a reminder (reminderDue) or the expiry.
+	fired, reminderDue bool
+}
+
+// wait acts on every wakeup until the invitation is no longer pending. It
+// answers again=true when the history has grown enough to continue as
+// new.
+func (w *invitation) wait(ctx workflow.Context) (again bool, err error) {
 	resendCh := workflow.GetSignalChannel(ctx, ResendSignal)
 	revokeCh := workflow.GetSignalChannel(ctx, RevokeSignal)
 	for w.state.Status == portal.InvitationPending {
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !w.accepting && resendCh.Len() == 0 && revokeCh.Len() == 0 {
-			return w.continueAsNew(ctx)
+			return true, nil
 		}
-		wake, reminderDue := w.nextWake()
-		timerCtx, cancelTimer := workflow.WithCancel(ctx)
-		timer := workflow.NewTimer(timerCtx, max(wake.Sub(workflow.Now(ctx)), 0))
-		var resend, revoke, fired bool
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(timer, func(workflow.Future) { fired = true })
-		sel.AddReceive(resendCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); resend = true })
-		sel.AddReceive(revokeCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); revoke = true })
-		sel.AddFuture(w.acceptedF, func(workflow.Future) {})
-		sel.Select(ctx)
-		cancelTimer()
-
+		wake := w.next(ctx, resendCh, revokeCh)
 		// An accept in flight decides first: if it succeeds, the resend,
 		// revoke or expiry that raced it no longer applies.
 		if err := workflow.Await(ctx, func() bool { return !w.accepting }); err != nil {
-			return w.state, err
+			return false, err
 		}
 		if w.state.Status != portal.InvitationPending {
-			break
+			return false, nil
 		}
-		var err error
-		switch {
-		case revoke:
-			err = w.close(ctx, portal.InvitationRevoked)
-		case resend:
-			logger.Info("resending invitation")
-			err = w.issue(ctx)
-		case fired && reminderDue:
-			w.state.RemindersSent++
-			err = workflow.ExecuteActivity(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
-				InvitationID: w.state.InvitationID, Generation: w.state.Generation, Reminder: w.state.RemindersSent,
-			}).Get(ctx, nil)
-			if isUndeliverable(err) {
-				err = w.close(ctx, portal.InvitationUndeliverable)
-			}
-		case fired && w.state.ReinvitesUsed < w.in.Policy.AutoReinvites:
-			w.state.ReinvitesUsed++
-			logger.Info("link expired; re-inviting", "reinvite", w.state.ReinvitesUsed)
-			err = w.issue(ctx)
-		case fired:
-			err = w.close(ctx, portal.InvitationExpired)
-		}
-		if err != nil {
-			return w.finish(ctx, err)
+		if err := w.act(ctx, wake); err != nil {
+			return false, err
 		}
 	}
-	return w.finish(ctx, nil)
+	return false, nil
+}
+
+// next waits for a resend, a revoke, an accept or the next timer.
+func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh workflow.ReceiveChannel) wakeup {
+	at, reminderDue := w.nextWake()
+	wake := wakeup{reminderDue: reminderDue}
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	timer := workflow.NewTimer(timerCtx, max(at.Sub(workflow.Now(ctx)), 0))
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(timer, func(workflow.Future) { wake.fired = true })
+	sel.AddReceive(resendCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); wake.resend = true })
+	sel.AddReceive(revokeCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); wake.revoke = true })
+	sel.AddFuture(w.acceptedF, func(workflow.Future) {})
+	sel.Select(ctx)
+	return wake
+}
+
+// act does what a wakeup asks of a pending invitation; a revoke wins over
+// a resend that arrived with it.
+func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
+	var a *activities.Activities
+	logger := workflow.GetLogger(ctx)
+	switch {
+	case wake.revoke:
+		return w.close(ctx, portal.InvitationRevoked)
+	case wake.resend:
+		logger.Info("resending invitation")
+		return w.issue(ctx)
+	case wake.fired && wake.reminderDue:
+		w.state.RemindersSent++
+		err := workflow.ExecuteActivity(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
+			InvitationID: w.state.InvitationID, Generation: w.state.Generation, Reminder: w.state.RemindersSent,
+		}).Get(ctx, nil)
+		if isUndeliverable(err) {
+			return w.close(ctx, portal.InvitationUndeliverable)
+		}
+		return err
+	case wake.fired && w.state.ReinvitesUsed < w.in.Policy.AutoReinvites:
+		w.state.ReinvitesUsed++
+		logger.Info("link expired; re-inviting", "reinvite", w.state.ReinvitesUsed)
+		return w.issue(ctx)
+	case wake.fired:
+		return w.close(ctx, portal.InvitationExpired)
+	}
+	return nil
 }
 
 // nextWake returns when the workflow must next act on its own: the next
