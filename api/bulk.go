@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -9,10 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
@@ -131,7 +127,7 @@ func (s *Server) createBulkInvitation(c *gin.Context) {
 		s.internal(c, err)
 		return
 	}
-	if err := s.startBulk(ctx, hc, job); err != nil {
+	if err := s.Start.Bulk(ctx, hc, job); err != nil {
 		// The job is on record, so it is accepted: the sweeper starts its
 		// workflow once Temporal answers again.
 		s.Logger.Warn("bulk job stored; its workflow starts later", "job_id", job.ID, "error", err)
@@ -143,31 +139,12 @@ func (s *Server) createBulkInvitation(c *gin.Context) {
 // if the first request stopped before it could.
 func (s *Server) bulkAccepted(c *gin.Context, hc *store.HelpCenter, job *store.BulkJob) {
 	if job.Status == portal.BulkRunning {
-		if err := s.startBulk(c.Request.Context(), hc, job); err != nil {
+		if err := s.Start.Bulk(c.Request.Context(), hc, job); err != nil {
 			s.temporalError(c, err)
 			return
 		}
 	}
 	c.JSON(http.StatusAccepted, viewBulk(job, hc.Slug))
-}
-
-// startBulk starts a job's workflow; starting it again is harmless.
-func (s *Server) startBulk(ctx context.Context, hc *store.HelpCenter, job *store.BulkJob) error {
-	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       job.WorkflowID,
-		TaskQueue:                s.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.HelpCenterKey.ValueSet(hc.Slug), workflows.BulkJobKey.ValueSet(job.ID)),
-	}, workflows.BulkInvite, workflows.BulkInput{
-		JobID: job.ID, HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, Policy: workflows.PolicyFrom(hc.InvitePolicy),
-		MailTaskQueue: s.MailTaskQueue, DryRun: job.DryRun,
-	})
-	if err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-		return err
-	}
-	return s.Store.MarkBulkStarted(ctx, job.ID)
 }
 
 // bulkJob loads the job named by :id, or answers 404.

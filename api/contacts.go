@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -41,19 +41,9 @@ func personName(c *gin.Context, raw string) (string, bool) {
 	return name, true
 }
 
-// normalizeEmail accepts a bare address (no display name) that net/mail
-// can parse.
-func normalizeEmail(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 254 {
-		return "", false
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" {
-		return "", false
-	}
-	return s, true
-}
+// normalizeEmail is the portal's address rule, which the pages' sign-up
+// form applies too.
+func normalizeEmail(s string) (string, bool) { return portal.NormalizeEmail(s) }
 
 type createContactRequest struct {
 	Email    *string `json:"email"`

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -14,6 +15,19 @@ import (
 type departmentRequest struct {
 	Name   *string `json:"name"`
 	Active *bool   `json:"active"`
+}
+
+// departmentView is a department requests can be filed under.
+type departmentView struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func viewDepartment(d *store.Department) departmentView {
+	return departmentView{ID: d.ID, Name: d.Name, Active: d.Active, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 }
 
 func validDepartmentName(c *gin.Context, name string) (string, bool) {
@@ -43,7 +57,7 @@ func (s *Server) createDepartment(c *gin.Context) {
 		s.storeError(c, err, "department")
 		return
 	}
-	c.JSON(http.StatusCreated, d)
+	c.JSON(http.StatusCreated, viewDepartment(d))
 }
 
 func (s *Server) listDepartments(c *gin.Context) {
@@ -52,7 +66,11 @@ func (s *Server) listDepartments(c *gin.Context) {
 		s.storeError(c, err, "department")
 		return
 	}
-	c.JSON(http.StatusOK, list[store.Department]{Items: page.Items, NextCursor: page.NextCursor})
+	out := list[departmentView]{Items: []departmentView{}, NextCursor: page.NextCursor}
+	for i := range page.Items {
+		out.Items = append(out.Items, viewDepartment(&page.Items[i]))
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) department(c *gin.Context) (*store.Department, bool) {
@@ -71,7 +89,7 @@ func (s *Server) department(c *gin.Context) (*store.Department, bool) {
 
 func (s *Server) getDepartment(c *gin.Context) {
 	if d, ok := s.department(c); ok {
-		c.JSON(http.StatusOK, d)
+		c.JSON(http.StatusOK, viewDepartment(d))
 	}
 }
 
@@ -98,5 +116,5 @@ func (s *Server) updateDepartment(c *gin.Context) {
 		s.storeError(c, err, "department")
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(http.StatusOK, viewDepartment(d))
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -15,8 +14,6 @@ import (
 	"github.com/portalaccess/portal/mail"
 	"github.com/portalaccess/portal/store"
 )
-
-var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
 
 type helpCenterView struct {
 	Slug          string               `json:"slug"`
@@ -58,7 +55,7 @@ func (s *Server) createHelpCenter(c *gin.Context) {
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	switch {
-	case !slugPattern.MatchString(req.Slug):
+	case !portal.ValidSlug(req.Slug):
 		invalidField(c, "slug", "slug must be 2-63 lowercase letters, digits or hyphens, starting with a letter or digit")
 		return
 	case req.Name == "" || utf8.RuneCountInString(req.Name) > 200:
@@ -93,7 +90,7 @@ func (s *Server) listHelpCenters(c *gin.Context) {
 // answers 404.
 func (s *Server) helpCenter(c *gin.Context) (*store.HelpCenter, bool) {
 	slug := c.Param("slug")
-	if !slugPattern.MatchString(slug) {
+	if !portal.ValidSlug(slug) {
 		abort(c, http.StatusNotFound, "help_center_not_found", "help center not found")
 		return nil, false
 	}

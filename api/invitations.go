@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -57,15 +56,6 @@ var reasonMessages = map[portal.Outcome]string{
 	portal.ReasonRejected:        "an admin rejected the contact's sign-up",
 }
 
-// ineligible returns why a contact can't be invited to hc, or "".
-func (s *Server) ineligible(ctx context.Context, ct *store.Contact, hc *store.HelpCenter) (portal.Outcome, error) {
-	if reason := portal.Ineligible(ct.Email, ct.Verified, ""); reason != "" {
-		return reason, nil
-	}
-	access, err := s.Store.AccessStatus(ctx, ct.ID, hc)
-	return portal.Ineligible(ct.Email, ct.Verified, access), err
-}
-
 type createInvitationRequest struct {
 	ContactID int64 `json:"contact_id"`
 }
@@ -98,7 +88,7 @@ func (s *Server) createInvitation(c *gin.Context) {
 // invite starts (or finds) the contact's invitation and answers 202 with
 // it, or 422 with the reason the contact can't be invited.
 func (s *Server) invite(c *gin.Context, hc *store.HelpCenter, ct *store.Contact) {
-	reason, err := s.ineligible(c.Request.Context(), ct, hc)
+	reason, err := s.Start.Ineligible(c.Request.Context(), ct, hc)
 	if err != nil {
 		s.internal(c, err)
 		return
@@ -107,7 +97,7 @@ func (s *Server) invite(c *gin.Context, hc *store.HelpCenter, ct *store.Contact)
 		abort(c, http.StatusUnprocessableEntity, string(reason), reasonMessages[reason])
 		return
 	}
-	st, err := s.startInvitation(c.Request.Context(), hc, ct.ID)
+	st, err := s.Start.Invitation(c.Request.Context(), hc, ct.ID)
 	if err != nil {
 		s.temporalError(c, err)
 		return

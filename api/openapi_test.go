@@ -7,12 +7,15 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/portalaccess/portal/pages"
 )
 
 var ginParam = regexp.MustCompile(`:([A-Za-z_]+)`)
 
-// TestOpenAPIDocumentsEveryRoute fails when a registered route is missing
-// from openapi.yaml, or the document names a route that does not exist.
+// TestOpenAPIDocumentsEveryRoute fails when a registered route, of the API
+// or of the customer's pages, is missing from openapi.yaml, or the
+// document names a route that does not exist.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	var doc struct {
 		OpenAPI string                    `yaml:"openapi"`
@@ -25,8 +28,10 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		t.Fatalf("openapi version %q", doc.OpenAPI)
 	}
 	s := &Server{Outbox: true, Logger: slog.Default()}
+	h := s.Handler()
+	(&pages.Site{Logger: slog.Default()}).Register(h)
 	registered := map[string]bool{}
-	for _, r := range s.Handler().Routes() {
+	for _, r := range h.Routes() {
 		path := ginParam.ReplaceAllString(r.Path, "{$1}")
 		method := strings.ToLower(r.Method)
 		registered[method+" "+path] = true

@@ -1,7 +1,9 @@
-// Package api holds the HTTP surface: the admin JSON API under /api, the
-// customer portal pages under /portal, health checks and, in development,
-// the mail outbox. Handlers validate input, read Postgres and talk to
-// Temporal; they never send email themselves.
+// Package api holds the admin JSON API under /api, health checks and, in
+// development, the mail outbox, one file per resource. Handlers validate
+// input, read Postgres and talk to Temporal; they never send email
+// themselves. Every response is a view type of this package, never a
+// database row. The customer's pages (package pages) mount on the same
+// engine and share its middleware.
 package api
 
 import (
@@ -14,20 +16,20 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/portalaccess/portal"
+	"github.com/portalaccess/portal/starter"
 	"github.com/portalaccess/portal/store"
 )
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	Store     *store.Store
-	Temporal  client.Client
-	TaskQueue string
-	// MailTaskQueue is where invitations send their email.
-	MailTaskQueue string
-	// PublicBaseURL is where customers reach the portal; its origin is the
-	// only one allowed to post portal forms.
+	Store *store.Store
+	// Temporal signals running workflows and answers the readiness check.
+	Temporal client.Client
+	// Start starts invitations, bulk jobs, auto-invites and access changes.
+	Start *starter.Starter
+	// PublicBaseURL is where customers reach the portal; help centers'
+	// portal_url starts with it.
 	PublicBaseURL string
-	SecureCookies bool
 	// Outbox enables GET /dev/outbox (development mail driver only).
 	Outbox bool
 	// AfterTicketStored runs between storing a ticket and starting its
@@ -39,7 +41,8 @@ type Server struct {
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 1 << 20
 
-// Handler returns the HTTP handler with every route registered.
+// Handler returns the HTTP handler with the middleware every route shares
+// (pages included) and the API's routes registered.
 func (s *Server) Handler() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -89,19 +92,6 @@ func (s *Server) Handler() *gin.Engine {
 	v1.POST("/help-centers/:slug/users/:id/reactivate", s.reactivateUser)
 	v1.POST("/help-centers/:slug/users/deactivate", s.deactivateUsers)
 	v1.POST("/help-centers/:slug/users/reactivate", s.reactivateUsers)
-
-	p := r.Group("/portal/:slug")
-	p.GET("/invitations/accept", s.acceptPage)
-	p.POST("/invitations/accept", s.acceptSubmit)
-	p.GET("/login", s.loginPage)
-	p.POST("/login", s.loginSubmit)
-	p.POST("/logout", s.logout)
-	p.GET("/home", s.home)
-	p.POST("/requests", s.portalRequest)
-	p.GET("/signup", s.signupPage)
-	p.POST("/signup", s.signupSubmit)
-	p.GET("/signup/verify", s.verifyPage)
-	p.POST("/signup/verify", s.verifySubmit)
 
 	if s.Outbox {
 		r.GET("/dev/outbox", s.listOutbox)
@@ -166,13 +156,4 @@ func (s *Server) readyz(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
-}
-
-func (s *Server) listOutbox(c *gin.Context) {
-	items, err := s.Store.ListOutbox(c.Request.Context(), c.Query("to"), queryLimit(c))
-	if err != nil {
-		s.internal(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items})
 }

@@ -2,12 +2,11 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -29,12 +28,27 @@ type ticketRequest struct {
 	Channel    string          `json:"channel"`
 }
 
+// ticketView is a request taken from a channel, with what became of its
+// contact.
 type ticketView struct {
-	store.Ticket
+	ID               int64                   `json:"id"`
+	ContactID        int64                   `json:"contact_id"`
+	DepartmentID     *int64                  `json:"department_id"`
+	Subject          string                  `json:"subject"`
+	Body             string                  `json:"body"`
+	Channel          string                  `json:"channel"`
+	Status           string                  `json:"status"`
+	CreatedAt        time.Time               `json:"created_at"`
 	HelpCenter       string                  `json:"help_center"`
 	NewContact       bool                    `json:"new_contact"`
 	AutoInvite       portal.AutoInviteStatus `json:"auto_invite,omitempty"`
 	AutoInviteReason portal.Outcome          `json:"auto_invite_reason,omitempty"`
+}
+
+func viewTicket(t *store.Ticket, slug string, res store.IntakeResult) ticketView {
+	return ticketView{ID: t.ID, ContactID: t.ContactID, DepartmentID: t.DepartmentID, Subject: t.Subject, Body: t.Body,
+		Channel: t.Channel, Status: t.Status, CreatedAt: t.CreatedAt,
+		HelpCenter: slug, NewContact: res.NewContact, AutoInvite: res.AutoInvite}
 }
 
 // createTicket takes a request from a channel. An unknown email becomes a
@@ -48,7 +62,7 @@ func (s *Server) createTicket(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	hc, err := s.Store.HelpCenterBySlug(ctx, req.HelpCenter)
-	if errors.Is(err, store.ErrNotFound) || !slugPattern.MatchString(req.HelpCenter) {
+	if errors.Is(err, store.ErrNotFound) || !portal.ValidSlug(req.HelpCenter) {
 		invalidField(c, "help_center", "no help center has this slug")
 		return
 	}
@@ -92,9 +106,9 @@ func (s *Server) createTicket(c *gin.Context) {
 	if s.AfterTicketStored != nil {
 		s.AfterTicketStored()
 	}
-	view := ticketView{Ticket: in.Ticket, HelpCenter: hc.Slug, NewContact: res.NewContact, AutoInvite: res.AutoInvite}
+	view := viewTicket(&in.Ticket, hc.Slug, res)
 	if res.AutoInvite == portal.AutoInvitePending {
-		view.AutoInvite, view.AutoInviteReason = s.autoInvite(ctx, store.PendingAutoInvite{
+		view.AutoInvite, view.AutoInviteReason = s.Start.AutoInvite(ctx, store.PendingAutoInvite{
 			TicketID: in.Ticket.ID, HelpCenterID: hc.ID, ContactID: in.Ticket.ContactID})
 	}
 	c.JSON(http.StatusCreated, view)
@@ -129,66 +143,4 @@ func (s *Server) ticketDepartment(c *gin.Context, raw json.RawMessage) (*int64, 
 		return nil, false
 	}
 	return &d.ID, true
-}
-
-// autoInvite starts a pending auto-invite and records the outcome. A
-// contact that can't be invited is skipped with the reason; a failure to
-// reach Temporal leaves it pending for the sweeper.
-func (s *Server) autoInvite(ctx context.Context, p store.PendingAutoInvite) (portal.AutoInviteStatus, portal.Outcome) {
-	hc, err := s.Store.HelpCenterByID(ctx, p.HelpCenterID)
-	if err != nil {
-		s.Logger.Warn("auto-invite: help center", "ticket_id", p.TicketID, "error", err)
-		return portal.AutoInvitePending, ""
-	}
-	ct, err := s.Store.ContactByID(ctx, p.ContactID)
-	if err != nil {
-		s.Logger.Warn("auto-invite: contact", "ticket_id", p.TicketID, "error", err)
-		return portal.AutoInvitePending, ""
-	}
-	reason, err := s.ineligible(ctx, ct, hc)
-	if err != nil {
-		return portal.AutoInvitePending, ""
-	}
-	status := portal.AutoInviteSkipped
-	if reason == "" {
-		st, err := s.startInvitation(ctx, hc, ct.ID)
-		if err != nil {
-			s.Logger.Warn("auto-invite: start invitation; the sweeper will retry", "ticket_id", p.TicketID, "error", err)
-			return portal.AutoInvitePending, ""
-		}
-		status = portal.AutoInviteStarted
-		if st.Blocked {
-			status, reason = portal.AutoInviteSkipped, "access_blocked"
-		}
-	}
-	if err := s.Store.FinishAutoInvite(ctx, p.TicketID, status, reason); err != nil {
-		s.Logger.Warn("auto-invite: record outcome", "ticket_id", p.TicketID, "error", err)
-	}
-	return status, reason
-}
-
-// portalRequest lets a logged-in customer submit a request.
-func (s *Server) portalRequest(c *gin.Context) {
-	hc, ok := s.portalForm(c, "Reload the page and try again.")
-	if !ok {
-		return
-	}
-	u, err := s.sessionUser(c, hc)
-	if err != nil {
-		c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/login"))
-		return
-	}
-	subject := strings.TrimSpace(c.PostForm("subject"))
-	body := c.PostForm("body")
-	if subject == "" || utf8.RuneCountInString(subject) > 300 || len(body) > 100_000 {
-		s.message(c, http.StatusUnprocessableEntity, hc.Name, "Request not sent", "A request needs a subject of at most 300 characters.", "Go back and try again.")
-		return
-	}
-	t := &store.Ticket{HelpCenterID: hc.ID, ContactID: u.ContactID, Subject: subject, Body: body, Channel: "web"}
-	if err := s.Store.CreateTicket(c.Request.Context(), t); err != nil {
-		s.Logger.Error("portal request", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your request was not sent. Please try again in a moment.", "")
-		return
-	}
-	c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/home")+"?submitted="+strconv.FormatInt(t.ID, 10))
 }

@@ -9,16 +9,29 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/portalaccess/portal"
-	"github.com/portalaccess/portal/activities"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
+
+// userView is a contact's portal account and its access to one help
+// center.
+type userView struct {
+	ID         int64               `json:"id"`
+	ContactID  int64               `json:"contact_id"`
+	Email      string              `json:"email"`
+	Name       string              `json:"name"`
+	Status     portal.AccessStatus `json:"status"`
+	InvitedAt  *time.Time          `json:"invited_at"`
+	AcceptedAt *time.Time          `json:"accepted_at"`
+}
+
+func viewUser(u *store.PortalUser) userView {
+	return userView{ID: u.AccountID, ContactID: u.ContactID, Email: u.Email, Name: u.Name, Status: u.Status,
+		InvitedAt: u.InvitedAt, AcceptedAt: u.AcceptedAt}
+}
 
 func (s *Server) listUsers(c *gin.Context) {
 	hc, ok := s.helpCenter(c)
@@ -34,7 +47,11 @@ func (s *Server) listUsers(c *gin.Context) {
 		s.storeError(c, err, "user")
 		return
 	}
-	c.JSON(http.StatusOK, list[store.PortalUser]{Items: page.Items, NextCursor: page.NextCursor})
+	out := list[userView]{Items: []userView{}, NextCursor: page.NextCursor}
+	for i := range page.Items {
+		out.Items = append(out.Items, viewUser(&page.Items[i]))
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 // exportUsers streams a help center's portal users as CSV: all of them,
@@ -122,7 +139,7 @@ func (s *Server) updateUser(c *gin.Context) {
 		}
 		u.Name = name
 	}
-	c.JSON(http.StatusOK, u)
+	c.JSON(http.StatusOK, viewUser(u))
 }
 
 // decideSignup passes an admin's decision to the sign-up waiting for it;
@@ -151,35 +168,11 @@ func (s *Server) decideSignup(c *gin.Context, signal string) {
 		s.temporalError(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, u)
+	c.JSON(http.StatusAccepted, viewUser(u))
 }
 
 func (s *Server) approveUser(c *gin.Context) { s.decideSignup(c, workflows.ApproveSignal) }
 func (s *Server) rejectUser(c *gin.Context)  { s.decideSignup(c, workflows.RejectSignal) }
-
-// changeAccess runs a deactivation or reactivation as a workflow and
-// returns once the status change is in the database: by then the person's
-// sessions have ended. The email and the revocation of a pending
-// invitation follow durably.
-func (s *Server) changeAccess(ctx context.Context, hc *store.HelpCenter, accountID int64, action portal.AccessAction) (activities.AccessChange, error) {
-	id := workflows.AccessWorkflowID(hc.Slug, accountID, action, uuid.NewString())
-	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID: id, TaskQueue: s.TaskQueue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.ChangeAccess, workflows.AccessChangeInput{
-		HelpCenterID: hc.ID, AccountID: accountID, Action: action, MailTaskQueue: s.MailTaskQueue,
-	})
-	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.AppliedUpdate,
-			WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
-	var change activities.AccessChange
-	if err != nil {
-		return change, err
-	}
-	err = handle.Get(ctx, &change)
-	return change, err
-}
 
 type accessResult struct {
 	ID      int64               `json:"id"`
@@ -193,7 +186,7 @@ func (s *Server) setOne(c *gin.Context, action portal.AccessAction) {
 	if !ok {
 		return
 	}
-	change, err := s.changeAccess(c.Request.Context(), hc, u.AccountID, action)
+	change, err := s.Start.AccessChange(c.Request.Context(), hc, u.AccountID, action)
 	if err != nil {
 		s.temporalError(c, err)
 		return
@@ -234,7 +227,7 @@ func (s *Server) setMany(c *gin.Context, action portal.AccessAction) {
 			out = append(out, accessResult{ID: id, Error: &errorDetail{Code: "user_not_found", Message: "no portal user with this id in this help center"}})
 			continue
 		}
-		change, err := s.changeAccess(ctx, hc, id, action)
+		change, err := s.Start.AccessChange(ctx, hc, id, action)
 		if err != nil {
 			s.Logger.Error("access change", "account_id", id, "action", action, "error", err)
 			out = append(out, accessResult{ID: id, Error: &errorDetail{Code: "unavailable", Message: "not changed; try again"}})

@@ -1,6 +1,7 @@
 // Package service assembles the portal from its parts: configuration,
-// Postgres, Temporal, mail, the HTTP server and the worker. The commands
-// and the integration tests both start it from here.
+// Postgres, Temporal, mail, the HTTP server (API and pages), the worker
+// and the sweeper. The commands and the integration tests both start it
+// from here.
 package service
 
 import (
@@ -27,6 +28,8 @@ import (
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/mail"
 	"github.com/portalaccess/portal/migrations"
+	"github.com/portalaccess/portal/pages"
+	"github.com/portalaccess/portal/starter"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
@@ -120,12 +123,18 @@ func (s *Service) RegisterSearchAttributes(ctx context.Context) error {
 	return nil
 }
 
-// API returns the HTTP handlers.
+// Starter returns what starts the portal's workflows, for the API, the
+// pages and the sweeper.
+func (s *Service) Starter() *starter.Starter {
+	return &starter.Starter{Store: s.Store, Temporal: s.Temporal, TaskQueue: s.Config.TemporalTaskQueue,
+		MailTaskQueue: s.Config.MailTaskQueue, Logger: s.Logger}
+}
+
+// API returns the JSON API's handlers.
 func (s *Service) API() *api.Server {
-	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, TaskQueue: s.Config.TemporalTaskQueue,
-		MailTaskQueue: s.Config.MailTaskQueue,
-		PublicBaseURL: s.Config.PublicBaseURL, SecureCookies: s.Config.SecureCookies(),
-		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger}
+	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
+		PublicBaseURL: s.Config.PublicBaseURL,
+		Outbox:        s.Config.MailDriver == "outbox", Logger: s.Logger}
 	if s.Config.CrashPoint == "after-ticket-stored" {
 		// Simulates the process dying between storing a ticket and starting
 		// its auto-invite, for the recovery test.
@@ -135,6 +144,20 @@ func (s *Service) API() *api.Server {
 		}
 	}
 	return srv
+}
+
+// Pages returns the customer's pages.
+func (s *Service) Pages() *pages.Site {
+	return &pages.Site{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
+		PublicBaseURL: s.Config.PublicBaseURL, SecureCookies: s.Config.SecureCookies(), Logger: s.Logger}
+}
+
+// Handler returns the HTTP handler: the JSON API and the customer's pages
+// on one engine, behind the same middleware.
+func (s *Service) Handler() http.Handler {
+	r := s.API().Handler()
+	s.Pages().Register(r)
+	return r
 }
 
 // Workers returns the workers: one for the workflows and their database
@@ -195,10 +218,9 @@ func (s *Service) Run(ctx context.Context, serveHTTP, runWorker bool) error {
 		if err != nil {
 			return fmt.Errorf("HTTP_ADDR %s: %w", s.Config.HTTPAddr, err)
 		}
-		handlers := s.API()
-		srv = &http.Server{Handler: handlers.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- srv.Serve(ln) }()
-		go handlers.RunSweeper(ctx, s.Config.SweepInterval, s.Config.SweepInterval)
+		go s.RunSweeper(ctx, s.Config.SweepInterval, s.Config.SweepInterval)
 		s.Logger.Info("http listening", "addr", ln.Addr().String())
 	}
 	select {

@@ -142,12 +142,11 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 			return nil, err
 		}
 	}
-	handlers := svc.API()
-	p.http = &httptest.Server{Listener: ln, Config: &http.Server{Handler: handlers.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	p.http = &httptest.Server{Listener: ln, Config: &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	p.http.Start()
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	p.stopSweep = stopSweep
-	go handlers.RunSweeper(sweepCtx, cfg.SweepInterval, cfg.SweepInterval)
+	go svc.RunSweeper(sweepCtx, cfg.SweepInterval, cfg.SweepInterval)
 	return p, nil
 }
 

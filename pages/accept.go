@@ -1,11 +1,8 @@
-package api
+package pages
 
 import (
-	"embed"
 	"errors"
-	"html/template"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,64 +16,6 @@ import (
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
-
-//go:embed templates/*.html
-var templateFiles embed.FS
-
-var pages = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
-
-const (
-	sessionCookie   = "portal_session"
-	sessionLifetime = 14 * 24 * time.Hour
-)
-
-// page is what every portal template can use.
-type page struct {
-	Title, HelpCenter string
-	// message pages
-	Message, Next, LinkURL, LinkText string
-	// forms
-	Action, CSRF, Error, Token, Name, Email string
-	MinLength                               int
-	// home
-	Tickets      []store.Ticket
-	LogoutAction string
-}
-
-func (s *Server) render(c *gin.Context, status int, name string, p page) {
-	c.Header("Cache-Control", "no-store")
-	c.Header("Referrer-Policy", "no-referrer")
-	c.Header("X-Frame-Options", "DENY")
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Status(status)
-	if err := pages.ExecuteTemplate(c.Writer, name, p); err != nil {
-		s.Logger.Error("render page", "page", name, "error", err)
-	}
-}
-
-func (s *Server) message(c *gin.Context, status int, hcName, title, msg, next string) {
-	s.render(c, status, "message.html", page{Title: title, HelpCenter: hcName, Message: msg, Next: next})
-}
-
-// portalHelpCenter loads the help center of a portal page, or renders 404.
-func (s *Server) portalHelpCenter(c *gin.Context) (*store.HelpCenter, bool) {
-	slug := c.Param("slug")
-	if slugPattern.MatchString(slug) {
-		hc, err := s.Store.HelpCenterBySlug(c.Request.Context(), slug)
-		if err == nil {
-			return hc, true
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			s.Logger.Error("load help center", "error", err)
-			s.message(c, http.StatusServiceUnavailable, "Help center", "Something went wrong", "Please try again in a moment.", "")
-			return nil, false
-		}
-	}
-	s.message(c, http.StatusNotFound, "Help center", "Help center not found", "There is no help center at this address.", "")
-	return nil, false
-}
-
-func (s *Server) portalPath(hc *store.HelpCenter, p string) string { return "/portal/" + hc.Slug + p }
 
 // linkProblem explains why an invitation link can't be used, with the
 // status to answer; "" when it can.
@@ -98,7 +37,7 @@ func linkProblem(inv *store.Invitation, generation int, now time.Time) (status i
 
 // invitationForToken finds a link's invitation in this help center, or
 // renders why the link is no good.
-func (s *Server) invitationForToken(c *gin.Context, hc *store.HelpCenter, token string) (*store.Invitation, int, bool) {
+func (s *Site) invitationForToken(c *gin.Context, hc *store.HelpCenter, token string) (*store.Invitation, int, bool) {
 	if token == "" || len(token) > 128 {
 		s.message(c, http.StatusBadRequest, hc.Name, "Link incomplete", "This invitation link is incomplete.", "Copy the whole link from the email into your browser.")
 		return nil, 0, false
@@ -123,7 +62,7 @@ func (s *Server) invitationForToken(c *gin.Context, hc *store.HelpCenter, token 
 
 // acceptPage shows the set-password form. It changes nothing: mail
 // scanners open links before people do.
-func (s *Server) acceptPage(c *gin.Context) {
+func (s *Site) acceptPage(c *gin.Context) {
 	hc, ok := s.portalHelpCenter(c)
 	if !ok {
 		return
@@ -136,7 +75,7 @@ func (s *Server) acceptPage(c *gin.Context) {
 	s.acceptForm(c, http.StatusOK, hc, inv, token, "")
 }
 
-func (s *Server) acceptForm(c *gin.Context, status int, hc *store.HelpCenter, inv *store.Invitation, token, problem string) {
+func (s *Site) acceptForm(c *gin.Context, status int, hc *store.HelpCenter, inv *store.Invitation, token, problem string) {
 	p := page{Title: "Accept invitation", HelpCenter: hc.Name, Action: s.portalPath(hc, "/invitations/accept"),
 		CSRF: s.csrfToken(c), Token: token, Error: problem, MinLength: credentials.MinPasswordLength}
 	if ct, err := s.Store.ContactByID(c.Request.Context(), inv.ContactID); err == nil {
@@ -148,7 +87,7 @@ func (s *Server) acceptForm(c *gin.Context, status int, hc *store.HelpCenter, in
 // acceptSubmit sets the password and activates the account through the
 // invitation workflow. The password is hashed here and staged in Postgres;
 // the workflow learns only the stage's ID.
-func (s *Server) acceptSubmit(c *gin.Context) {
+func (s *Site) acceptSubmit(c *gin.Context) {
 	hc, ok := s.portalForm(c, "Open the link from your email again.")
 	if !ok {
 		return
@@ -190,7 +129,7 @@ func (s *Server) acceptSubmit(c *gin.Context) {
 	s.startSession(c, hc, inv.ContactID)
 }
 
-func (s *Server) acceptUpdate(c *gin.Context, inv *store.Invitation, req workflows.AcceptRequest) error {
+func (s *Site) acceptUpdate(c *gin.Context, inv *store.Invitation, req workflows.AcceptRequest) error {
 	handle, err := s.Temporal.UpdateWorkflow(c.Request.Context(), client.UpdateWorkflowOptions{
 		WorkflowID: inv.WorkflowID, UpdateName: workflows.AcceptUpdate, Args: []any{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -203,7 +142,7 @@ func (s *Server) acceptUpdate(c *gin.Context, inv *store.Invitation, req workflo
 
 // acceptFailed explains a refused accept: the workflow's reason when it
 // gave one, else what the database now says.
-func (s *Server) acceptFailed(c *gin.Context, hc *store.HelpCenter, inv *store.Invitation, err error) {
+func (s *Site) acceptFailed(c *gin.Context, hc *store.HelpCenter, inv *store.Invitation, err error) {
 	var appErr *temporal.ApplicationError
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &appErr) || errors.As(err, &notFound) {
@@ -233,123 +172,4 @@ func (s *Server) acceptFailed(c *gin.Context, hc *store.HelpCenter, inv *store.I
 	}
 	s.Logger.Error("accept invitation", "invitation_id", inv.ID, "error", err)
 	s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your account was not activated. Please try again in a moment.", "")
-}
-
-// startSession logs in the contact who just accepted, so the customer
-// lands on their portal home.
-func (s *Server) startSession(c *gin.Context, hc *store.HelpCenter, contactID int64) {
-	id, err := s.Store.AccountID(c.Request.Context(), contactID, hc.AccountScope())
-	if err != nil {
-		// The account is active; only the convenience of a session is lost.
-		s.Logger.Warn("session after accept", "error", err)
-		c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/login"))
-		return
-	}
-	s.openSession(c, hc, id)
-}
-
-func (s *Server) loginPage(c *gin.Context) {
-	hc, ok := s.portalHelpCenter(c)
-	if !ok {
-		return
-	}
-	if _, err := s.sessionUser(c, hc); err == nil {
-		c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/home"))
-		return
-	}
-	s.render(c, http.StatusOK, "login.html", page{Title: "Log in", HelpCenter: hc.Name, Action: s.portalPath(hc, "/login"), CSRF: s.csrfToken(c)})
-}
-
-// dummyHash makes a login for an unknown email cost as much as one for a
-// known email, so response times don't reveal which addresses have accounts.
-var dummyHash, _ = credentials.HashPassword("not a real password, only for timing")
-
-func (s *Server) loginSubmit(c *gin.Context) {
-	hc, ok := s.portalForm(c, "Reload the login page and try again.")
-	if !ok {
-		return
-	}
-	email := strings.TrimSpace(c.PostForm("email"))
-	password := c.PostForm("password")
-	fail := func() {
-		s.render(c, http.StatusUnauthorized, "login.html", page{Title: "Log in", HelpCenter: hc.Name, Action: s.portalPath(hc, "/login"),
-			CSRF: s.csrfToken(c), Email: email, Error: "The email address or password is not correct."})
-	}
-	login, err := s.Store.LoginFor(c.Request.Context(), hc, email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.Logger.Error("login lookup", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
-		return
-	}
-	if err != nil || login.PasswordHash == nil || login.Status != portal.AccessActive {
-		_, _ = credentials.CheckPassword(dummyHash, password)
-		fail()
-		return
-	}
-	if ok, err := credentials.CheckPassword(*login.PasswordHash, password); err != nil || !ok {
-		fail()
-		return
-	}
-	s.openSession(c, hc, login.AccountID)
-}
-
-// openSession logs the account in to hc and sends the browser home.
-func (s *Server) openSession(c *gin.Context, hc *store.HelpCenter, accountID int64) {
-	token := credentials.Random()
-	if err := s.Store.CreateSession(c.Request.Context(), credentials.Hash(token), accountID, hc.ID, time.Now().Add(sessionLifetime)); err != nil {
-		s.Logger.Error("create session", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
-		return
-	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: s.portalPath(hc, "/"),
-		MaxAge: int(sessionLifetime.Seconds()), HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode})
-	c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/home"))
-}
-
-func (s *Server) sessionUser(c *gin.Context, hc *store.HelpCenter) (*store.SessionUser, error) {
-	token, err := c.Cookie(sessionCookie)
-	if err != nil || token == "" {
-		return nil, store.ErrNotFound
-	}
-	return s.Store.SessionUser(c.Request.Context(), credentials.Hash(token), hc.ID)
-}
-
-func (s *Server) home(c *gin.Context) {
-	hc, ok := s.portalHelpCenter(c)
-	if !ok {
-		return
-	}
-	u, err := s.sessionUser(c, hc)
-	if errors.Is(err, store.ErrNotFound) {
-		c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/login"))
-		return
-	}
-	if err != nil {
-		s.Logger.Error("session lookup", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
-		return
-	}
-	tickets, err := s.Store.TicketsOf(c.Request.Context(), u.ContactID, hc.ID)
-	if err != nil {
-		s.Logger.Error("list tickets", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
-		return
-	}
-	s.render(c, http.StatusOK, "home.html", page{Title: "Home", HelpCenter: hc.Name, Name: u.Name, Email: u.Email,
-		Tickets: tickets, CSRF: s.csrfToken(c), LogoutAction: s.portalPath(hc, "/logout"), Action: s.portalPath(hc, "/requests")})
-}
-
-func (s *Server) logout(c *gin.Context) {
-	hc, ok := s.portalForm(c, "")
-	if !ok {
-		return
-	}
-	if token, err := c.Cookie(sessionCookie); err == nil {
-		if err := s.Store.DeleteSession(c.Request.Context(), credentials.Hash(token)); err != nil {
-			s.Logger.Warn("delete session", "error", err)
-		}
-	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: s.portalPath(hc, "/"), MaxAge: -1,
-		HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode})
-	c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/login"))
 }

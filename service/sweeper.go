@@ -1,20 +1,24 @@
-package api
+package service
 
 import (
 	"context"
 	"time"
+
+	"github.com/portalaccess/portal/starter"
 )
 
 // RunSweeper finishes, every interval, what a process stored and then
 // could not carry on with (it died, or Temporal was unreachable): pending
 // auto-invites, bulk jobs whose workflow never started, and staged
 // passwords nothing will use. Each step is safe to repeat: an invitation's
-// or a bulk job's workflow ID makes a second start find the first.
-func (s *Server) RunSweeper(ctx context.Context, interval, grace time.Duration) {
+// or a bulk job's workflow ID makes a second start find the first. Work
+// stored less than grace ago is left to the request that stored it.
+func (s *Service) RunSweeper(ctx context.Context, interval, grace time.Duration) {
+	start := s.Starter()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		s.sweep(ctx, grace)
+		s.sweep(ctx, start, grace)
 		select {
 		case <-ctx.Done():
 			return
@@ -23,13 +27,13 @@ func (s *Server) RunSweeper(ctx context.Context, interval, grace time.Duration) 
 	}
 }
 
-func (s *Server) sweep(ctx context.Context, grace time.Duration) {
+func (s *Service) sweep(ctx context.Context, start *starter.Starter, grace time.Duration) {
 	pending, err := s.Store.PendingAutoInvites(ctx, grace, 100)
 	if err != nil && ctx.Err() == nil {
 		s.Logger.Warn("sweep auto-invites", "error", err)
 	}
 	for _, p := range pending {
-		status, _ := s.autoInvite(ctx, p)
+		status, _ := start.AutoInvite(ctx, p)
 		s.Logger.Info("auto-invite recovered", "ticket_id", p.TicketID, "status", status)
 	}
 
@@ -41,7 +45,7 @@ func (s *Server) sweep(ctx context.Context, grace time.Duration) {
 		job := &jobs[i]
 		hc, err := s.Store.HelpCenterByID(ctx, job.HelpCenterID)
 		if err == nil {
-			err = s.startBulk(ctx, hc, job)
+			err = start.Bulk(ctx, hc, job)
 		}
 		if err != nil {
 			s.Logger.Warn("start stored bulk job", "job_id", job.ID, "error", err)

@@ -1,7 +1,6 @@
-package api
+package pages
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -9,8 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -20,7 +17,7 @@ import (
 	"github.com/portalaccess/portal/workflows"
 )
 
-func (s *Server) signupClosed(c *gin.Context, hc *store.HelpCenter) bool {
+func (s *Site) signupClosed(c *gin.Context, hc *store.HelpCenter) bool {
 	if hc.SelfSignup {
 		return false
 	}
@@ -29,12 +26,12 @@ func (s *Server) signupClosed(c *gin.Context, hc *store.HelpCenter) bool {
 	return true
 }
 
-func (s *Server) signupForm(c *gin.Context, status int, hc *store.HelpCenter, name, email, problem string) {
+func (s *Site) signupForm(c *gin.Context, status int, hc *store.HelpCenter, name, email, problem string) {
 	s.render(c, status, "signup.html", page{Title: "Sign up", HelpCenter: hc.Name, Action: s.portalPath(hc, "/signup"),
 		CSRF: s.csrfToken(c), Name: name, Email: email, Error: problem, MinLength: credentials.MinPasswordLength})
 }
 
-func (s *Server) signupPage(c *gin.Context) {
+func (s *Site) signupPage(c *gin.Context) {
 	hc, ok := s.portalHelpCenter(c)
 	if !ok || s.signupClosed(c, hc) {
 		return
@@ -45,7 +42,7 @@ func (s *Server) signupPage(c *gin.Context) {
 // signupSubmit starts a sign-up. Every address gets the same answer, so
 // the page never tells whether an account exists; an address that already
 // has one gets an email saying so instead of a second account.
-func (s *Server) signupSubmit(c *gin.Context) {
+func (s *Site) signupSubmit(c *gin.Context) {
 	hc, ok := s.portalForm(c, "Reload the page and try again.")
 	if !ok {
 		return
@@ -56,7 +53,7 @@ func (s *Server) signupSubmit(c *gin.Context) {
 	name := strings.TrimSpace(c.PostForm("name"))
 	rawEmail := strings.TrimSpace(c.PostForm("email"))
 	password := c.PostForm("password")
-	email, ok := normalizeEmail(rawEmail)
+	email, ok := portal.NormalizeEmail(rawEmail)
 	switch {
 	case name == "" || utf8.RuneCountInString(name) > 200:
 		s.signupForm(c, http.StatusUnprocessableEntity, hc, name, rawEmail, "Please give your name (at most 200 characters).")
@@ -74,7 +71,7 @@ func (s *Server) signupSubmit(c *gin.Context) {
 	// Hash first, whatever happens next, so every branch costs the same.
 	hash, err := credentials.HashPassword(password)
 	if err == nil {
-		err = s.startSignup(c.Request.Context(), hc, email, name, hash)
+		err = s.Start.Signup(c.Request.Context(), hc, email, name, hash)
 	}
 	if err != nil {
 		s.Logger.Error("sign-up", "error", err)
@@ -85,50 +82,9 @@ func (s *Server) signupSubmit(c *gin.Context) {
 		"We sent a message to "+email+". Open the link in it to finish signing up.", "The link is valid for 7 days.")
 }
 
-func (s *Server) startSignup(ctx context.Context, hc *store.HelpCenter, email, name, passwordHash string) error {
-	ct, err := s.Store.SignupContact(ctx, email, name)
-	if err != nil {
-		return err
-	}
-	access, err := s.Store.AccessStatus(ctx, ct.ID, hc)
-	if err != nil {
-		return err
-	}
-	switch access {
-	case portal.AccessPendingApproval, portal.AccessDeactivated, portal.AccessRejected, portal.AccessInvited:
-		// Waiting, kept out by an admin, or holding an invitation to use:
-		// nothing more to do, and nothing to tell an anonymous visitor.
-		return nil
-	}
-	su := &store.Signup{ID: uuid.NewString(), HelpCenterID: hc.ID, ContactID: ct.ID,
-		WorkflowID: workflows.SignupWorkflowID(hc.Slug, ct.ID)}
-	if err := s.Store.CreateSignup(ctx, su); err != nil {
-		return err
-	}
-	exists := access == portal.AccessActive
-	if !exists {
-		if err := s.Store.StageSignupCredential(ctx, uuid.NewString(), su.ID, passwordHash); err != nil {
-			return err
-		}
-	}
-	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: su.WorkflowID, TaskQueue: s.TaskQueue,
-		// A new sign-up replaces one still waiting for its link; the old
-		// link then says it was replaced.
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.HelpCenterKey.ValueSet(hc.Slug)),
-	}, workflows.Signup, workflows.SignupInput{
-		SignupID: su.ID, HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, NeedsApproval: hc.SignupRequiresApproval,
-		LinkLifetime: time.Duration(hc.InvitePolicy.LinkLifetimeHours) * time.Hour, AccountExists: exists,
-		MailTaskQueue: s.MailTaskQueue,
-	})
-	return err
-}
-
 // signupForToken finds a verification link's sign-up, or renders why the
 // link is no good.
-func (s *Server) signupForToken(c *gin.Context, hc *store.HelpCenter, token string) (*store.Signup, bool) {
+func (s *Site) signupForToken(c *gin.Context, hc *store.HelpCenter, token string) (*store.Signup, bool) {
 	if token == "" || len(token) > 128 {
 		s.message(c, http.StatusBadRequest, hc.Name, "Link incomplete", "This link is incomplete.", "Copy the whole link from the email into your browser.")
 		return nil, false
@@ -149,7 +105,7 @@ func (s *Server) signupForToken(c *gin.Context, hc *store.HelpCenter, token stri
 
 // signupDone renders the page for a sign-up that is past verification,
 // and reports whether it did.
-func (s *Server) signupDone(c *gin.Context, hc *store.HelpCenter, su *store.Signup) bool {
+func (s *Site) signupDone(c *gin.Context, hc *store.HelpCenter, su *store.Signup) bool {
 	switch {
 	case su.Status == portal.SignupActive:
 		s.render(c, http.StatusConflict, "message.html", page{Title: "Your account is active", HelpCenter: hc.Name,
@@ -166,7 +122,7 @@ func (s *Server) signupDone(c *gin.Context, hc *store.HelpCenter, su *store.Sign
 
 // verifyPage asks the customer to confirm; opening the link changes
 // nothing, since mail scanners open links too.
-func (s *Server) verifyPage(c *gin.Context) {
+func (s *Site) verifyPage(c *gin.Context) {
 	hc, ok := s.portalHelpCenter(c)
 	if !ok {
 		return
@@ -179,7 +135,7 @@ func (s *Server) verifyPage(c *gin.Context) {
 	s.verifyForm(c, http.StatusOK, hc, su, token, "")
 }
 
-func (s *Server) verifyForm(c *gin.Context, status int, hc *store.HelpCenter, su *store.Signup, token, problem string) {
+func (s *Site) verifyForm(c *gin.Context, status int, hc *store.HelpCenter, su *store.Signup, token, problem string) {
 	p := page{Title: "Confirm your email", HelpCenter: hc.Name, Action: s.portalPath(hc, "/signup/verify"),
 		CSRF: s.csrfToken(c), Token: token, Error: problem}
 	if ct, err := s.Store.ContactByID(c.Request.Context(), su.ContactID); err == nil {
@@ -188,7 +144,7 @@ func (s *Server) verifyForm(c *gin.Context, status int, hc *store.HelpCenter, su
 	s.render(c, status, "verify.html", p)
 }
 
-func (s *Server) verifySubmit(c *gin.Context) {
+func (s *Site) verifySubmit(c *gin.Context) {
 	hc, ok := s.portalForm(c, "Open the link from your email again.")
 	if !ok {
 		return

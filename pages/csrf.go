@@ -1,4 +1,4 @@
-package api
+package pages
 
 import (
 	"crypto/subtle"
@@ -17,7 +17,7 @@ const csrfCookie = "portal_csrf"
 // csrfToken returns the browser's CSRF token, setting the cookie on first
 // use. Forms echo it in a hidden field (double-submit): a cross-site page
 // can make the browser send the cookie but cannot read it to fill the field.
-func (s *Server) csrfToken(c *gin.Context) string {
+func (s *Site) csrfToken(c *gin.Context) string {
 	if v, err := c.Cookie(csrfCookie); err == nil && len(v) == 43 {
 		return v
 	}
@@ -29,7 +29,7 @@ func (s *Server) csrfToken(c *gin.Context) string {
 
 // checkCSRF refuses a form post from another site: the Origin (when the
 // browser sends one) must be ours, and the form must echo the cookie.
-func (s *Server) checkCSRF(c *gin.Context) bool {
+func (s *Site) checkCSRF(c *gin.Context) bool {
 	if origin := c.GetHeader("Origin"); origin != "" && origin != "null" {
 		if !s.sameOrigin(origin, c.Request) {
 			return false
@@ -43,7 +43,7 @@ func (s *Server) checkCSRF(c *gin.Context) bool {
 	return err == nil && cookie != "" && subtle.ConstantTimeCompare([]byte(cookie), []byte(form)) == 1
 }
 
-func (s *Server) sameOrigin(origin string, r *http.Request) bool {
+func (s *Site) sameOrigin(origin string, r *http.Request) bool {
 	o, err := url.Parse(origin)
 	if err != nil {
 		return false
@@ -56,7 +56,7 @@ func (s *Server) sameOrigin(origin string, r *http.Request) bool {
 
 // portalForm loads the help center of a posted portal form and refuses a
 // cross-site or stale post; next tells the person what to do then.
-func (s *Server) portalForm(c *gin.Context, next string) (*store.HelpCenter, bool) {
+func (s *Site) portalForm(c *gin.Context, next string) (*store.HelpCenter, bool) {
 	hc, ok := s.portalHelpCenter(c)
 	if !ok {
 		return nil, false
