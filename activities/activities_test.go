@@ -33,7 +33,9 @@ func TestMain(m *testing.M) {
 	}
 	db = store.Open(url)
 	code := m.Run()
-	db.Close()
+	if err := db.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	drop()
 	os.Exit(code)
 }

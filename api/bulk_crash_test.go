@@ -33,7 +33,7 @@ type workerProcess struct {
 
 func (w *workerProcess) start() {
 	w.t.Helper()
-	w.cmd = exec.Command(w.bin, "worker")
+	w.cmd = exec.CommandContext(w.t.Context(), w.bin, "worker")
 	w.cmd.Env = w.env
 	w.cmd.Stdout, w.cmd.Stderr = w.log, w.log
 	if err := w.cmd.Start(); err != nil {
@@ -63,7 +63,7 @@ func seedContacts(t *testing.T, tag, label string, n int, withEmail, verified bo
 
 func bulkGet(t *testing.T, base, key, id string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest("GET", base+"/api/v1/bulk-invitations/"+id, nil)
+	req, _ := http.NewRequestWithContext(context.Background(), "GET", base+"/api/v1/bulk-invitations/"+id, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -89,7 +89,7 @@ func TestBulkInviteSurvivesWorkerCrash(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "portal")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/portalaccess/portal/cmd/portal").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/portalaccess/portal/cmd/portal").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	no := false
@@ -126,7 +126,7 @@ func TestBulkInviteSurvivesWorkerCrash(t *testing.T) {
 
 	post := func() map[string]any {
 		body, _ := json.Marshal(map[string]any{"filter": map[string]any{"q": tag}})
-		req, _ := http.NewRequest("POST", p2.URL+"/api/v1/help-centers/"+slug+"/invitations/bulk", bytes.NewReader(body))
+		req, _ := http.NewRequestWithContext(context.Background(), "POST", p2.URL+"/api/v1/help-centers/"+slug+"/invitations/bulk", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+p2.AdminKey)
 		req.Header.Set("Idempotency-Key", "crash-"+tag)
 		resp, err := http.DefaultClient.Do(req)
@@ -221,7 +221,7 @@ func TestBulkInviteSurvivesWorkerCrash(t *testing.T) {
 	}
 
 	// The results file: one row per contact, skipped ones with reasons.
-	req, _ := http.NewRequest("GET", p2.URL+"/api/v1/bulk-invitations/"+id+"/results.csv", nil)
+	req, _ := http.NewRequestWithContext(context.Background(), "GET", p2.URL+"/api/v1/bulk-invitations/"+id+"/results.csv", nil)
 	req.Header.Set("Authorization", "Bearer "+p2.AdminKey)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

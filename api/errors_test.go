@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/base64"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -159,7 +160,7 @@ func TestPortalFormsRefuseCrossSitePosts(t *testing.T) {
 	b := newBrowser(t)
 	login := b.get(app.URL + "/portal/" + slug + "/login")
 	// No CSRF token echoed: refused.
-	resp, err := b.client.PostForm(app.URL+"/portal/"+slug+"/login", map[string][]string{"email": {"a@b.c"}, "password": {"x"}})
+	resp, err := postForm(t, b.client, app.URL+"/portal/"+slug+"/login", url.Values{"email": {"a@b.c"}, "password": {"x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

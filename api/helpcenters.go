@@ -234,9 +234,9 @@ func validatePolicy(p portal.InvitePolicy) (string, string) {
 func (s *Server) parseAutoInvite(c *gin.Context, req *autoInviteRequest) (portal.AutoInvite, bool) {
 	out := portal.AutoInvite{Enabled: req.Enabled, DepartmentIDs: []int64{}}
 	raw := strings.TrimSpace(string(req.Departments))
-	switch {
-	case raw == "" || raw == "null":
-	case raw == `"all"`:
+	switch raw {
+	case "", "null":
+	case `"all"`:
 		out.All = true
 	default:
 		if err := json.Unmarshal(req.Departments, &out.DepartmentIDs); err != nil {

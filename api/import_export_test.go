@@ -44,7 +44,7 @@ const (
 // postImport posts body to the import endpoint with the given content type.
 func postImport(t *testing.T, contentType string, body io.Reader) response {
 	t.Helper()
-	req, err := http.NewRequest("POST", app.URL+"/api/v1/contacts/import", body)
+	req, err := http.NewRequestWithContext(t.Context(), "POST", app.URL+"/api/v1/contacts/import", body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,8 +348,12 @@ func TestContactImportAcceptsAMultipartUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(fw, file)
-	mw.Close()
+	if _, err := io.WriteString(fw, file); err != nil {
+		t.Fatal(err)
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	rep := decodeReport(t, postImport(t, mw.FormDataContentType(), &body))
 	if rep.Created != 2 || rep.Updated != 0 || !slices.Equal(rep.Rejected, []rejectedRow{{4, "broken", reasonBadEmail}}) {
@@ -366,8 +370,12 @@ func TestContactImportAcceptsAMultipartUpload(t *testing.T) {
 	// A form without a file field is refused.
 	body.Reset()
 	mw = multipart.NewWriter(&body)
-	mw.WriteField("other", tag+"-c@example.com")
-	mw.Close()
+	if err := mw.WriteField("other", tag+"-c@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if r := postImport(t, mw.FormDataContentType(), &body); r.Status != 400 || r.errorCode(t) != "missing_file" {
 		t.Fatalf("form without a file: %d %s", r.Status, r.Body)
 	}
@@ -507,7 +515,7 @@ func peakHeapGrowth(fn func()) int64 {
 	}()
 	fn()
 	close(stop)
-	return int64(<-peak) - int64(baseline)
+	return int64(<-peak) - int64(baseline) //nolint:gosec // G115: heap sizes of a test process are far below 2^63
 }
 
 const mb = 1 << 20
@@ -523,7 +531,9 @@ func TestContactImportOf100kRowsKeepsMemoryFlat(t *testing.T) {
 	tag := unique("big")
 	padding := strings.Repeat("p", 1024)
 	body, counted := streamCSV(func(w io.Writer) error {
-		fmt.Fprintln(w, "email,name,verified,padding")
+		if _, err := fmt.Fprintln(w, "email,name,verified,padding"); err != nil {
+			return err
+		}
 		for i := 0; i < rows; i++ {
 			if _, err := fmt.Fprintf(w, "%s-%d@example.com,Row %d,true,%s\n", tag, i, i, padding); err != nil {
 				return err
@@ -568,9 +578,13 @@ func TestContactImportDoesNotKeepWideRowsAlive(t *testing.T) {
 	tag := unique("wide")
 	notes := strings.Repeat("n", wide)
 	body, counted := streamCSV(func(w io.Writer) error {
-		fmt.Fprintln(w, "email,name,notes")
+		if _, err := fmt.Fprintln(w, "email,name,notes"); err != nil {
+			return err
+		}
 		for i := 0; i < 1000; i++ {
-			fmt.Fprintf(w, "bad-%d,Bad,%s\n", i, notes)
+			if _, err := fmt.Fprintf(w, "bad-%d,Bad,%s\n", i, notes); err != nil {
+				return err
+			}
 		}
 		for i := 0; i < 1000; i++ {
 			if _, err := fmt.Fprintf(w, "%s-%d@example.com,Good,%s\n", tag, i, notes); err != nil {

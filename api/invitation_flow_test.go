@@ -103,11 +103,11 @@ func TestInvitationEndToEnd(t *testing.T) {
 	tc := app.Service.Temporal
 	wfID := workflows.InvitationWorkflowID(slug, contact)
 	waitCompleted(t, tc, wfID)
-	desc, err := tc.DescribeWorkflowExecution(context.Background(), wfID, "")
+	desc, err := tc.DescribeWorkflow(context.Background(), wfID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sa := desc.WorkflowExecutionInfo.SearchAttributes.IndexedFields
+	sa := desc.RawResponse.WorkflowExecutionInfo.SearchAttributes.IndexedFields
 	if !strings.Contains(string(sa["InvitationStatus"].Data), "accepted") || !strings.Contains(string(sa["HelpCenter"].Data), slug) {
 		t.Fatalf("search attributes %v", sa)
 	}
@@ -142,15 +142,15 @@ func waitCompleted(t *testing.T, tc client.Client, wfID string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		desc, err := tc.DescribeWorkflowExecution(context.Background(), wfID, "")
+		desc, err := tc.DescribeWorkflow(context.Background(), wfID, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		if desc.RawResponse.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("workflow %s is %v after 20s", wfID, desc.WorkflowExecutionInfo.Status)
+			t.Fatalf("workflow %s is %v after 20s", wfID, desc.RawResponse.WorkflowExecutionInfo.Status)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

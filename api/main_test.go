@@ -47,7 +47,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "temporal dev server:", err)
 		return 1
 	}
-	defer dev.Stop()
+	defer func() {
+		if err := dev.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop temporal dev server:", err)
+		}
+	}()
 	databaseURL, temporalAddress = dbURL, dev.FrontendHostPort()
 	app, err = testenv.StartPortal(ctx, dbURL, dev.FrontendHostPort(), testenv.Options{})
 	if err != nil {
@@ -107,7 +111,7 @@ func call(t *testing.T, method, path, key string, body any) response {
 		buf, _ := json.Marshal(b)
 		rd = bytes.NewReader(buf)
 	}
-	req, err := http.NewRequest(method, app.URL+path, rd)
+	req, err := http.NewRequestWithContext(t.Context(), method, app.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +159,7 @@ type outboxItem struct {
 
 func outbox(t *testing.T, to string) []outboxItem {
 	t.Helper()
-	resp, err := http.Get(app.URL + "/dev/outbox?to=" + url.QueryEscape(to))
+	resp, err := get(t, app.URL+"/dev/outbox?to="+url.QueryEscape(to))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,13 +219,36 @@ func newBrowser(t *testing.T) *browser {
 
 func (b *browser) get(u string) response {
 	b.t.Helper()
-	resp, err := b.client.Get(u)
+	req, err := http.NewRequestWithContext(b.t.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return response{Status: resp.StatusCode, Body: body, Header: resp.Header}
+}
+
+// get fetches u with the test's context.
+func get(t *testing.T, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// postForm posts a URL-encoded form with the test's context.
+func postForm(t *testing.T, c *http.Client, u string, form url.Values) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.Do(req)
 }
 
 var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
@@ -232,7 +259,7 @@ func (b *browser) post(path string, page response, form url.Values) response {
 	if m := csrfField.FindSubmatch(page.Body); m != nil {
 		form.Set("csrf_token", string(m[1]))
 	}
-	resp, err := b.client.PostForm(app.URL+path, form)
+	resp, err := postForm(b.t, b.client, app.URL+path, form)
 	if err != nil {
 		b.t.Fatal(err)
 	}

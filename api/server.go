@@ -8,6 +8,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -117,7 +118,7 @@ func (s *Server) logRequests(c *gin.Context) {
 func (s *Server) recoverJSON(c *gin.Context) {
 	defer func() {
 		if r := recover(); r != nil {
-			if r == http.ErrAbortHandler {
+			if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(r) // a stream cut short on purpose: drop the connection
 			}
 			s.Logger.Error("panic in handler", "route", c.FullPath(), "panic", r)

@@ -81,7 +81,7 @@ func TestSignupClosedSaysSoAndCreatesNothing(t *testing.T) {
 		t.Fatalf("closed sign-up page: %d", r.Status)
 	}
 	email := unique("closed") + "@example.com"
-	resp, err := b.client.PostForm(app.URL+"/portal/"+slug+"/signup", url.Values{"name": {"X"}, "email": {email},
+	resp, err := postForm(t, b.client, app.URL+"/portal/"+slug+"/signup", url.Values{"name": {"X"}, "email": {email},
 		"password": {"correct-horse-1"}, "password_confirm": {"correct-horse-1"}})
 	if err != nil {
 		t.Fatal(err)

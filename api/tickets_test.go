@@ -124,13 +124,18 @@ func TestAutoInviteSurvivesACrashBetweenTicketAndInvitation(t *testing.T) {
 	slug := newHelpCenter(t, "unique")
 	admin(t, "PATCH", "/api/v1/help-centers/"+slug, map[string]any{"auto_invite": map[string]any{"enabled": true, "departments": "all"}}, 200)
 	bin := filepath.Join(t.TempDir(), "portal")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/portalaccess/portal/cmd/portal").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/portalaccess/portal/cmd/portal").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "api")
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, "api")
 	cmd.Env = os.Environ()
 	for k, v := range app.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -139,11 +144,11 @@ func TestAutoInviteSurvivesACrashBetweenTicketAndInvitation(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }() // it has usually exited at its crash point already
 	base := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
+		if resp, err := get(t, base+"/healthz"); err == nil {
 			resp.Body.Close()
 			break
 		}
@@ -153,7 +158,7 @@ func TestAutoInviteSurvivesACrashBetweenTicketAndInvitation(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	email := unique("crash") + "@example.com"
-	req, _ := http.NewRequest("POST", base+"/api/v1/tickets", strings.NewReader(
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/api/v1/tickets", strings.NewReader(
 		`{"help_center":"`+slug+`","email":"`+email+`","name":"Cass Crash","subject":"Help"}`))
 	req.Header.Set("Authorization", "Bearer "+app.AdminKey)
 	if resp, err := http.DefaultClient.Do(req); err == nil {

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ type bench struct {
 
 func (x *bench) call(method, path string, body any, header map[string]string) (int, []byte) {
 	buf, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, x.portal.URL+path, bytes.NewReader(buf))
+	req, _ := http.NewRequestWithContext(x.b.Context(), method, x.portal.URL+path, bytes.NewReader(buf))
 	req.Header.Set("Authorization", "Bearer "+x.portal.AdminKey)
 	for k, v := range header {
 		req.Header.Set(k, v)
@@ -159,7 +160,11 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer dev.Stop()
+	defer func() {
+		if err := dev.Stop(); err != nil {
+			b.Log("stop temporal dev server:", err)
+		}
+	}()
 	p, err := testenv.StartPortal(ctx, dbURL, dev.FrontendHostPort(), testenv.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -260,7 +265,8 @@ var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 func (x *bench) accept(link string) time.Duration {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(link)
+	req, _ := http.NewRequestWithContext(x.b.Context(), http.MethodGet, link, nil)
+	resp, err := c.Do(req)
 	if err != nil {
 		x.b.Fatal(err)
 	}
@@ -273,7 +279,9 @@ func (x *bench) accept(link string) time.Duration {
 		form.Set("csrf_token", string(m[1]))
 	}
 	t0 := time.Now()
-	resp, err = c.PostForm(x.portal.URL+u.Path, form)
+	req, _ = http.NewRequestWithContext(x.b.Context(), http.MethodPost, x.portal.URL+u.Path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = c.Do(req)
 	d := time.Since(t0)
 	if err != nil {
 		x.b.Fatal(err)

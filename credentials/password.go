@@ -75,9 +75,9 @@ func CheckPassword(encoded, password string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if len(password) > MaxPasswordLength*4 {
+	if len(password) > MaxPasswordLength*4 || len(want) == 0 || len(want) > 1024 {
 		return false, nil
 	}
-	got := argon2.IDKey([]byte(password), salt, iters, mem, threads, uint32(len(want)))
+	got := argon2.IDKey([]byte(password), salt, iters, mem, threads, uint32(len(want))) //nolint:gosec // G115: len(want) is at most 1024, checked above
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

@@ -36,7 +36,7 @@ func NewMailgun(domain, apiKey, apiBase, from string) *Mailgun {
 func (s *Mailgun) Send(ctx context.Context, m Message) (string, error) {
 	msg := mailgun.NewMessage(s.from, m.Subject, m.Text, m.To)
 	if m.HTML != "" {
-		msg.SetHtml(m.HTML)
+		msg.SetHTML(m.HTML)
 	}
 	if m.Kind != "" {
 		if err := msg.AddTag(string(m.Kind)); err != nil {

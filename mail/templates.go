@@ -125,7 +125,7 @@ func ValidateTemplate(t portal.EmailTemplate) error {
 		return fmt.Errorf("%w: body must include {{.Link}}, the acceptance link", ErrTemplate)
 	}
 	if _, err := render(t, sample, "", portal.EmailInvite); err != nil {
-		return fmt.Errorf("%w: %v", ErrTemplate, err)
+		return fmt.Errorf("%w: %w", ErrTemplate, err)
 	}
 	return nil
 }

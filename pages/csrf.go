@@ -17,13 +17,20 @@ const csrfCookie = "portal_csrf"
 // csrfToken returns the browser's CSRF token, setting the cookie on first
 // use. Forms echo it in a hidden field (double-submit): a cross-site page
 // can make the browser send the cookie but cannot read it to fill the field.
+// cookie makes a portal cookie: HttpOnly, with the given SameSite, and
+// Secure whenever PUBLIC_BASE_URL is https. Only a development portal on
+// plain http sends it without Secure, since the browser would drop it.
+func (s *Site) cookie(name, value, path string, maxAge int, sameSite http.SameSite) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge, HttpOnly: true, SameSite: sameSite, //nolint:gosec // G124: Secure follows PUBLIC_BASE_URL's scheme, as said above
+		Secure: s.SecureCookies}
+}
+
 func (s *Site) csrfToken(c *gin.Context) string {
 	if v, err := c.Cookie(csrfCookie); err == nil && len(v) == 43 {
 		return v
 	}
 	v := credentials.Random()
-	http.SetCookie(c.Writer, &http.Cookie{Name: csrfCookie, Value: v, Path: "/portal/", HttpOnly: true,
-		Secure: s.SecureCookies, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(c.Writer, s.cookie(csrfCookie, v, "/portal/", 0, http.SameSiteStrictMode))
 	return v
 }
 

@@ -84,8 +84,7 @@ func (s *Site) openSession(c *gin.Context, hc *store.HelpCenter, accountID int64
 		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
 		return
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: s.portalPath(hc, "/"),
-		MaxAge: int(sessionLifetime.Seconds()), HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(c.Writer, s.cookie(sessionCookie, token, s.portalPath(hc, "/"), int(sessionLifetime.Seconds()), http.SameSiteLaxMode))
 	c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/home"))
 }
 
@@ -107,7 +106,6 @@ func (s *Site) logout(c *gin.Context) {
 			s.Logger.Warn("delete session", "error", err)
 		}
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: s.portalPath(hc, "/"), MaxAge: -1,
-		HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(c.Writer, s.cookie(sessionCookie, "", s.portalPath(hc, "/"), -1, http.SameSiteLaxMode))
 	c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/login"))
 }

@@ -56,8 +56,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service
 		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal")),
 	})
 	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
+		return nil, errors.Join(fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err), st.Close())
 	}
 	s := &Service{Config: cfg, Store: st, Temporal: tc, Tokens: tokens, Logger: logger}
 	switch cfg.MailDriver {
@@ -72,7 +71,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service
 // Close releases the connections.
 func (s *Service) Close() {
 	s.Temporal.Close()
-	s.Store.Close()
+	if err := s.Store.Close(); err != nil {
+		s.Logger.Warn("close database", "error", err)
+	}
 }
 
 // Migrate applies pending migrations.
@@ -214,7 +215,7 @@ func (s *Service) Run(ctx context.Context, serveHTTP, runWorker bool) error {
 	}
 	var srv *http.Server
 	if serveHTTP {
-		ln, err := net.Listen("tcp", s.Config.HTTPAddr)
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.Config.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("HTTP_ADDR %s: %w", s.Config.HTTPAddr, err)
 		}

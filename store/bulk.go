@@ -159,7 +159,7 @@ func (s *Store) BulkPage(ctx context.Context, job *BulkJob, hc *HelpCenter, afte
 		}
 	}
 	q = q.ColumnExpr(access, hc.AccountScope(), hc.ID).ColumnExpr(pending, hc.ID).Limit(int64(limit))
-	if err := q.Scan(ctx, &out); err != nil && err != sql.ErrNoRows {
+	if err := q.Scan(ctx, &out); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, translate(err, "bulk page")
 	}
 	return out, nil
@@ -191,7 +191,7 @@ func (s *Store) RecordBulkOutcomes(ctx context.Context, jobID string, outcomes [
 			SELECT ?, u.contact_id, u.outcome, u.detail
 			FROM unnest(?::bigint[], ?::text[], ?::text[]) AS u (contact_id, outcome, detail)
 			ON CONFLICT DO NOTHING RETURNING outcome`, jobID, pgdialect.Array(ids), pgdialect.Array(kinds), pgdialect.Array(details)).Scan(ctx, &inserted)
-		if err != nil && err != sql.ErrNoRows {
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return translate(err, "record bulk outcomes")
 		}
 		counts := map[string]int{}
@@ -238,7 +238,7 @@ func (s *Store) EachBulkResult(ctx context.Context, jobID string, fn func(BulkRe
 		err := s.DB.NewRaw(`SELECT r.contact_id, coalesce(c.email, '') AS email, coalesce(c.name, '') AS name, r.outcome, r.detail
 			FROM bulk_job_results r LEFT JOIN contacts c ON c.id = r.contact_id
 			WHERE r.job_id = ? AND r.contact_id > ? ORDER BY r.contact_id LIMIT 1000`, jobID, after).Scan(ctx, &page)
-		if err != nil && err != sql.ErrNoRows {
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return translate(err, "bulk results")
 		}
 		for _, r := range page {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -40,7 +41,7 @@ func (s *Store) EachExportUser(ctx context.Context, helpCenterID int64, ids []in
 		if ids != nil {
 			q = q.Where("pa.account_id = ANY(?)", pgdialect.Array(ids))
 		}
-		if err := q.Scan(ctx, &page); err != nil && err != sql.ErrNoRows {
+		if err := q.Scan(ctx, &page); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return translate(err, "export users")
 		}
 		for _, u := range page {

@@ -53,8 +53,10 @@ func Database(ctx context.Context) (string, func(), error) {
 		return "", nil, fmt.Errorf("create test database (is Postgres running on 127.0.0.1:5432?): %w", err)
 	}
 	st := store.Open(url)
-	defer st.Close()
 	if _, err := migrations.Up(ctx, st.DB); err != nil {
+		return "", nil, errors.Join(err, st.Close())
+	}
+	if err := st.Close(); err != nil {
 		return "", nil, err
 	}
 	drop := func() { _ = store.DropDatabase(context.Background(), url) }
@@ -103,7 +105,7 @@ type Options struct {
 
 // StartPortal runs the portal on a fresh port with outbox mail.
 func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts Options) (*Portal, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
@@ -117,8 +119,7 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 	}
 	cfg, err := config.Load(ctx, mapLookuper(env))
 	if err != nil {
-		ln.Close()
-		return nil, err
+		return nil, errors.Join(err, ln.Close())
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("TEST_LOG") != "" {
@@ -126,20 +127,17 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 	}
 	svc, err := service.New(ctx, cfg, logger)
 	if err != nil {
-		ln.Close()
-		return nil, err
+		return nil, errors.Join(err, ln.Close())
 	}
 	if err := svc.Bootstrap(ctx); err != nil {
-		ln.Close()
 		svc.Close()
-		return nil, err
+		return nil, errors.Join(err, ln.Close())
 	}
 	p := &Portal{URL: base, AdminKey: adminKey, Service: svc, Env: env}
 	if opts.Worker == nil || *opts.Worker {
 		if p.stopWorkers, err = svc.StartWorkers(); err != nil {
-			ln.Close()
 			svc.Close()
-			return nil, err
+			return nil, errors.Join(err, ln.Close())
 		}
 	}
 	p.http = &httptest.Server{Listener: ln, Config: &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}}

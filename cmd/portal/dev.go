@@ -104,7 +104,7 @@ func displayAddr(addr string) string {
 // localSecret reads a secret kept in path, creating it on first use, so a
 // development installation keeps its links and admin key across restarts.
 func localSecret(path, prefix string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 { //nolint:gosec // G304: path is under the development data directory, not input
 		return strings.TrimSpace(string(b)), nil
 	}
 	v := prefix + credentials.Random()
@@ -122,9 +122,8 @@ func startTemporal(ctx context.Context, logger *slog.Logger, cli, dataDir string
 		logger.Info("using the Temporal server already running", "address", devTemporalAddress)
 		return nil, nil
 	}
-	if conn, err := net.DialTimeout("tcp", devTemporalAddress, time.Second); err == nil {
-		conn.Close()
-		return nil, fmt.Errorf("port %s is taken by something that is not a Temporal server; set TEMPORAL_ADDRESS", devTemporalAddress)
+	if conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", devTemporalAddress); err == nil {
+		return nil, errors.Join(fmt.Errorf("port %s is taken by something that is not a Temporal server; set TEMPORAL_ADDRESS", devTemporalAddress), conn.Close())
 	}
 	args := []string{"server", "start-dev",
 		"--ip", "127.0.0.1", "--port", "7233", "--ui-port", "8233",
@@ -133,7 +132,7 @@ func startTemporal(ctx context.Context, logger *slog.Logger, cli, dataDir string
 	for _, k := range workflows.SearchAttributes() {
 		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
 	}
-	cmd := exec.Command(cli, args...)
+	cmd := exec.Command(cli, args...) //nolint:gosec,noctx // G204: the CLI is the one make run built; it is stopped with SIGTERM by stopProcess, not killed by a context
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	// The dev server must not outlive us, even if we are killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -153,7 +152,7 @@ func startTemporal(ctx context.Context, logger *slog.Logger, cli, dataDir string
 		time.Sleep(500 * time.Millisecond)
 	}
 	stopProcess(cmd)
-	return nil, errors.New("Temporal dev server did not become ready within 90s")
+	return nil, errors.New("the Temporal dev server did not become ready within 90s")
 }
 
 func temporalHealthy(ctx context.Context) bool {
