@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/portalaccess/portal"
+	"github.com/portalaccess/portal/buildinfo"
 	"github.com/portalaccess/portal/starter"
 	"github.com/portalaccess/portal/store"
 )
@@ -141,6 +142,8 @@ func limitBody(c *gin.Context) {
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 
+// readyz checks the connections and names the build that answers, so a
+// deployment can be checked for what it runs.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
@@ -153,8 +156,8 @@ func (s *Server) readyz(c *gin.Context) {
 		checks["temporal"], ready = err.Error(), false
 	}
 	if !ready {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks})
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks, "build": buildinfo.Read()})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks, "build": buildinfo.Read()})
 }

@@ -6,16 +6,22 @@
 //	portal migrate   apply database migrations and exit
 //	portal dev       everything on local defaults: a Temporal dev server,
 //	                 the database, migrations, outbox mail and an admin key
+//	portal version   the build: module version, commit and its time, Go release
+//	portal healthcheck
+//	                 exit 0 when the running server's /healthz answers 200
+//	                 (the image's health check: it has no shell)
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/portalaccess/portal/buildinfo"
 	"github.com/portalaccess/portal/config"
 	"github.com/portalaccess/portal/service"
 )
@@ -30,8 +36,16 @@ func main() {
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
+	switch cmd {
+	case "serve", "api", "worker", "migrate", "dev":
+		logger.Info("portal starting", "command", cmd, "build", buildinfo.Read())
+	}
 	var err error
 	switch cmd {
+	case "version":
+		err = printVersion(os.Stdout, buildinfo.Read())
+	case "healthcheck":
+		err = healthcheck(ctx, args)
 	case "serve":
 		err = serve(ctx, logger, true, true)
 	case "api":
@@ -43,12 +57,23 @@ func main() {
 	case "dev":
 		err = dev(ctx, logger, args)
 	default:
-		err = fmt.Errorf("unknown command %q (want serve, api, worker, migrate or dev)", cmd)
+		err = fmt.Errorf("unknown command %q (want serve, api, worker, migrate, dev, version or healthcheck)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "portal:", err)
 		os.Exit(1)
 	}
+}
+
+// printVersion writes the build's description, one field a line.
+func printVersion(w io.Writer, info buildinfo.Info) error {
+	commit, commitTime := info.Commit, info.CommitTime
+	if commit == "" {
+		commit, commitTime = "(not recorded)", "(not recorded)"
+	}
+	_, err := fmt.Fprintf(w, "version:     %s\ncommit:      %s\ncommit time: %s\nmodified:    %t\ngo:          %s\n",
+		info.Version, commit, commitTime, info.Modified, info.GoVersion)
+	return err
 }
 
 // open loads the configuration from the environment and connects.
