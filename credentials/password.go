@@ -38,7 +38,9 @@ func CheckPasswordRules(password string) error {
 	return nil
 }
 
-// HashPassword returns an argon2id hash in the PHC string format.
+// HashPassword returns an argon2id hash in the PHC string format. It runs
+// at once, outside any bound: code serving requests hashes through a
+// Hasher instead.
 func HashPassword(password string) (string, error) {
 	if err := CheckPasswordRules(password); err != nil {
 		return "", err
@@ -52,7 +54,8 @@ func HashPassword(password string) (string, error) {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
-// CheckPassword reports whether password matches a hash made by HashPassword.
+// CheckPassword reports whether password matches a hash made by
+// HashPassword. Like HashPassword it is unbounded; requests use a Hasher.
 func CheckPassword(encoded, password string) (bool, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {

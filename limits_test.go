@@ -1,0 +1,46 @@
+package portal_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/portalaccess/portal"
+)
+
+func TestParseRateReadsCountAndPeriodAndRefusesNonsense(t *testing.T) {
+	r, err := portal.ParseRate("30/1m")
+	if err != nil || r.Count != 30 || r.Per != time.Minute || r.Interval() != 2*time.Second {
+		t.Fatalf("30/1m = %+v, %v", r, err)
+	}
+	if r.String() != "30/1m0s" {
+		t.Fatalf("String() = %q", r.String())
+	}
+	for _, bad := range []string{"", "30", "0/1m", "-1/1m", "x/1m", "30/", "30/abc", "30/500ms", "30/-1m"} {
+		if _, err := portal.ParseRate(bad); err == nil {
+			t.Errorf("ParseRate(%q) accepted", bad)
+		}
+	}
+}
+
+func TestLoginLockoutDoublesFromTheThresholdUpToTheCap(t *testing.T) {
+	l := portal.DefaultLoginLockout
+	want := map[int]time.Duration{1: 0, 9: 0, 10: time.Minute, 11: 2 * time.Minute, 12: 4 * time.Minute,
+		15: 32 * time.Minute, 16: time.Hour, 17: time.Hour, 1000: time.Hour}
+	for n, d := range want {
+		if got := l.Lock(n); got != d {
+			t.Errorf("Lock(%d) = %v, want %v", n, got, d)
+		}
+	}
+}
+
+func TestRetryWordsRoundsUpToAUnitAPersonReads(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "in 1 second", 300 * time.Millisecond: "in 1 second", time.Second: "in 1 second",
+		41 * time.Second: "in 41 seconds", time.Minute: "in 1 minute", 61 * time.Second: "in 2 minutes",
+		90 * time.Minute: "in 90 minutes", 91 * time.Minute: "in 2 hours", 3 * time.Hour: "in 3 hours",
+	} {
+		if got := portal.RetryWords(d); got != want {
+			t.Errorf("RetryWords(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
