@@ -18,4 +18,8 @@ const (
 	EmailAccessGranted EmailKind = "access_granted"
 	EmailDeactivated   EmailKind = "deactivated"
 	EmailReactivated   EmailKind = "reactivated"
+	// Passwords: the reset link (at least once), and the notice that a
+	// password changed (at most once).
+	EmailPasswordReset   EmailKind = "password_reset"
+	EmailPasswordChanged EmailKind = "password_changed"
 )

@@ -57,3 +57,31 @@ func TestPasswordRules(t *testing.T) {
 		t.Fatal("over-long password accepted")
 	}
 }
+
+func TestPasswordResetTokensDifferByResetGenerationAndPurpose(t *testing.T) {
+	a, _ := NewTokens(bytes.Repeat([]byte{1}, 32))
+	t1 := a.PasswordReset("reset-1", 1)
+	if t1 != a.PasswordReset("reset-1", 1) {
+		t.Fatal("same inputs must derive the same token")
+	}
+	for _, other := range []string{a.PasswordReset("reset-1", 2), a.PasswordReset("reset-2", 1), a.Invitation("reset-1", 1)} {
+		if other == t1 {
+			t.Fatalf("token collision: %s", other)
+		}
+	}
+}
+
+func TestAddressKeyIgnoresLetterCaseAndHidesTheAddress(t *testing.T) {
+	a, _ := NewTokens(bytes.Repeat([]byte{1}, 32))
+	b, _ := NewTokens(bytes.Repeat([]byte{2}, 32))
+	k := a.AddressKey("common", "Ada@Example.com")
+	if k != a.AddressKey("common", "ada@example.com") {
+		t.Fatal("the key must not depend on letter case")
+	}
+	if k == a.AddressKey("help_center:1", "ada@example.com") || k == b.AddressKey("common", "ada@example.com") {
+		t.Fatal("the key must depend on the scope and the secret")
+	}
+	if strings.Contains(strings.ToLower(k), "ada") || len(k) != 24 {
+		t.Fatalf("key %q", k)
+	}
+}
