@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -20,6 +21,8 @@ type Data struct {
 	Link       string
 	PortalURL  string
 	ExpiresAt  string
+	// ValidFor is how long a link works, in words ("1 hour").
+	ValidFor string
 }
 
 // DefaultInvite is the invitation template that ships with the product.
@@ -96,6 +99,24 @@ Your access to the {{.HelpCenter}} help center has been deactivated. Contact the
 Your access to the {{.HelpCenter}} help center is active again. Log in with {{.Email}} and your password:
 {{.PortalURL}}`,
 	},
+	portal.EmailPasswordReset: {
+		Subject: "Reset your {{.HelpCenter}} help center password",
+		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+Someone, hopefully you, asked to reset the password of your {{.HelpCenter}} help center account ({{.Email}}). To choose a new password, open this link:
+{{.Link}}
+
+The link works once and for {{.ValidFor}}, until {{.ExpiresAt}}. If you didn't ask for it, ignore this email: your password stays as it is.`,
+	},
+	portal.EmailPasswordChanged: {
+		Subject: "Your {{.HelpCenter}} help center password was changed",
+		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+The password of your {{.HelpCenter}} help center account ({{.Email}}) was just changed, and everyone logged in with it was logged out.
+
+If you changed it, there is nothing more to do. If you didn't, choose a new password now and tell the support team:
+{{.Link}}`,
+	},
 }
 
 // Notice renders one of the fixed system emails.
@@ -110,7 +131,7 @@ func Notice(kind portal.EmailKind, d Data) (Message, error) {
 // sample fills every field so that validation executes each branch that
 // depends on one.
 var sample = Data{HelpCenter: "Acme", Name: "Ada", Email: "ada@example.com", Link: "https://example.com/accept?token=x",
-	PortalURL: "https://example.com/portal/acme/home", ExpiresAt: "1 January 2030 00:00 UTC"}
+	PortalURL: "https://example.com/portal/acme/home", ExpiresAt: "1 January 2030 00:00 UTC", ValidFor: "1 hour"}
 
 // ErrTemplate describes a template an admin may not save.
 var ErrTemplate = errors.New("invalid email template")
@@ -132,6 +153,22 @@ func ValidateTemplate(t portal.EmailTemplate) error {
 
 // FormatExpiry renders a link's expiry for an email.
 func FormatExpiry(t time.Time) string { return t.UTC().Format("2 January 2006 15:04 MST") }
+
+// FormatLifetime renders how long a link works: "1 hour", "90 minutes",
+// "2 days".
+func FormatLifetime(d time.Duration) string {
+	unit, n := "minute", int64(d/time.Minute)
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		unit, n = "day", int64(d/(24*time.Hour))
+	case d >= time.Hour && d%time.Hour == 0:
+		unit, n = "hour", int64(d/time.Hour)
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
+}
 
 // Invite renders an invitation (or, with reminder set, its reminder) using
 // the help center's template (custom, or nil for the default one).
