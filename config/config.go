@@ -47,6 +47,13 @@ type Config struct {
 	// prove recovery: "after-ticket-stored". Never set it in production.
 	CrashPoint string `env:"PORTAL_CRASH_POINT"`
 
+	// PasswordResetLinkLifetime is how long a password reset link works;
+	// PasswordResetEmailInterval is the least time between two reset
+	// emails to one account: requests in between send nothing, so the
+	// forgot-password form can't flood a mailbox.
+	PasswordResetLinkLifetime  time.Duration `env:"PASSWORD_RESET_LINK_LIFETIME, default=1h"`
+	PasswordResetEmailInterval time.Duration `env:"PASSWORD_RESET_EMAIL_INTERVAL, default=1m"`
+
 	// TokenSecret keys the HMAC that derives invitation tokens. Tokens are
 	// derived rather than stored so a reminder can repeat the same link while
 	// the database holds only each token's SHA-256 hash.
@@ -100,6 +107,12 @@ func (c *Config) validate() error {
 	}
 	if c.MailRatePerSecond < 0 {
 		return fmt.Errorf("MAIL_RATE_PER_SECOND: must be 0 (no limit) or more, got %v", c.MailRatePerSecond)
+	}
+	if c.PasswordResetLinkLifetime < 5*time.Minute || c.PasswordResetLinkLifetime > 24*time.Hour {
+		return fmt.Errorf("PASSWORD_RESET_LINK_LIFETIME: must be between 5m and 24h, such as 1h")
+	}
+	if c.PasswordResetEmailInterval < 10*time.Second || c.PasswordResetEmailInterval >= c.PasswordResetLinkLifetime {
+		return fmt.Errorf("PASSWORD_RESET_EMAIL_INTERVAL: must be at least 10s and shorter than PASSWORD_RESET_LINK_LIFETIME, such as 1m")
 	}
 	if len(c.TokenSecretBytes()) < 32 {
 		return fmt.Errorf("TOKEN_SECRET: must be at least 32 characters of random data")

@@ -58,3 +58,33 @@ func TestCallerValuesWin(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+func TestPasswordResetSettingsDefaultToAnHourAndAMinute(t *testing.T) {
+	c, err := load(map[string]string{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PasswordResetLinkLifetime.String() != "1h0m0s" || c.PasswordResetEmailInterval.String() != "1m0s" {
+		t.Fatalf("reset defaults: %s, %s", c.PasswordResetLinkLifetime, c.PasswordResetEmailInterval)
+	}
+	c, err = load(map[string]string{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox",
+		"PASSWORD_RESET_LINK_LIFETIME": "30m", "PASSWORD_RESET_EMAIL_INTERVAL": "2m"})
+	if err != nil || c.PasswordResetLinkLifetime.String() != "30m0s" || c.PasswordResetEmailInterval.String() != "2m0s" {
+		t.Fatalf("reset settings: %+v %v", c, err)
+	}
+	for want, env := range map[string]map[string]string{
+		"PASSWORD_RESET_LINK_LIFETIME":  {"PASSWORD_RESET_LINK_LIFETIME": "1m"},
+		"PASSWORD_RESET_EMAIL_INTERVAL": {"PASSWORD_RESET_EMAIL_INTERVAL": "1s"},
+	} {
+		env["TOKEN_SECRET"], env["MAIL_DRIVER"] = secret, "outbox"
+		if _, err := load(env); err == nil || !strings.HasPrefix(err.Error(), want+": ") {
+			t.Errorf("%s: got %v", want, err)
+		}
+	}
+	// An interval as long as the link would leave no time to ask again.
+	_, err = load(map[string]string{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox",
+		"PASSWORD_RESET_LINK_LIFETIME": "10m", "PASSWORD_RESET_EMAIL_INTERVAL": "10m"})
+	if err == nil || !strings.HasPrefix(err.Error(), "PASSWORD_RESET_EMAIL_INTERVAL: ") {
+		t.Fatalf("interval as long as the link: %v", err)
+	}
+}

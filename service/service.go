@@ -128,7 +128,8 @@ func (s *Service) RegisterSearchAttributes(ctx context.Context) error {
 // pages and the sweeper.
 func (s *Service) Starter() *starter.Starter {
 	return &starter.Starter{Store: s.Store, Temporal: s.Temporal, TaskQueue: s.Config.TemporalTaskQueue,
-		MailTaskQueue: s.Config.MailTaskQueue, Logger: s.Logger}
+		MailTaskQueue: s.Config.MailTaskQueue, Logger: s.Logger, Tokens: s.Tokens,
+		ResetLinkLifetime: s.Config.PasswordResetLinkLifetime, ResetEmailInterval: s.Config.PasswordResetEmailInterval}
 }
 
 // API returns the JSON API's handlers.

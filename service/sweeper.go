@@ -59,4 +59,9 @@ func (s *Service) sweep(ctx context.Context, start *starter.Starter, grace time.
 	} else if n > 0 {
 		s.Logger.Info("staged passwords purged", "count", n)
 	}
+	if n, err := s.Store.PurgeStaleAccountPasswords(ctx, time.Hour); err != nil && ctx.Err() == nil {
+		s.Logger.Warn("purge staged account passwords", "error", err)
+	} else if n > 0 {
+		s.Logger.Info("staged account passwords purged", "count", n)
+	}
 }

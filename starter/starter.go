@@ -7,9 +7,11 @@ package starter
 
 import (
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -22,4 +24,11 @@ type Starter struct {
 	// MailTaskQueue is where the workflows send their email.
 	MailTaskQueue string
 	Logger        *slog.Logger
+	// Tokens keys the IDs of password reset workflows, which name an
+	// account by its address without showing it.
+	Tokens *credentials.Tokens
+	// ResetLinkLifetime and ResetEmailInterval are the password reset
+	// settings (PASSWORD_RESET_LINK_LIFETIME, PASSWORD_RESET_EMAIL_INTERVAL).
+	ResetLinkLifetime  time.Duration
+	ResetEmailInterval time.Duration
 }
