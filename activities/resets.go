@@ -105,11 +105,12 @@ type ApplyResetInput struct {
 }
 
 // ApplyPasswordReset sets the new password, ends every session of the
-// account and closes its other reset links, in one transaction. A link
+// account, closes its other reset links and forgets its failed logins,
+// in one transaction. A link
 // that closed meanwhile, an account no longer active, or a changed
 // address fail for good with ErrTypeNotPending.
 func (a *Activities) ApplyPasswordReset(ctx context.Context, in ApplyResetInput) error {
-	return passwordError(a.Store.ApplyPasswordReset(ctx, in.ResetID, in.Generation, in.StageID))
+	return passwordError(a.Store.ApplyPasswordReset(ctx, in.ResetID, in.Generation, in.StageID, a.Tokens.AddressKey))
 }
 
 // ChangePasswordInput changes an account's password from its home page to
@@ -120,10 +121,11 @@ type ChangePasswordInput struct {
 }
 
 // ChangePassword sets the new password, ends every session of the
-// account (the page opens a new one for the person who changed it) and
-// closes any open reset link, in one transaction.
+// account (the page opens a new one for the person who changed it),
+// closes any open reset link and forgets failed logins, in one
+// transaction.
 func (a *Activities) ChangePassword(ctx context.Context, in ChangePasswordInput) error {
-	return passwordError(a.Store.ChangePassword(ctx, in.AccountID, in.StageID))
+	return passwordError(a.Store.ChangePassword(ctx, in.AccountID, in.StageID, a.Tokens.AddressKey))
 }
 
 func passwordError(err error) error {

@@ -147,7 +147,7 @@ var ErrResetClosed = errors.New("reset link no longer works")
 // and every other open link closes, and failed logins are forgotten.
 // Repeating it after success is harmless. The link's expiry is the
 // workflow's to judge; the database refuses a link that closed.
-func (s *Store) ApplyPasswordReset(ctx context.Context, resetID string, generation int, stageID string) error {
+func (s *Store) ApplyPasswordReset(ctx context.Context, resetID string, generation int, stageID string, lockout LockoutKey) error {
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		link := new(PasswordReset)
 		if err := tx.NewSelect().Model(link).Where("reset_id = ? AND generation = ?", resetID, generation).For("UPDATE").Scan(ctx); err != nil {
@@ -170,7 +170,7 @@ func (s *Store) ApplyPasswordReset(ctx context.Context, resetID string, generati
 		if len(still) == 0 {
 			return fmt.Errorf("apply reset: %w (the account is no longer active, or its address changed)", ErrResetClosed)
 		}
-		return replacePassword(ctx, tx, link.AccountID, stageID, link.TokenHash)
+		return replacePassword(ctx, tx, link.AccountID, stageID, link.TokenHash, lockout)
 	})
 }
 
@@ -179,7 +179,7 @@ func (s *Store) ApplyPasswordReset(ctx context.Context, resetID string, generati
 // page opens a fresh one for the person who changed it), every open reset
 // link closes, and failed logins are forgotten. Repeating it after
 // success is harmless.
-func (s *Store) ChangePassword(ctx context.Context, accountID int64, stageID string) error {
+func (s *Store) ChangePassword(ctx context.Context, accountID int64, stageID string, lockout LockoutKey) error {
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var exists []int64
 		if err := tx.NewRaw(`SELECT id FROM portal_accounts WHERE id = ? FOR UPDATE`, accountID).Scan(ctx, &exists); err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -188,7 +188,7 @@ func (s *Store) ChangePassword(ctx context.Context, accountID int64, stageID str
 		if len(exists) == 0 {
 			return fmt.Errorf("change password of account %d: %w", accountID, ErrNotFound)
 		}
-		return replacePassword(ctx, tx, accountID, stageID, nil)
+		return replacePassword(ctx, tx, accountID, stageID, nil, lockout)
 	})
 }
 
@@ -196,7 +196,7 @@ func (s *Store) ChangePassword(ctx context.Context, accountID int64, stageID str
 // transaction holds, and records the change. usedLink is the reset link
 // that asked for it, if one did. A stage already applied (an earlier
 // attempt committed) changes nothing more.
-func replacePassword(ctx context.Context, tx bun.Tx, accountID int64, stageID string, usedLink []byte) error {
+func replacePassword(ctx context.Context, tx bun.Tx, accountID int64, stageID string, usedLink []byte, lockout LockoutKey) error {
 	var done []string
 	if err := tx.NewRaw(`SELECT stage_id FROM password_changes WHERE stage_id = ? AND account_id = ?`, stageID, accountID).Scan(ctx, &done); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return translate(err, "password change")
@@ -231,12 +231,19 @@ func replacePassword(ctx context.Context, tx bun.Tx, accountID int64, stageID st
 		WHERE account_id = ? AND closed_at IS NULL`, usedLink, accountID).Exec(ctx); err != nil {
 		return translate(err, "close reset links")
 	}
-	return forgetFailedLogins(ctx, tx, accountID)
+	// Failed logins are forgotten: a person locked out by someone guessing
+	// logs in with the password they just chose.
+	var who struct {
+		Scope string `bun:"scope"`
+		Email string `bun:"email"`
+	}
+	if err := tx.NewRaw(`SELECT a.scope, coalesce(c.email, '') AS email FROM portal_accounts a JOIN contacts c ON c.id = a.contact_id
+		WHERE a.id = ?`, accountID).Scan(ctx, &who); err != nil {
+		return translate(err, "account address")
+	}
+	return clearLoginFailures(ctx, tx, lockout(who.Scope, who.Email))
 }
 
-// forgetFailedLogins clears the account's failed-login count after a new
-// password, so a person locked out by someone guessing can log in with
-// the password they just chose.
-func forgetFailedLogins(_ context.Context, _ bun.Tx, _ int64) error {
-	return nil
-}
+// LockoutKey names the failed-login count of an address in an account
+// scope (credentials.Tokens.AddressKey).
+type LockoutKey func(scope, email string) string

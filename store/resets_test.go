@@ -34,6 +34,9 @@ func activeAccount(t *testing.T, hc *store.HelpCenter, c *store.Contact, pw stri
 	return id
 }
 
+// lockoutKey stands in for credentials.Tokens.AddressKey.
+func lockoutKey(scope, email string) string { return scope + "/" + strings.ToLower(email) }
+
 // resetLink is generation gen of reset resetID for c in hc.
 func resetLink(hc *store.HelpCenter, c *store.Contact, resetID string, gen int) *store.PasswordReset {
 	return &store.PasswordReset{TokenHash: fmt.Appendf(nil, "%s/%d", resetID, gen), ResetID: resetID, Generation: gen,
@@ -171,8 +174,22 @@ func TestApplyPasswordResetEndsEverySessionAndClosesEveryOtherLink(t *testing.T)
 	issue(t, hc, link)
 	stage := stagePassword(t, id, "new-hash")
 
-	if err := db.ApplyPasswordReset(ctx, reset, 1, stage); err != nil {
+	// Someone guessing has locked the address out of logging in.
+	key := lockoutKey(hc.AccountScope(), *c.Email)
+	for range portal.DefaultLoginLockout.Threshold {
+		if _, err := db.RecordLoginFailure(ctx, key, portal.DefaultLoginLockout); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if wait, err := db.LoginLocked(ctx, key); err != nil || wait <= 0 {
+		t.Fatalf("not locked after the threshold: %s %v", wait, err)
+	}
+
+	if err := db.ApplyPasswordReset(ctx, reset, 1, stage, lockoutKey); err != nil {
 		t.Fatal(err)
+	}
+	if wait, err := db.LoginLocked(ctx, key); err != nil || wait != 0 {
+		t.Fatalf("still locked for %s after the reset (%v)", wait, err)
 	}
 	if pw := password(t, id); pw != "new-hash" {
 		t.Fatalf("password %q", pw)
@@ -188,7 +205,7 @@ func TestApplyPasswordResetEndsEverySessionAndClosesEveryOtherLink(t *testing.T)
 		t.Fatalf("%d recorded changes, want 1", n)
 	}
 	// A retry after the commit changes nothing and succeeds.
-	if err := db.ApplyPasswordReset(ctx, reset, 1, stage); err != nil {
+	if err := db.ApplyPasswordReset(ctx, reset, 1, stage, lockoutKey); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 
@@ -197,7 +214,7 @@ func TestApplyPasswordResetEndsEverySessionAndClosesEveryOtherLink(t *testing.T)
 	old := resetLink(hc, c, reset2, 1)
 	issue(t, hc, old)
 	issue(t, hc, resetLink(hc, c, reset2, 2))
-	if err := db.ApplyPasswordReset(ctx, reset2, 1, stagePassword(t, id, "other-hash")); !errors.Is(err, store.ErrResetClosed) {
+	if err := db.ApplyPasswordReset(ctx, reset2, 1, stagePassword(t, id, "other-hash"), lockoutKey); !errors.Is(err, store.ErrResetClosed) {
 		t.Fatalf("replaced link: %v, want ErrResetClosed", err)
 	}
 	if pw := password(t, id); pw != "new-hash" {
@@ -216,7 +233,7 @@ func TestApplyPasswordResetRefusesADeactivatedAccountOrAChangedAddress(t *testin
 	if _, err := db.SetAccess(ctx, hc.ID, id, portal.ActionDeactivate, "k"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ApplyPasswordReset(ctx, reset, 1, stagePassword(t, id, "new-hash")); !errors.Is(err, store.ErrResetClosed) {
+	if err := db.ApplyPasswordReset(ctx, reset, 1, stagePassword(t, id, "new-hash"), lockoutKey); !errors.Is(err, store.ErrResetClosed) {
 		t.Fatalf("deactivated: %v, want ErrResetClosed", err)
 	}
 	if pw := password(t, id); pw != "old-hash" {
@@ -232,7 +249,7 @@ func TestApplyPasswordResetRefusesADeactivatedAccountOrAChangedAddress(t *testin
 	if err := db.UpdateContact(ctx, moved); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ApplyPasswordReset(ctx, reset, 1, stagePassword(t, id, "new-hash")); !errors.Is(err, store.ErrResetClosed) {
+	if err := db.ApplyPasswordReset(ctx, reset, 1, stagePassword(t, id, "new-hash"), lockoutKey); !errors.Is(err, store.ErrResetClosed) {
 		t.Fatalf("changed address: %v, want ErrResetClosed", err)
 	}
 }
@@ -246,7 +263,7 @@ func TestChangePasswordEndsSessionsAndClosesOpenLinks(t *testing.T) {
 	link := resetLink(hc, c, uuid.NewString(), 1)
 	issue(t, hc, link)
 	stage := stagePassword(t, id, "new-hash")
-	if err := db.ChangePassword(ctx, id, stage); err != nil {
+	if err := db.ChangePassword(ctx, id, stage, lockoutKey); err != nil {
 		t.Fatal(err)
 	}
 	if pw := password(t, id); pw != "new-hash" {
@@ -256,15 +273,15 @@ func TestChangePasswordEndsSessionsAndClosesOpenLinks(t *testing.T) {
 		t.Fatalf("%d sessions survived the change", n)
 	}
 	closedAs(t, link, portal.ResetLinkPasswordChanged)
-	if err := db.ChangePassword(ctx, id, stage); err != nil {
+	if err := db.ChangePassword(ctx, id, stage, lockoutKey); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	if err := db.ChangePassword(ctx, id, uuid.NewString()); !errors.Is(err, store.ErrNotFound) {
+	if err := db.ChangePassword(ctx, id, uuid.NewString(), lockoutKey); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a stage that never existed: %v, want ErrNotFound", err)
 	}
 	// Another account's stage can't change this one.
 	other := activeAccount(t, hc, newContact(t, "change-other"), "hash")
-	if err := db.ChangePassword(ctx, id, stagePassword(t, other, "stolen")); !errors.Is(err, store.ErrNotFound) {
+	if err := db.ChangePassword(ctx, id, stagePassword(t, other, "stolen"), lockoutKey); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another account's stage: %v, want ErrNotFound", err)
 	}
 	if pw := password(t, id); pw != "new-hash" {
