@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -147,7 +148,7 @@ func readImport(ctx context.Context, body io.Reader, im *store.Importer, report 
 			report.reject(line, row.Email, problem)
 			continue
 		}
-		if err := b.add(ctx, row, line); err != nil {
+		if err := b.add(ctx, row, line, strings.TrimSpace(rec[cols.email])); err != nil {
 			return err
 		}
 	}
@@ -249,21 +250,32 @@ type importBatch struct {
 	report *importReport
 	rows   []store.ImportRow
 	lines  []int
-	// seen holds the batch's emails, lower-cased: a repeat within one
-	// upsert is listed as a duplicate here (the store reports repeats
-	// across batches).
+	// typed holds each row's address as the file spells it, for the
+	// report: a person looks for that, not for its normal form.
+	typed []string
+	// seen holds the batch's emails by portal.EmailKey: a repeat within
+	// one upsert, in any spelling that normalises alike, is listed as a
+	// duplicate here (the store reports repeats across batches).
 	seen map[string]bool
 }
 
-func (b *importBatch) add(ctx context.Context, row store.ImportRow, line int) error {
-	key := strings.ToLower(row.Email)
+func (b *importBatch) add(ctx context.Context, row store.ImportRow, line int, typed string) error {
+	key := portal.EmailKey(row.Email)
 	if b.seen[key] {
-		b.report.reject(line, row.Email, "duplicate in file")
+		b.report.reject(line, typed, "duplicate in file")
 		return nil
 	}
 	b.seen[key] = true
+	// The file's spelling is a slice of the reused record: keep the normal
+	// form's string when they are the same, a copy when not.
+	if typed == row.Email {
+		typed = row.Email
+	} else {
+		typed = strings.Clone(typed)
+	}
 	b.rows = append(b.rows, row)
 	b.lines = append(b.lines, line)
+	b.typed = append(b.typed, typed)
 	if len(b.rows) == importBatchSize {
 		return b.flush(ctx)
 	}
@@ -285,10 +297,10 @@ func (b *importBatch) flush(ctx context.Context) error {
 		case store.ImportUpdated:
 			b.report.Updated++
 		default:
-			b.report.reject(b.lines[i], b.rows[i].Email, "duplicate in file")
+			b.report.reject(b.lines[i], b.typed[i], "duplicate in file")
 		}
 	}
-	b.rows, b.lines = b.rows[:0], b.lines[:0]
+	b.rows, b.lines, b.typed = b.rows[:0], b.lines[:0], b.typed[:0]
 	clear(b.seen)
 	return nil
 }

@@ -1,4 +1,5 @@
-// Package migrations holds the database schema as bun SQL migrations and
+// Package migrations holds the database schema as bun migrations, SQL
+// files and, where SQL can't say it, Go files named the same way, and
 // applies them.
 package migrations
 
@@ -24,9 +25,11 @@ func init() {
 }
 
 // Up applies every pending migration under a lock, so several processes
-// starting together migrate once.
+// starting together migrate once. A migration is recorded as applied
+// only once it succeeded, so one that failed runs again at the next
+// start instead of being skipped half done.
 func Up(ctx context.Context, db *bun.DB) (applied []string, err error) {
-	m := migrate.NewMigrator(db, Migrations)
+	m := migrate.NewMigrator(db, Migrations, migrate.WithMarkAppliedOnSuccess(true))
 	if err := m.Init(ctx); err != nil {
 		return nil, fmt.Errorf("init migrations: %w", err)
 	}

@@ -68,8 +68,12 @@ type Login struct {
 	Status       portal.AccessStatus `bun:"status"`
 }
 
-// LoginFor finds the account that may log in to hc with email.
+// LoginFor finds the account that may log in to hc with email, spelled
+// any way that normalises to the contact's address.
 func (s *Store) LoginFor(ctx context.Context, hc *HelpCenter, email string) (*Login, error) {
+	if n, ok := portal.NormalizeEmail(email); ok {
+		email = n
+	}
 	l := new(Login)
 	err := s.DB.NewRaw(`SELECT a.id AS account_id, c.id AS contact_id, c.name, c.email, a.password_hash, pa.status
 		FROM contacts c

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/portalaccess/portal"
 )
 
 // Contact is a helpdesk customer.
@@ -46,8 +48,12 @@ func (s *Store) ContactByID(ctx context.Context, id int64) (*Contact, error) {
 	return c, translate(err, "contact "+itoa(id))
 }
 
-// ContactByEmail finds a contact by email, ignoring case.
+// ContactByEmail finds a contact by email, spelled any way that
+// normalises to the contact's address.
 func (s *Store) ContactByEmail(ctx context.Context, email string) (*Contact, error) {
+	if n, ok := portal.NormalizeEmail(email); ok {
+		email = n
+	}
 	c := new(Contact)
 	err := s.DB.NewSelect().Model(c).Where("lower(email) = lower(?)", email).Scan(ctx)
 	return c, translate(err, "contact by email")
@@ -103,4 +109,12 @@ func (s *Store) ListContacts(ctx context.Context, f ContactFilter, cursor string
 		return Page[Contact]{}, translate(err, "list contacts")
 	}
 	return pageByID(items, limit, func(c Contact) int64 { return c.ID }), nil
+}
+
+// EmailNormalizationConflicts counts the contacts whose addresses the
+// normalisation migration left as they were (colliding with another
+// contact's, or invalid) and a person has yet to resolve.
+func (s *Store) EmailNormalizationConflicts(ctx context.Context) (int, error) {
+	n, err := s.DB.NewSelect().Table("email_normalization_conflicts").Count(ctx)
+	return int(n), translate(err, "email normalisation conflicts")
 }

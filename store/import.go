@@ -4,11 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/portalaccess/portal"
 )
 
 // Import outcomes of a row.
@@ -81,7 +82,8 @@ func (im *Importer) Upsert(ctx context.Context, rows []ImportRow) ([]string, err
 	}
 	out := make([]string, len(rows))
 	for i, r := range rows {
-		if o, ok := byEmail[strings.ToLower(r.Email)]; ok {
+		// Rows come normalised, so Go's key and SQL's lower() agree.
+		if o, ok := byEmail[portal.EmailKey(r.Email)]; ok {
 			out[i] = o
 		} else {
 			out[i] = ImportDuplicate
