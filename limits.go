@@ -33,16 +33,6 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{Count: n, Per: d}, nil
 }
 
-// UnmarshalText reads a rate from configuration.
-func (r *Rate) UnmarshalText(b []byte) error {
-	v, err := ParseRate(string(b))
-	if err != nil {
-		return err
-	}
-	*r = v
-	return nil
-}
-
 func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.Count, r.Per) }
 
 // Interval is the time one attempt takes to earn back.

@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -161,11 +163,14 @@ func (s *Server) resendInvitation(c *gin.Context) {
 	if !ok {
 		return
 	}
-	switch inv.Status {
-	case portal.InvitationAccepted:
+	if inv.Status == portal.InvitationAccepted {
 		abort(c, http.StatusConflict, "already_accepted", "the invitation was accepted; the contact is a portal user")
 		return
-	case portal.InvitationPending:
+	}
+	if !s.takeResend(c, inv) {
+		return
+	}
+	if inv.Status == portal.InvitationPending {
 		err := s.Temporal.SignalWorkflow(c.Request.Context(), inv.WorkflowID, "", workflows.ResendSignal, nil)
 		var notFound *serviceerror.NotFound
 		if err == nil {
@@ -173,6 +178,7 @@ func (s *Server) resendInvitation(c *gin.Context) {
 			return
 		}
 		if !errors.As(err, &notFound) {
+			s.giveBackResend(c, inv)
 			s.temporalError(c, err)
 			return
 		}
@@ -181,15 +187,57 @@ func (s *Server) resendInvitation(c *gin.Context) {
 	}
 	hc, err := s.Store.HelpCenterBySlug(c.Request.Context(), inv.HelpCenterSlug)
 	if err != nil {
+		s.giveBackResend(c, inv)
 		s.internal(c, err)
 		return
 	}
 	ct, err := s.Store.ContactByID(c.Request.Context(), inv.ContactID)
 	if err != nil {
+		s.giveBackResend(c, inv)
 		s.internal(c, err)
 		return
 	}
 	s.invite(c, hc, ct)
+	if c.Writer.Status() >= http.StatusMultipleChoices {
+		s.giveBackResend(c, inv)
+	}
+}
+
+// resendScope counts resends per invitation in the rate_limits table.
+const resendScope = "invitation-resend"
+
+// takeResend allows one resend of an invitation per ResendInterval,
+// across every replica, and answers 429 resend_too_soon otherwise: each
+// resend emails the customer a new link and kills the last one.
+func (s *Server) takeResend(c *gin.Context, inv *store.Invitation) bool {
+	if s.ResendInterval <= 0 {
+		return true
+	}
+	ok, wait, err := s.Store.TakeRate(c.Request.Context(), resendScope, []byte(inv.ID), portal.Rate{Count: 1, Per: s.ResendInterval})
+	if err != nil {
+		s.internal(c, err)
+		return false
+	}
+	if !ok {
+		secs := int64((wait + time.Second - 1) / time.Second)
+		c.Header("Retry-After", strconv.FormatInt(secs, 10))
+		abort(c, http.StatusTooManyRequests, "resend_too_soon",
+			fmt.Sprintf("an invitation can be resent once every %s; try again in %d seconds", s.ResendInterval, secs))
+		return false
+	}
+	return true
+}
+
+// giveBackResend returns the resend a refused or failed one used up, so
+// the admin's retry is answered on its merits, not refused for a resend
+// that never happened.
+func (s *Server) giveBackResend(c *gin.Context, inv *store.Invitation) {
+	if s.ResendInterval <= 0 {
+		return
+	}
+	if err := s.Store.ReturnRate(c.Request.Context(), resendScope, []byte(inv.ID), portal.Rate{Count: 1, Per: s.ResendInterval}); err != nil {
+		s.Logger.Warn("give back a failed resend", "invitation_id", inv.ID, "error", err)
+	}
 }
 
 func (s *Server) revokeInvitation(c *gin.Context) {

@@ -32,6 +32,9 @@ type Server struct {
 	// PublicBaseURL is where customers reach the portal; help centers'
 	// portal_url starts with it.
 	PublicBaseURL string
+	// ResendInterval is the least time between two resends of one
+	// invitation (0: no limit).
+	ResendInterval time.Duration
 	// Outbox enables GET /dev/outbox (development mail driver only).
 	Outbox bool
 	// AfterTicketStored runs between storing a ticket and starting its

@@ -5,11 +5,15 @@ package config
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/portalaccess/portal"
 )
 
 // Config is every setting the service reads. No other package reads the
@@ -54,6 +58,33 @@ type Config struct {
 	PasswordResetLinkLifetime  time.Duration `env:"PASSWORD_RESET_LINK_LIFETIME, default=1h"`
 	PasswordResetEmailInterval time.Duration `env:"PASSWORD_RESET_EMAIL_INTERVAL, default=1m"`
 
+	// RateLimitPerIP bounds the portal's form posts from one client address
+	// (an IPv6 client by its /64), and RateLimitPerTarget those naming one
+	// email address or link, as count/period; the counters live in Postgres,
+	// so every replica shares them.
+	RateLimitPerIP     string `env:"RATE_LIMIT_PER_IP, default=30/1m"`
+	RateLimitPerTarget string `env:"RATE_LIMIT_PER_TARGET, default=10/15m"`
+	perIP, perTarget   portal.Rate
+	// TrustedProxies lists the proxies (CIDRs or addresses, comma
+	// separated) whose X-Forwarded-For names the client; from anyone else
+	// the header is ignored, since a client can write anything in it.
+	TrustedProxies []string `env:"TRUSTED_PROXIES"`
+	trustedProxies []netip.Prefix
+
+	// PasswordHashConcurrency bounds the argon2id hashes running at once
+	// (19 MiB each); 0 means the number of CPUs. A hash that finds no slot
+	// within PasswordHashWait is answered 503 with Retry-After.
+	PasswordHashConcurrency int           `env:"PASSWORD_HASH_CONCURRENCY, default=0"`
+	PasswordHashWait        time.Duration `env:"PASSWORD_HASH_WAIT, default=2s"`
+
+	// SessionIdleTimeout ends a portal session unused for that long; it
+	// also ends 14 days after the login whatever happens.
+	SessionIdleTimeout time.Duration `env:"SESSION_IDLE_TIMEOUT, default=8h"`
+
+	// ResendMinInterval is the least time between two resends of one
+	// invitation through the API (0: no limit).
+	ResendMinInterval time.Duration `env:"RESEND_MIN_INTERVAL, default=1m"`
+
 	// TokenSecret keys the HMAC that derives invitation tokens. Tokens are
 	// derived rather than stored so a reminder can repeat the same link while
 	// the database holds only each token's SHA-256 hash.
@@ -68,7 +99,7 @@ func Load(ctx context.Context, lookuper envconfig.Lookuper) (*Config, error) {
 	}
 	var c Config
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: lookuper}); err != nil {
-		return nil, err
+		return nil, namedError(err)
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -120,7 +151,69 @@ func (c *Config) validate() error {
 	if c.AdminAPIKey != "" && len(c.AdminAPIKey) < 16 {
 		return fmt.Errorf("PORTAL_ADMIN_API_KEY: must be at least 16 characters")
 	}
+	return c.validateLimits()
+}
+
+// validateLimits checks the settings that bound what anonymous clients
+// can make the portal do.
+func (c *Config) validateLimits() error {
+	var err error
+	if c.perIP, err = portal.ParseRate(c.RateLimitPerIP); err != nil {
+		return fmt.Errorf("RATE_LIMIT_PER_IP: %w", err)
+	}
+	if c.perTarget, err = portal.ParseRate(c.RateLimitPerTarget); err != nil {
+		return fmt.Errorf("RATE_LIMIT_PER_TARGET: %w", err)
+	}
+	c.trustedProxies = nil
+	for _, v := range c.TrustedProxies {
+		v = strings.TrimSpace(v)
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return fmt.Errorf("TRUSTED_PROXIES: %q is neither a CIDR such as 10.0.0.0/8 nor an address", v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.trustedProxies = append(c.trustedProxies, p.Masked())
+	}
+	if c.PasswordHashConcurrency < 0 {
+		return fmt.Errorf("PASSWORD_HASH_CONCURRENCY: must be 0 (the number of CPUs) or more, got %d", c.PasswordHashConcurrency)
+	}
+	if c.PasswordHashWait <= 0 {
+		return fmt.Errorf("PASSWORD_HASH_WAIT: must be a positive duration such as 2s")
+	}
+	if c.SessionIdleTimeout < time.Minute {
+		return fmt.Errorf("SESSION_IDLE_TIMEOUT: must be at least 1m, such as 8h")
+	}
+	if c.ResendMinInterval < 0 {
+		return fmt.Errorf("RESEND_MIN_INTERVAL: must be 0 (no limit) or a positive duration such as 1m")
+	}
 	return nil
+}
+
+// PerIP is RATE_LIMIT_PER_IP, parsed.
+func (c *Config) PerIP() portal.Rate { return c.perIP }
+
+// PerTarget is RATE_LIMIT_PER_TARGET, parsed.
+func (c *Config) PerTarget() portal.Rate { return c.perTarget }
+
+// TrustedProxyPrefixes are TRUSTED_PROXIES, parsed.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix { return c.trustedProxies }
+
+// namedError names the environment variable of a value that did not
+// parse: the decoder names only the struct field.
+func namedError(err error) error {
+	field, rest, ok := strings.Cut(err.Error(), ": ")
+	if !ok {
+		return err
+	}
+	if f, found := reflect.TypeFor[Config]().FieldByName(field); found {
+		if name, _, _ := strings.Cut(f.Tag.Get("env"), ","); name != "" {
+			return fmt.Errorf("%s: %s", name, rest)
+		}
+	}
+	return err
 }
 
 // TokenSecretBytes is the HMAC key for invitation tokens.

@@ -2,10 +2,15 @@ package config
 
 import (
 	"context"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/portalaccess/portal"
 )
 
 const secret = "0123456789abcdef0123456789abcdef"
@@ -37,6 +42,47 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 	} {
 		_, err := load(env)
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: got %v", want, err)
+		}
+	}
+}
+
+func TestLimitSettingsDefaultSensiblyAndParse(t *testing.T) {
+	c, err := load(map[string]string{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PerIP() != (portal.Rate{Count: 30, Per: time.Minute}) || c.PerTarget() != (portal.Rate{Count: 10, Per: 15 * time.Minute}) ||
+		len(c.TrustedProxyPrefixes()) != 0 || c.PasswordHashConcurrency != 0 || c.PasswordHashWait != 2*time.Second ||
+		c.SessionIdleTimeout != 8*time.Hour || c.ResendMinInterval != time.Minute {
+		t.Fatalf("limit defaults %+v", c)
+	}
+	c, err = load(map[string]string{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "RATE_LIMIT_PER_IP": "100/1h",
+		"TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7,fd00::/8", "PASSWORD_HASH_CONCURRENCY": "4", "SESSION_IDLE_TIMEOUT": "30m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("fd00::/8")}
+	if c.PerIP() != (portal.Rate{Count: 100, Per: time.Hour}) || !slices.Equal(c.TrustedProxyPrefixes(), want) ||
+		c.PasswordHashConcurrency != 4 || c.SessionIdleTimeout != 30*time.Minute {
+		t.Fatalf("limit settings %+v %v", c, c.TrustedProxyPrefixes())
+	}
+}
+
+func TestBadLimitSettingsNameTheVariable(t *testing.T) {
+	for want, env := range map[string]map[string]string{
+		"RATE_LIMIT_PER_IP":         {"RATE_LIMIT_PER_IP": "lots"},
+		"RATE_LIMIT_PER_TARGET":     {"RATE_LIMIT_PER_TARGET": "0/1m"},
+		"TRUSTED_PROXIES":           {"TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"},
+		"PASSWORD_HASH_CONCURRENCY": {"PASSWORD_HASH_CONCURRENCY": "-1"},
+		"PASSWORD_HASH_WAIT":        {"PASSWORD_HASH_WAIT": "0s"},
+		"SESSION_IDLE_TIMEOUT":      {"SESSION_IDLE_TIMEOUT": "soon"},
+		"RESEND_MIN_INTERVAL":       {"RESEND_MIN_INTERVAL": "-1m"},
+		"SWEEP_INTERVAL":            {"SWEEP_INTERVAL": "often"},
+	} {
+		env["TOKEN_SECRET"], env["MAIL_DRIVER"] = secret, "outbox"
+		_, err := load(env)
+		if err == nil || !strings.HasPrefix(err.Error(), want+": ") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: got %v", want, err)
 		}
 	}

@@ -106,12 +106,17 @@ func (s *Site) acceptSubmit(c *gin.Context) {
 		s.acceptForm(c, http.StatusUnprocessableEntity, hc, inv, token, "The two passwords do not match.")
 		return
 	}
-	hash, err := credentials.HashPassword(password)
+	ctx := c.Request.Context()
+	hash, err := s.Hasher.Hash(ctx, password)
+	if errors.Is(err, credentials.ErrBusy) {
+		busy(c)
+		s.acceptForm(c, http.StatusServiceUnavailable, hc, inv, token, busyMessage)
+		return
+	}
 	if err != nil {
 		s.acceptForm(c, http.StatusUnprocessableEntity, hc, inv, token, "This password can't be used.")
 		return
 	}
-	ctx := c.Request.Context()
 	stageID := uuid.NewString()
 	if err := s.Store.StageCredential(ctx, stageID, inv.ID, hash); err != nil {
 		s.Logger.Error("stage credential", "error", err)

@@ -14,23 +14,39 @@ import (
 
 const csrfCookie = "portal_csrf"
 
-// csrfToken returns the browser's CSRF token, setting the cookie on first
-// use. Forms echo it in a hidden field (double-submit): a cross-site page
-// can make the browser send the cookie but cannot read it to fill the field.
-// cookie makes a portal cookie: HttpOnly, with the given SameSite, and
-// Secure whenever PUBLIC_BASE_URL is https. Only a development portal on
-// plain http sends it without Secure, since the browser would drop it.
-func (s *Site) cookie(name, value, path string, maxAge int, sameSite http.SameSite) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge, HttpOnly: true, SameSite: sameSite, //nolint:gosec // G124: Secure follows PUBLIC_BASE_URL's scheme, as said above
+// cookie makes a portal cookie: HttpOnly, Path=/, with the given
+// SameSite, and Secure whenever PUBLIC_BASE_URL is https. Only a
+// development portal on plain http sends it without Secure, since the
+// browser would drop it.
+//
+// Over https the name takes the __Host- prefix, which the browser accepts
+// only from this exact host, Secure, with Path=/ and no Domain: no sibling
+// subdomain can plant or overwrite a session or CSRF cookie. That prefix
+// needs Path=/, so a session is scoped to its help center by the slug in
+// the cookie's name rather than by a path (a path never kept pages of one
+// origin apart anyway).
+func (s *Site) cookie(name, value string, maxAge int, sameSite http.SameSite) *http.Cookie {
+	return &http.Cookie{Name: s.cookieName(name), Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, SameSite: sameSite, //nolint:gosec // G124: Secure follows PUBLIC_BASE_URL's scheme, as said above
 		Secure: s.SecureCookies}
 }
 
+// cookieName is the name a portal cookie goes by on this site.
+func (s *Site) cookieName(name string) string {
+	if s.SecureCookies {
+		return "__Host-" + name
+	}
+	return name
+}
+
+// csrfToken returns the browser's CSRF token, setting the cookie on first
+// use. Forms echo it in a hidden field (double-submit): a cross-site page
+// can make the browser send the cookie but cannot read it to fill the field.
 func (s *Site) csrfToken(c *gin.Context) string {
-	if v, err := c.Cookie(csrfCookie); err == nil && len(v) == 43 {
+	if v, err := c.Cookie(s.cookieName(csrfCookie)); err == nil && len(v) == 43 {
 		return v
 	}
 	v := credentials.Random()
-	http.SetCookie(c.Writer, s.cookie(csrfCookie, v, "/portal/", 0, http.SameSiteStrictMode))
+	http.SetCookie(c.Writer, s.cookie(csrfCookie, v, 0, http.SameSiteStrictMode))
 	return v
 }
 
@@ -45,7 +61,7 @@ func (s *Site) checkCSRF(c *gin.Context) bool {
 	if c.GetHeader("Sec-Fetch-Site") == "cross-site" {
 		return false
 	}
-	cookie, err := c.Cookie(csrfCookie)
+	cookie, err := c.Cookie(s.cookieName(csrfCookie))
 	form := c.PostForm("csrf_token")
 	return err == nil && cookie != "" && subtle.ConstantTimeCompare([]byte(cookie), []byte(form)) == 1
 }

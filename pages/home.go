@@ -35,7 +35,8 @@ func (s *Site) home(c *gin.Context) {
 		return
 	}
 	s.render(c, http.StatusOK, "home.html", page{Title: "Home", HelpCenter: hc.Name, Name: u.Name, Email: u.Email,
-		Tickets: tickets, CSRF: s.csrfToken(c), LogoutAction: s.portalPath(hc, "/logout"), Action: s.portalPath(hc, "/requests")})
+		Tickets: tickets, CSRF: s.csrfToken(c), LogoutAction: s.portalPath(hc, "/logout"),
+		LogoutEverywhereAction: s.portalPath(hc, "/logout/everywhere"), Action: s.portalPath(hc, "/requests")})
 }
 
 // portalRequest lets a logged-in customer submit a request.

@@ -11,11 +11,14 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
 	"github.com/portalaccess/portal"
+	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/starter"
 	"github.com/portalaccess/portal/store"
 )
@@ -30,18 +33,38 @@ type Site struct {
 	// PublicBaseURL is where customers reach the portal; its origin is the
 	// only one allowed to post portal forms.
 	PublicBaseURL string
+	// SecureCookies is set when PUBLIC_BASE_URL is https: cookies are
+	// Secure and __Host- prefixed, and pages ask for HSTS.
 	SecureCookies bool
 	Logger        *slog.Logger
+
+	// Tokens keys the pseudonyms that attempt counters are stored under.
+	Tokens *credentials.Tokens
+	// Hasher runs every password hash of a request, in a bounded pool.
+	Hasher *credentials.Hasher
+	// PerIP and PerTarget bound the posts of one client address, and those
+	// naming one email address or link, across every replica.
+	PerIP, PerTarget portal.Rate
+	// TrustedProxies may tell the client's address in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+	// SessionIdleTimeout ends a session unused for that long.
+	SessionIdleTimeout time.Duration
 }
 
-// Register mounts the pages under /portal/:slug.
+// Register mounts the pages under /portal/:slug. Every answer there
+// carries the security headers, and every POST is rate limited per client
+// and per target before its handler runs, routes added later included.
 func (s *Site) Register(r *gin.Engine) {
-	p := r.Group("/portal/:slug")
+	// The engine's 404 and 405 answers belong to the API (JSON); under
+	// /portal/ a person reads them, so they get an HTML page instead.
+	r.Use(s.portalNotFound)
+	p := r.Group("/portal/:slug", s.securityHeaders, s.limitPosts)
 	p.GET("/invitations/accept", s.acceptPage)
 	p.POST("/invitations/accept", s.acceptSubmit)
 	p.GET("/login", s.loginPage)
 	p.POST("/login", s.loginSubmit)
 	p.POST("/logout", s.logout)
+	p.POST("/logout/everywhere", s.logoutEverywhere)
 	p.GET("/home", s.home)
 	p.POST("/requests", s.portalRequest)
 	p.GET("/signup", s.signupPage)
@@ -53,7 +76,15 @@ func (s *Site) Register(r *gin.Engine) {
 //go:embed templates/*.html
 var templateFiles embed.FS
 
-var templates = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
+// stylesheet is the portal's CSS, inlined in every page; the
+// Content-Security-Policy allows exactly this text by its hash.
+//
+//go:embed templates/portal.css
+var stylesheet string
+
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"css": func() template.CSS { return template.CSS(stylesheet) }, //nolint:gosec // G203: our own embedded stylesheet, no input
+}).ParseFS(templateFiles, "templates/*.html"))
 
 // page is what every portal template can use.
 type page struct {
@@ -63,15 +94,16 @@ type page struct {
 	// forms
 	Action, CSRF, Error, Token, Name, Email string
 	MinLength                               int
+	// InvalidInput marks the form's fields aria-invalid along with Error.
+	InvalidInput bool
 	// home
-	Tickets      []store.Ticket
-	LogoutAction string
+	Tickets                              []store.Ticket
+	LogoutAction, LogoutEverywhereAction string
 }
 
+// render writes a page; the security headers are already set by the
+// portal's middleware.
 func (s *Site) render(c *gin.Context, status int, name string, p page) {
-	c.Header("Cache-Control", "no-store")
-	c.Header("Referrer-Policy", "no-referrer")
-	c.Header("X-Frame-Options", "DENY")
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
 	if err := templates.ExecuteTemplate(c.Writer, name, p); err != nil {

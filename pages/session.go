@@ -14,8 +14,12 @@ import (
 )
 
 const (
-	sessionCookie   = "portal_session"
+	// sessionCookie is followed by the help center's slug: a session is
+	// for one help center, and its cookie's path is "/" (see cookie).
+	sessionCookie   = "portal_session_"
 	sessionLifetime = 14 * 24 * time.Hour
+	// defaultIdleTimeout applies when the site was built without one.
+	defaultIdleTimeout = 8 * time.Hour
 )
 
 // startSession logs in the contact who just accepted, so the customer
@@ -43,57 +47,107 @@ func (s *Site) loginPage(c *gin.Context) {
 	s.render(c, http.StatusOK, "login.html", page{Title: "Log in", HelpCenter: hc.Name, Action: s.portalPath(hc, "/login"), CSRF: s.csrfToken(c)})
 }
 
-// dummyHash makes a login for an unknown email cost as much as one for a
-// known email, so response times don't reveal which addresses have accounts.
-var dummyHash, _ = credentials.HashPassword("not a real password, only for timing")
-
+// loginSubmit checks an email and password. Failures are counted per
+// address (whether or not it has an account) and lock the address out
+// for a growing time, whatever the password; a locked address gets the
+// same answer with the right password as with a wrong one, and an address
+// without an account locks the same way, so no answer tells which
+// addresses have accounts. An unknown address costs a dummy hash, so
+// timing doesn't tell either.
 func (s *Site) loginSubmit(c *gin.Context) {
 	hc, ok := s.portalForm(c, "Reload the login page and try again.")
 	if !ok {
 		return
 	}
+	ctx := c.Request.Context()
 	email := strings.TrimSpace(c.PostForm("email"))
 	password := c.PostForm("password")
-	fail := func() {
-		s.render(c, http.StatusUnauthorized, "login.html", page{Title: "Log in", HelpCenter: hc.Name, Action: s.portalPath(hc, "/login"),
-			CSRF: s.csrfToken(c), Email: email, Error: "The email address or password is not correct."})
+	form := func(status int, problem string, invalid bool) {
+		s.render(c, status, "login.html", page{Title: "Log in", HelpCenter: hc.Name, Action: s.portalPath(hc, "/login"),
+			CSRF: s.csrfToken(c), Email: email, Error: problem, InvalidInput: invalid})
 	}
-	login, err := s.Store.LoginFor(c.Request.Context(), hc, email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.Logger.Error("login lookup", "error", err)
+	locked := func(wait time.Duration) {
+		c.Header("Retry-After", retrySeconds(wait))
+		form(http.StatusTooManyRequests, "Too many failed attempts to log in with this email address. Please try again "+
+			portal.RetryWords(wait)+".", false)
+	}
+	unavailable := func(what string, err error) {
+		s.Logger.Error(what, "error", err)
 		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
+	}
+
+	key := s.Tokens.AddressKey(hc.AccountScope(), email)
+	wait, err := s.Store.LoginLocked(ctx, key)
+	if err != nil {
+		unavailable("login lock", err)
 		return
 	}
+	if wait > 0 {
+		locked(wait)
+		return
+	}
+	login, err := s.Store.LoginFor(ctx, hc, email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		unavailable("login lookup", err)
+		return
+	}
+	match := false
 	if err != nil || login.PasswordHash == nil || login.Status != portal.AccessActive {
-		_, _ = credentials.CheckPassword(dummyHash, password)
-		fail()
+		err = s.Hasher.CheckUnknown(ctx, password)
+	} else {
+		match, err = s.Hasher.Check(ctx, *login.PasswordHash, password)
+	}
+	if errors.Is(err, credentials.ErrBusy) {
+		busy(c)
+		form(http.StatusServiceUnavailable, busyMessage, false)
 		return
 	}
-	if ok, err := credentials.CheckPassword(*login.PasswordHash, password); err != nil || !ok {
-		fail()
+	if !match {
+		if _, err := s.Store.RecordLoginFailure(ctx, key, portal.DefaultLoginLockout); err != nil {
+			s.Logger.Warn("record login failure", "error", err)
+		}
+		form(http.StatusUnauthorized, "The email address or password is not correct.", true)
 		return
+	}
+	if err := s.Store.ClearLoginFailures(ctx, key); err != nil {
+		s.Logger.Warn("clear login failures", "error", err)
 	}
 	s.openSession(c, hc, login.AccountID)
 }
 
-// openSession logs the account in to hc and sends the browser home.
+// openSession logs the account in to hc and sends the browser home. Every
+// login makes a new session ID and ends the one the browser brought, so
+// an ID planted in the browser before the login (session fixation) is
+// worth nothing after it.
 func (s *Site) openSession(c *gin.Context, hc *store.HelpCenter, accountID int64) {
+	ctx := c.Request.Context()
+	name := s.cookieName(sessionCookie + hc.Slug)
+	if old, err := c.Cookie(name); err == nil && old != "" {
+		if err := s.Store.DeleteSession(ctx, credentials.Hash(old)); err != nil {
+			s.Logger.Warn("end the previous session", "error", err)
+		}
+	}
 	token := credentials.Random()
-	if err := s.Store.CreateSession(c.Request.Context(), credentials.Hash(token), accountID, hc.ID, time.Now().Add(sessionLifetime)); err != nil {
+	if err := s.Store.CreateSession(ctx, credentials.Hash(token), accountID, hc.ID, time.Now().Add(sessionLifetime)); err != nil {
 		s.Logger.Error("create session", "error", err)
 		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
 		return
 	}
-	http.SetCookie(c.Writer, s.cookie(sessionCookie, token, s.portalPath(hc, "/"), int(sessionLifetime.Seconds()), http.SameSiteLaxMode))
+	http.SetCookie(c.Writer, s.cookie(sessionCookie+hc.Slug, token, int(sessionLifetime.Seconds()), http.SameSiteLaxMode))
 	c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/home"))
 }
 
+// sessionUser is the customer logged in to hc, or store.ErrNotFound.
 func (s *Site) sessionUser(c *gin.Context, hc *store.HelpCenter) (*store.SessionUser, error) {
-	token, err := c.Cookie(sessionCookie)
+	token, err := c.Cookie(s.cookieName(sessionCookie + hc.Slug))
 	if err != nil || token == "" {
 		return nil, store.ErrNotFound
 	}
-	return s.Store.SessionUser(c.Request.Context(), credentials.Hash(token), hc.ID)
+	idle := s.SessionIdleTimeout
+	if idle <= 0 {
+		idle = defaultIdleTimeout
+	}
+	return s.Store.SessionUser(c.Request.Context(), credentials.Hash(token), hc.ID, idle)
 }
 
 func (s *Site) logout(c *gin.Context) {
@@ -101,11 +155,37 @@ func (s *Site) logout(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if token, err := c.Cookie(sessionCookie); err == nil {
+	if token, err := c.Cookie(s.cookieName(sessionCookie + hc.Slug)); err == nil {
 		if err := s.Store.DeleteSession(c.Request.Context(), credentials.Hash(token)); err != nil {
 			s.Logger.Warn("delete session", "error", err)
 		}
 	}
-	http.SetCookie(c.Writer, s.cookie(sessionCookie, "", s.portalPath(hc, "/"), -1, http.SameSiteLaxMode))
+	http.SetCookie(c.Writer, s.cookie(sessionCookie+hc.Slug, "", -1, http.SameSiteLaxMode))
+	c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/login"))
+}
+
+// logoutEverywhere ends every session of the customer's account, in every
+// help center and on every device, then sends them to the login page.
+func (s *Site) logoutEverywhere(c *gin.Context) {
+	hc, ok := s.portalForm(c, "Reload the page and try again.")
+	if !ok {
+		return
+	}
+	u, err := s.sessionUser(c, hc)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.Logger.Error("session lookup", "error", err)
+		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "You are still logged in. Please try again in a moment.", "")
+		return
+	}
+	if err == nil {
+		n, err := s.Store.EndSessions(c.Request.Context(), u.AccountID)
+		if err != nil {
+			s.Logger.Error("end sessions", "account_id", u.AccountID, "error", err)
+			s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "You are still logged in. Please try again in a moment.", "")
+			return
+		}
+		s.Logger.Info("logged out everywhere", "account_id", u.AccountID, "sessions", n)
+	}
+	http.SetCookie(c.Writer, s.cookie(sessionCookie+hc.Slug, "", -1, http.SameSiteLaxMode))
 	c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/login"))
 }

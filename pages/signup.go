@@ -69,7 +69,12 @@ func (s *Site) signupSubmit(c *gin.Context) {
 		return
 	}
 	// Hash first, whatever happens next, so every branch costs the same.
-	hash, err := credentials.HashPassword(password)
+	hash, err := s.Hasher.Hash(c.Request.Context(), password)
+	if errors.Is(err, credentials.ErrBusy) {
+		busy(c)
+		s.signupForm(c, http.StatusServiceUnavailable, hc, name, email, busyMessage)
+		return
+	}
 	if err == nil {
 		err = s.Start.Signup(c.Request.Context(), hc, email, name, hash)
 	}
@@ -165,7 +170,13 @@ func (s *Site) verifySubmit(c *gin.Context) {
 		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your address was not confirmed. Please try again in a moment.", "")
 		return
 	}
-	if ok, _ := credentials.CheckPassword(staged, c.PostForm("password")); !ok {
+	ok, err = s.Hasher.Check(ctx, staged, c.PostForm("password"))
+	if errors.Is(err, credentials.ErrBusy) {
+		busy(c)
+		s.verifyForm(c, http.StatusServiceUnavailable, hc, su, token, busyMessage)
+		return
+	}
+	if !ok {
 		s.verifyForm(c, http.StatusUnauthorized, hc, su, token, "That is not the password chosen when signing up.")
 		return
 	}

@@ -41,7 +41,9 @@ type Service struct {
 	Temporal client.Client
 	Mail     mail.Sender
 	Tokens   *credentials.Tokens
-	Logger   *slog.Logger
+	// Hasher bounds the password hashes the pages run at once.
+	Hasher *credentials.Hasher
+	Logger *slog.Logger
 }
 
 // New connects to Postgres and Temporal and builds the mail sender.
@@ -58,7 +60,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err), st.Close())
 	}
-	s := &Service{Config: cfg, Store: st, Temporal: tc, Tokens: tokens, Logger: logger}
+	s := &Service{Config: cfg, Store: st, Temporal: tc, Tokens: tokens, Logger: logger,
+		Hasher: credentials.NewHasher(cfg.PasswordHashConcurrency, cfg.PasswordHashWait)}
 	switch cfg.MailDriver {
 	case "mailgun":
 		s.Mail = mail.NewMailgun(cfg.MailgunDomain, cfg.MailgunAPIKey, cfg.MailgunAPIBase, cfg.MailFrom)
@@ -145,8 +148,8 @@ func (s *Service) Starter() *starter.Starter {
 // API returns the JSON API's handlers.
 func (s *Service) API() *api.Server {
 	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
-		PublicBaseURL: s.Config.PublicBaseURL,
-		Outbox:        s.Config.MailDriver == "outbox", Logger: s.Logger}
+		PublicBaseURL: s.Config.PublicBaseURL, ResendInterval: s.Config.ResendMinInterval,
+		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger}
 	if s.Config.CrashPoint == "after-ticket-stored" {
 		// Simulates the process dying between storing a ticket and starting
 		// its auto-invite, for the recovery test.
@@ -161,7 +164,9 @@ func (s *Service) API() *api.Server {
 // Pages returns the customer's pages.
 func (s *Service) Pages() *pages.Site {
 	return &pages.Site{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
-		PublicBaseURL: s.Config.PublicBaseURL, SecureCookies: s.Config.SecureCookies(), Logger: s.Logger}
+		PublicBaseURL: s.Config.PublicBaseURL, SecureCookies: s.Config.SecureCookies(), Logger: s.Logger,
+		Tokens: s.Tokens, Hasher: s.Hasher, PerIP: s.Config.PerIP(), PerTarget: s.Config.PerTarget(),
+		TrustedProxies: s.Config.TrustedProxyPrefixes(), SessionIdleTimeout: s.Config.SessionIdleTimeout}
 }
 
 // Handler returns the HTTP handler: the JSON API and the customer's pages

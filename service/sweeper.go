@@ -4,15 +4,18 @@ import (
 	"context"
 	"time"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/starter"
 )
 
 // RunSweeper finishes, every interval, what a process stored and then
 // could not carry on with (it died, or Temporal was unreachable): pending
 // auto-invites, bulk jobs whose workflow never started, and staged
-// passwords nothing will use. Each step is safe to repeat: an invitation's
-// or a bulk job's workflow ID makes a second start find the first. Work
-// stored less than grace ago is left to the request that stored it.
+// passwords nothing will use; and it purges expired sessions, spent
+// attempt counters and long-dead link tokens. Each step is safe to
+// repeat: an invitation's or a bulk job's workflow ID makes a second start
+// find the first. Work stored less than grace ago is left to the request
+// that stored it.
 func (s *Service) RunSweeper(ctx context.Context, interval, grace time.Duration) {
 	start := s.Starter()
 	t := time.NewTicker(interval)
@@ -63,5 +66,36 @@ func (s *Service) sweep(ctx context.Context, start *starter.Starter, grace time.
 		s.Logger.Warn("purge staged account passwords", "error", err)
 	} else if n > 0 {
 		s.Logger.Info("staged account passwords purged", "count", n)
+	}
+	s.purgeSecurityState(ctx)
+}
+
+// staleTokenAge is how long a link of an invitation or sign-up that ended
+// keeps explaining itself ("already accepted", "expired") before it is
+// forgotten and reads as not valid.
+const staleTokenAge = 30 * 24 * time.Hour
+
+// purgeSecurityState drops what only mattered for a while: sessions past
+// their lifetime or idle timeout, attempt counters that have run down,
+// and link tokens of invitations and sign-ups that ended long ago.
+func (s *Service) purgeSecurityState(ctx context.Context) {
+	for _, p := range []struct {
+		what string
+		run  func() (int64, error)
+	}{
+		{"sessions", func() (int64, error) { return s.Store.PurgeSessions(ctx, s.Config.SessionIdleTimeout) }},
+		{"rate limit counters", func() (int64, error) { return s.Store.PurgeRates(ctx) }},
+		{"login failure counts", func() (int64, error) {
+			return s.Store.PurgeLoginFailures(ctx, portal.DefaultLoginLockout.Window)
+		}},
+		{"stale link tokens", func() (int64, error) { return s.Store.PurgeStaleTokens(ctx, staleTokenAge) }},
+	} {
+		n, err := p.run()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.Logger.Warn("purge "+p.what, "error", err)
+		case n > 0:
+			s.Logger.Info(p.what+" purged", "count", n)
+		}
 	}
 }

@@ -83,41 +83,6 @@ func (s *Store) LoginFor(ctx context.Context, hc *HelpCenter, email string) (*Lo
 	return l, translate(err, "login")
 }
 
-// CreateSession records a portal session by its token's hash.
-func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, accountID, helpCenterID int64, expiresAt time.Time) error {
-	_, err := s.DB.NewRaw(`INSERT INTO portal_sessions (token_hash, account_id, help_center_id, expires_at) VALUES (?, ?, ?, ?)`,
-		tokenHash, accountID, helpCenterID, expiresAt).Exec(ctx)
-	return translate(err, "create session")
-}
-
-// SessionUser is the customer behind a live session.
-type SessionUser struct {
-	AccountID int64  `bun:"account_id"`
-	ContactID int64  `bun:"contact_id"`
-	Name      string `bun:"name"`
-	Email     string `bun:"email"`
-}
-
-// SessionUser finds the customer of a session that is unexpired and whose
-// access to the help center is still active.
-func (s *Store) SessionUser(ctx context.Context, tokenHash []byte, helpCenterID int64) (*SessionUser, error) {
-	u := new(SessionUser)
-	err := s.DB.NewRaw(`SELECT a.id AS account_id, c.id AS contact_id, c.name, coalesce(c.email, '') AS email
-		FROM portal_sessions s
-		JOIN portal_accounts a ON a.id = s.account_id
-		JOIN contacts c ON c.id = a.contact_id
-		JOIN portal_access pa ON pa.account_id = a.id AND pa.help_center_id = s.help_center_id
-		WHERE s.token_hash = ? AND s.help_center_id = ? AND s.expires_at > now() AND pa.status = 'active'`,
-		tokenHash, helpCenterID).Scan(ctx, u)
-	return u, translate(err, "session")
-}
-
-// DeleteSession ends a session.
-func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	_, err := s.DB.NewRaw(`DELETE FROM portal_sessions WHERE token_hash = ?`, tokenHash).Exec(ctx)
-	return translate(err, "delete session")
-}
-
 // AccountID finds the portal account of a contact in a scope.
 func (s *Store) AccountID(ctx context.Context, contactID int64, scope string) (int64, error) {
 	var id int64
