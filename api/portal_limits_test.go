@@ -185,9 +185,11 @@ func TestEveryPortalPostNamingAnAddressOrLinkIsLimitedPerTarget(t *testing.T) {
 		v := newVisitor(t, p.URL)
 		tooManyPage(t, v.post(path, v.loginForm(slug), url.Values{"token": {token}}), "third POST "+path+" with one token")
 	}
-	// An address counts however it is spelled.
-	email := unique("target") + "@example.com"
-	for i, spelled := range []string{email, " " + strings.ToUpper(email) + " "} {
+	// An address counts however it is spelled: letter case, spaces, and a
+	// domain in Unicode or in its IDNA ASCII form.
+	local := unique("target")
+	email := local + "@bücher.example"
+	for i, spelled := range []string{email, " " + strings.ToUpper(local) + "@xn--bcher-kva.example "} {
 		v := newVisitor(t, p.URL)
 		if r := v.post("/portal/"+slug+"/login", v.loginForm(slug), url.Values{"email": {spelled}, "password": {"wrong-horse-1"}}); r.Status != 401 {
 			t.Fatalf("login %d for %s: %d, want 401", i+1, spelled, r.Status)

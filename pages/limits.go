@@ -50,8 +50,11 @@ func postTarget(c *gin.Context) string {
 	if token := c.PostForm("token"); token != "" {
 		return "token\x00" + token
 	}
-	if email := strings.ToLower(strings.TrimSpace(c.PostForm("email"))); email != "" {
-		return "email\x00" + email
+	if email := strings.TrimSpace(c.PostForm("email")); email != "" {
+		if n, ok := portal.NormalizeEmail(email); ok {
+			email = n
+		}
+		return "email\x00" + strings.ToLower(email)
 	}
 	return ""
 }

@@ -76,7 +76,13 @@ func (s *Site) loginSubmit(c *gin.Context) {
 		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
 	}
 
-	key := s.Tokens.AddressKey(hc.AccountScope(), email)
+	// Failures count per address, however it is spelled (the stored,
+	// normal form when it has one), as a password reset clears them.
+	keyed := email
+	if n, ok := portal.NormalizeEmail(email); ok {
+		keyed = n
+	}
+	key := s.Tokens.AddressKey(hc.AccountScope(), keyed)
 	wait, err := s.Store.LoginLocked(ctx, key)
 	if err != nil {
 		unavailable("login lock", err)
