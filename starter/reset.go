@@ -18,15 +18,17 @@ import (
 func (s *Starter) passwordReset(hc *store.HelpCenter, email string) (client.StartWorkflowOptions, workflows.PasswordResetInput) {
 	scope := hc.AccountScope()
 	id := workflows.PasswordResetWorkflowID(scope, s.Tokens.AddressKey(scope, email))
-	return client.StartWorkflowOptions{
-			ID: id, TaskQueue: s.TaskQueue,
-			// Asking again reaches the running reset, which replaces its link:
-			// never a second reset, never one terminated mid-step.
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		}, workflows.PasswordResetInput{
-			Scope: scope, LinkLifetime: s.ResetLinkLifetime, EmailInterval: s.ResetEmailInterval, MailTaskQueue: s.MailTaskQueue,
-		}
+	opts := client.StartWorkflowOptions{
+		ID: id, TaskQueue: s.TaskQueue,
+		// Asking again reaches the running reset, which replaces its link:
+		// never a second reset, never one terminated mid-step.
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}
+	in := workflows.PasswordResetInput{
+		Scope: scope, LinkLifetime: s.ResetLinkLifetime, EmailInterval: s.ResetEmailInterval, MailTaskQueue: s.MailTaskQueue,
+	}
+	return opts, in
 }
 
 // RequestPasswordReset passes a forgot-password request for email at hc
