@@ -93,6 +93,7 @@ func (s *Site) tooMany(c *gin.Context, wait time.Duration) {
 
 // busy marks an answer to a form whose password could not be hashed in
 // time; the caller renders the form again, as typed, with busyMessage.
+// The request log shows each such answer as a 503 of its route.
 func busy(c *gin.Context) {
 	c.Header("Retry-After", retrySeconds(busyRetry))
 }

@@ -109,8 +109,13 @@ func (s *Site) loginSubmit(c *gin.Context) {
 		return
 	}
 	if !match {
-		if _, err := s.Store.RecordLoginFailure(ctx, key, portal.DefaultLoginLockout); err != nil {
+		lock, err := s.Store.RecordLoginFailure(ctx, key, portal.DefaultLoginLockout)
+		if err != nil {
 			s.Logger.Warn("record login failure", "error", err)
+		} else if lock > 0 {
+			// The address stays out of the log: the help center and the
+			// lock say enough to spot a guessing run.
+			s.Logger.Warn("login locked after repeated failures", "help_center", hc.Slug, "locked_for", lock.String())
 		}
 		form(http.StatusUnauthorized, "The email address or password is not correct.", true)
 		return
