@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/portalaccess/portal"
@@ -29,6 +30,9 @@ func (a *Activities) IssueSignupToken(ctx context.Context, in SignupTokenInput) 
 type SignupEmailInput struct {
 	SignupID string
 	Kind     portal.EmailKind
+	// Resend numbers a repeated sending of the verification link (0: the
+	// first), so each has its own idempotency key.
+	Resend int
 }
 
 // SendSignupEmail sends one of a sign-up's emails: the verification link,
@@ -51,7 +55,17 @@ func (a *Activities) SendSignupEmail(ctx context.Context, in SignupEmailInput) e
 		return temporal.NewNonRetryableApplicationError("contact has no email", ErrTypeUndeliverable, nil)
 	}
 	d := mail.Data{HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email, PortalURL: a.portalURL(hc.Slug, "/home")}
+	key := "signup/" + su.ID + "/" + string(in.Kind)
 	if in.Kind == portal.EmailSignupVerify {
+		if su.Status != portal.SignupVerifying || su.TokenHash == nil {
+			// The sign-up ended meanwhile (the contact's address changed,
+			// or it expired): its link no longer works.
+			activity.GetLogger(ctx).Info("verification link not sent: the sign-up is closed", "signup_id", su.ID, "status", su.Status)
+			return nil
+		}
+		if in.Resend > 0 {
+			key += "/resend/" + itoa(in.Resend)
+		}
 		d.Link = a.portalURL(hc.Slug, "/signup/verify?token="+url.QueryEscape(a.Tokens.Signup(su.ID)))
 		if su.ExpiresAt != nil {
 			d.ExpiresAt = mail.FormatExpiry(*su.ExpiresAt)
@@ -61,7 +75,7 @@ func (a *Activities) SendSignupEmail(ctx context.Context, in SignupEmailInput) e
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "Template", nil)
 	}
-	return a.deliver(ctx, "signup/"+su.ID+"/"+string(in.Kind), "", msg, false)
+	return a.deliver(ctx, key, "", msg, false)
 }
 
 // VerifySignupInput records a verified address.

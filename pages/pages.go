@@ -94,6 +94,9 @@ type page struct {
 	// forms
 	Action, CSRF, Error, Token, Name, Email string
 	MinLength                               int
+	// Invalid names the form field that Error is about, for
+	// aria-invalid and aria-describedby.
+	Invalid string
 	// InvalidInput marks the form's fields aria-invalid along with Error.
 	InvalidInput bool
 	// home

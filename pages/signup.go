@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
@@ -27,8 +26,15 @@ func (s *Site) signupClosed(c *gin.Context, hc *store.HelpCenter) bool {
 }
 
 func (s *Site) signupForm(c *gin.Context, status int, hc *store.HelpCenter, name, email, problem string) {
+	s.signupFormInvalid(c, status, hc, name, email, "", problem)
+}
+
+// signupFormInvalid shows the sign-up form again with what the person
+// typed (passwords aside) and the problem, tied to the field it is about
+// (aria-invalid, aria-describedby).
+func (s *Site) signupFormInvalid(c *gin.Context, status int, hc *store.HelpCenter, name, email, field, problem string) {
 	s.render(c, status, "signup.html", page{Title: "Sign up", HelpCenter: hc.Name, Action: s.portalPath(hc, "/signup"),
-		CSRF: s.csrfToken(c), Name: name, Email: email, Error: problem, MinLength: credentials.MinPasswordLength})
+		CSRF: s.csrfToken(c), Name: name, Email: email, Error: problem, Invalid: field, MinLength: credentials.MinPasswordLength})
 }
 
 func (s *Site) signupPage(c *gin.Context) {
@@ -50,22 +56,28 @@ func (s *Site) signupSubmit(c *gin.Context) {
 	if s.signupClosed(c, hc) {
 		return
 	}
-	name := strings.TrimSpace(c.PostForm("name"))
+	// The name goes into the verification email sent to whatever address
+	// is typed here: the portal's rule for names keeps links and control
+	// characters out of it.
+	name, nameErr := portal.CleanPersonName(c.PostForm("name"))
 	rawEmail := strings.TrimSpace(c.PostForm("email"))
 	password := c.PostForm("password")
 	email, ok := portal.NormalizeEmail(rawEmail)
+	invalid := func(field, problem string) {
+		s.signupFormInvalid(c, http.StatusUnprocessableEntity, hc, name, rawEmail, field, problem)
+	}
 	switch {
-	case name == "" || utf8.RuneCountInString(name) > 200:
-		s.signupForm(c, http.StatusUnprocessableEntity, hc, name, rawEmail, "Please give your name (at most 200 characters).")
+	case nameErr != nil:
+		invalid("name", nameProblem(nameErr))
 		return
 	case !ok:
-		s.signupForm(c, http.StatusUnprocessableEntity, hc, name, rawEmail, "That is not a valid email address.")
+		invalid("email", "That is not a valid email address.")
 		return
 	case credentials.CheckPasswordRules(password) != nil:
-		s.signupForm(c, http.StatusUnprocessableEntity, hc, name, email, "The password must be between 10 and 256 characters.")
+		invalid("password", "The password must be between 10 and 256 characters.")
 		return
 	case password != c.PostForm("password_confirm"):
-		s.signupForm(c, http.StatusUnprocessableEntity, hc, name, email, "The two passwords do not match.")
+		invalid("password_confirm", "The two passwords do not match.")
 		return
 	}
 	// Hash first, whatever happens next, so every branch costs the same.
@@ -85,6 +97,20 @@ func (s *Site) signupSubmit(c *gin.Context) {
 	}
 	s.message(c, http.StatusOK, hc.Name, "Check your email",
 		"We sent a message to "+email+". Open the link in it to finish signing up.", "The link is valid for 7 days.")
+}
+
+// nameProblem says, as a sentence for the form, why a name was refused.
+func nameProblem(err error) string {
+	switch {
+	case errors.Is(err, portal.ErrNameMissing):
+		return "Please give your name."
+	case errors.Is(err, portal.ErrNameTooLong):
+		return "Please give your name in at most 200 characters."
+	case errors.Is(err, portal.ErrNameLink):
+		return "Please give your name without a web address."
+	default:
+		return "Please give your name without line breaks or control characters."
+	}
 }
 
 // signupForToken finds a verification link's sign-up, or renders why the

@@ -2,10 +2,12 @@ package starter
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -14,11 +16,16 @@ import (
 	"github.com/portalaccess/portal/workflows"
 )
 
-// Signup records a self sign-up to hc and starts its workflow, which
-// sends the verification link. An address whose access is waiting, kept
-// out by an admin or already invited gets nothing more; one with an
+// Signup records a self sign-up to hc and hands it to the address's
+// sign-up workflow, which sends the verification link. There is one
+// sign-up per address and help center: a repeat while one waits for its
+// link reaches the waiting one, which sends the same link again at most
+// once per workflows.DefaultSignupResendInterval, and the repeat's own
+// record and password are dropped. An address whose access is waiting,
+// kept out by an admin or already invited gets nothing more; one with an
 // active account gets an email saying so instead of a second account.
-// passwordHash is staged only for a new account.
+// passwordHash is staged only for a new account. The caller answers the
+// same in every case.
 func (s *Starter) Signup(ctx context.Context, hc *store.HelpCenter, email, name, passwordHash string) error {
 	ct, err := s.Store.SignupContact(ctx, email, name)
 	if err != nil {
@@ -34,28 +41,74 @@ func (s *Starter) Signup(ctx context.Context, hc *store.HelpCenter, email, name,
 		// nothing more to do, and nothing to tell an anonymous visitor.
 		return nil
 	}
+	exists := access == portal.AccessActive
 	su := &store.Signup{ID: uuid.NewString(), HelpCenterID: hc.ID, ContactID: ct.ID,
 		WorkflowID: workflows.SignupWorkflowID(hc.Slug, ct.ID)}
-	if err := s.Store.CreateSignup(ctx, su); err != nil {
+	staged := passwordHash
+	if exists {
+		staged = ""
+	}
+	if err := s.Store.CreateSignup(ctx, su, uuid.NewString(), staged); err != nil {
 		return err
 	}
-	exists := access == portal.AccessActive
-	if !exists {
-		if err := s.Store.StageSignupCredential(ctx, uuid.NewString(), su.ID, passwordHash); err != nil {
-			return err
-		}
-	}
-	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: su.WorkflowID, TaskQueue: s.TaskQueue,
-		// A new sign-up replaces one still waiting for its link; the old
-		// link then says it was replaced.
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.HelpCenterKey.ValueSet(hc.Slug)),
-	}, workflows.Signup, workflows.SignupInput{
+	in := workflows.SignupInput{
 		SignupID: su.ID, HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, NeedsApproval: hc.SignupRequiresApproval,
 		LinkLifetime: time.Duration(hc.InvitePolicy.LinkLifetimeHours) * time.Hour, AccountExists: exists,
-		MailTaskQueue: s.MailTaskQueue,
+		MailTaskQueue: s.MailTaskQueue, ResendInterval: workflows.DefaultSignupResendInterval,
+	}
+	// A run that is closing (its link just expired) can't take the
+	// sign-up; once it has ended, a new run starts. A few short waits
+	// cover that.
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		st, err := s.requestSignup(ctx, su.WorkflowID, in)
+		switch {
+		case err == nil && st.SignupID == su.ID:
+			return nil
+		case err == nil && st.Status != portal.SignupExpired && st.Status != portal.SignupRejected:
+			// Another sign-up of this address is under way and has
+			// answered; this one is not needed.
+			s.Logger.Info("repeated sign-up reached the running one", "workflow_id", su.WorkflowID, "resends", st.Resends)
+			return s.Store.DropSignup(ctx, su.ID)
+		case err != nil && !isCompleted(err):
+			// The record stays: the workflow may have started. One that
+			// never gets a link is purged with its password.
+			return err
+		case wait > 2*time.Second:
+			return errors.New("sign-up: the address's earlier sign-up is still closing")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// requestSignup starts the address's sign-up workflow with in, or finds
+// the one running, and returns the state of the one that answers.
+func (s *Starter) requestSignup(ctx context.Context, id string, in workflows.SignupInput) (workflows.SignupState, error) {
+	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID: id, TaskQueue: s.TaskQueue,
+		// A repeat never kills or restarts the running sign-up mid-step.
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.HelpCenterKey.ValueSet(in.HelpCenterSlug)),
+	}, workflows.Signup, in)
+	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.RequestUpdate,
+			Args: []any{workflows.SignupRequest{SignupID: in.SignupID}}, WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
-	return err
+	var st workflows.SignupState
+	if err == nil {
+		err = handle.Get(ctx, &st)
+	}
+	return st, err
+}
+
+// isCompleted reports an update that reached a run as it completed: the
+// server answers "workflow execution already completed" as NotFound.
+func isCompleted(err error) bool {
+	var notFound *serviceerror.NotFound
+	return errors.As(err, &notFound)
 }

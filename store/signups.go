@@ -38,51 +38,65 @@ func (s *Store) SignupContact(ctx context.Context, email, name string) (*Contact
 	return c, translate(err, "sign-up contact")
 }
 
-// CreateSignup records a sign-up; an earlier one of the same contact
-// still waiting for its link is superseded (expired, its staged password
-// dropped). Repeating it is harmless.
-func (s *Store) CreateSignup(ctx context.Context, su *Signup) error {
+// CreateSignup records a sign-up with the password chosen for it, hashed,
+// under stageID (none for an address that already has an account). It
+// never touches another sign-up: whether this one is used or dropped is
+// the workflow's answer (see starter.Signup). Repeating it is harmless.
+func (s *Store) CreateSignup(ctx context.Context, su *Signup, stageID, passwordHash string) error {
 	su.Status = portal.SignupVerifying
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// Sign-up rows first, then their stages: the order every other
 		// sign-up transaction locks in, so none deadlock.
-		var superseded []string
-		if err := tx.NewRaw(`UPDATE signups SET status = 'expired', decided_at = now()
-			WHERE help_center_id = ? AND contact_id = ? AND status = 'verifying' AND id <> ? RETURNING id`,
-			su.HelpCenterID, su.ContactID, su.ID).Scan(ctx, &superseded); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return translate(err, "supersede sign-ups")
+		res, err := tx.NewInsert().Model(su).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+		if err != nil {
+			return translate(err, "create sign-up")
 		}
-		if len(superseded) > 0 {
-			if _, err := tx.NewRaw(`DELETE FROM credential_stages WHERE signup_id = ANY(?::uuid[])`, pgArray(superseded)).Exec(ctx); err != nil {
-				return translate(err, "drop superseded credentials")
-			}
+		if n, _ := res.RowsAffected(); n == 0 || passwordHash == "" {
+			return nil
 		}
-		_, err := tx.NewInsert().Model(su).On("CONFLICT (id) DO NOTHING").Exec(ctx)
-		return translate(err, "create sign-up")
+		_, err = tx.NewRaw(`INSERT INTO credential_stages (id, signup_id, password_hash) VALUES (?, ?, ?)`,
+			stageID, su.ID, passwordHash).Exec(ctx)
+		return translate(err, "stage sign-up credential")
+	})
+}
+
+// DropSignup removes a sign-up that no workflow took up (a repeat that
+// reached the running sign-up of its address) with its staged password.
+// A sign-up that was issued a link is never removed.
+func (s *Store) DropSignup(ctx context.Context, id string) error {
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var unused []string
+		if err := tx.NewRaw(`SELECT id FROM signups WHERE id = ? AND status = 'verifying' AND token_hash IS NULL FOR UPDATE`, id).
+			Scan(ctx, &unused); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "sign-up to drop")
+		}
+		if len(unused) == 0 {
+			return nil
+		}
+		if _, err := tx.NewRaw(`DELETE FROM credential_stages WHERE signup_id = ?`, id).Exec(ctx); err != nil {
+			return translate(err, "drop staged credential")
+		}
+		_, err := tx.NewRaw(`DELETE FROM signups WHERE id = ?`, id).Exec(ctx)
+		return translate(err, "drop sign-up")
 	})
 }
 
 // PurgeStaleCredentials drops staged passwords nothing will use: those of
 // accepts that died before the workflow answered (an accept takes
-// seconds), and those of sign-ups that ended.
+// seconds), those of sign-ups that ended, and those of sign-ups that no
+// workflow took up a day after they were recorded (the request died
+// between recording one and learning whether its workflow used it).
 func (s *Store) PurgeStaleCredentials(ctx context.Context, olderThan time.Duration) (int64, error) {
 	res, err := s.DB.NewRaw(`DELETE FROM credential_stages cs
 		WHERE (cs.invitation_id IS NOT NULL AND cs.created_at < now() - ?::interval)
 		   OR (cs.signup_id IS NOT NULL AND EXISTS (SELECT 1 FROM signups su WHERE su.id = cs.signup_id
-		       AND su.status NOT IN ('verifying', 'pending_approval')))`, olderThan.String()).Exec(ctx)
+		       AND (su.status NOT IN ('verifying', 'pending_approval')
+		            OR (su.token_hash IS NULL AND su.created_at < now() - interval '1 day'))))`, olderThan.String()).Exec(ctx)
 	if err != nil {
 		return 0, translate(err, "purge stale credentials")
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
-}
-
-// StageSignupCredential keeps the password chosen at sign-up, hashed,
-// until the sign-up ends.
-func (s *Store) StageSignupCredential(ctx context.Context, stageID, signupID, passwordHash string) error {
-	_, err := s.DB.NewRaw(`INSERT INTO credential_stages (id, signup_id, password_hash) VALUES (?, ?, ?)`,
-		stageID, signupID, passwordHash).Exec(ctx)
-	return translate(err, "stage sign-up credential")
 }
 
 // SignupPassword returns the password hash staged with a sign-up.

@@ -15,13 +15,19 @@ import (
 const (
 	// VerifyUpdate confirms the address from the emailed link.
 	VerifyUpdate = "verify"
+	// RequestUpdate carries a sign-up form sent for the run's address and
+	// help center. The starter sends it with the start: a new run answers
+	// for itself, while one already waiting for its link answers with its
+	// own sign-up and, at most once per ResendInterval, sends the same
+	// link again.
+	RequestUpdate = "request"
 	// ApproveSignal and RejectSignal carry an admin's decision.
 	ApproveSignal = "approve"
 	RejectSignal  = "reject"
 )
 
-// SignupWorkflowID is the ID of a contact's sign-up to a help center; a
-// new sign-up replaces one still waiting for its link.
+// SignupWorkflowID is the ID of a contact's sign-up to a help center: one
+// runs at a time, and a repeated sign-up reaches the running one.
 func SignupWorkflowID(helpCenterSlug string, contactID int64) string {
 	return "signup/" + helpCenterSlug + "/" + strconv.FormatInt(contactID, 10)
 }
@@ -30,7 +36,18 @@ func SignupWorkflowID(helpCenterSlug string, contactID int64) string {
 const (
 	DefaultSignupLinkLifetime = 7 * 24 * time.Hour
 	DefaultApprovalTimeout    = 30 * 24 * time.Hour
+	// DefaultSignupResendInterval is how often a repeated sign-up may send
+	// the verification link again: enough for someone whose email was
+	// slow or lost, too rarely to flood a stranger's mailbox by sending
+	// the form with their address over and over.
+	DefaultSignupResendInterval = 5 * time.Minute
 )
+
+// signupResendOnRequest: a repeated sign-up reaches the running one (the
+// request update) and may send its link again, instead of terminating it
+// and starting afresh. Runs started before wait for their link as they
+// did and send nothing more; a repeat only gets their state.
+const signupResendOnRequest = "signup-resend-on-request"
 
 // SignupInput starts a sign-up.
 type SignupInput struct {
@@ -46,13 +63,28 @@ type SignupInput struct {
 	// person gets a notice instead of a second account.
 	AccountExists bool
 	MailTaskQueue string
+	// ResendInterval is how long after the last verification email a
+	// repeated sign-up may send it again. It is an input, not a constant
+	// of the code, so changing it never changes what a recorded run did.
+	ResendInterval time.Duration
 }
 
-// SignupState is what the status query and the verify update answer.
+// SignupState is what the status query and the verify and request
+// updates answer.
 type SignupState struct {
 	SignupID  string
 	Status    portal.SignupStatus
 	ExpiresAt time.Time
+	// LastSentAt is when the verification link was last emailed; Resends
+	// counts the times a repeated sign-up sent it again.
+	LastSentAt time.Time
+	Resends    int
+}
+
+// SignupRequest names the sign-up that a form submission recorded; a run
+// serving another one leaves it unused.
+type SignupRequest struct {
+	SignupID string
 }
 
 // VerifyRequest names the sign-up whose link was opened: a newer sign-up
@@ -72,6 +104,9 @@ type signup struct {
 	state     SignupState
 	verifying bool
 	verified  bool
+	// resends: this run sends the link again on request
+	// (signupResendOnRequest); resendWanted: a request asked for it.
+	resends, resendWanted bool
 }
 
 // Signup drives a customer's own sign-up: a verification email, the wait
@@ -91,7 +126,31 @@ func Signup(ctx workflow.Context, in SignupInput) (SignupState, error) {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, VerifyUpdate, w.verify, workflow.UpdateHandlerOptions{Validator: w.validateVerify}); err != nil {
 		return w.state, err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, RequestUpdate, w.request, workflow.UpdateHandlerOptions{Validator: validateRequest}); err != nil {
+		return w.state, err
+	}
+	w.resends = workflow.GetVersion(ctx, signupResendOnRequest, workflow.DefaultVersion, 1) == 1 && in.ResendInterval > 0
 	return w.run(withActivityOptions(ctx))
+}
+
+func validateRequest(_ workflow.Context, req SignupRequest) error {
+	if req.SignupID == "" {
+		return temporal.NewApplicationError("the request names no sign-up", "InvalidRequest")
+	}
+	return nil
+}
+
+// request answers a sign-up form sent for this run's address. A repeat
+// (another sign-up ID) while the link waits, and long enough after the
+// last send, asks the run to send the link again; the run's state is the
+// answer either way, and the form's own sign-up stays unused.
+func (w *signup) request(ctx workflow.Context, req SignupRequest) (SignupState, error) {
+	if req.SignupID != w.in.SignupID && w.resends && w.state.Status == portal.SignupVerifying &&
+		!w.verifying && !w.verified && !w.state.LastSentAt.IsZero() &&
+		!workflow.Now(ctx).Before(w.state.LastSentAt.Add(w.in.ResendInterval)) {
+		w.resendWanted = true
+	}
+	return w.state, nil
 }
 
 func (w *signup) mail(ctx workflow.Context) workflow.Context {
@@ -157,8 +216,15 @@ func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 	if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailSignupVerify}).Get(ctx, nil); err != nil {
 		return w.state, err
 	}
+	w.state.LastSentAt = workflow.Now(ctx)
 
-	ok, err := workflow.AwaitWithTimeout(ctx, w.in.LinkLifetime, func() bool { return w.verified })
+	var ok bool
+	var err error
+	if w.resends {
+		ok, err = w.awaitLink(ctx)
+	} else {
+		ok, err = workflow.AwaitWithTimeout(ctx, w.in.LinkLifetime, func() bool { return w.verified })
+	}
 	if err != nil {
 		return w.state, err
 	}
@@ -175,6 +241,33 @@ func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 		}
 	}
 	return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// awaitLink waits for the link to be used until it expires, sending the
+// same link again when a repeated sign-up asks for it. It reports whether
+// the address was verified before the deadline.
+func (w *signup) awaitLink(ctx workflow.Context) (bool, error) {
+	var a *activities.Activities
+	for {
+		left := w.state.ExpiresAt.Sub(workflow.Now(ctx))
+		if left <= 0 {
+			return w.verified, nil
+		}
+		woken, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return w.verified || w.resendWanted })
+		if err != nil || w.verified || !woken {
+			return w.verified, err
+		}
+		w.resendWanted = false
+		w.state.Resends++
+		w.state.LastSentAt = workflow.Now(ctx)
+		// The first email went out, so the address takes mail; a failure
+		// now is no reason to end the sign-up.
+		if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{
+			SignupID: w.in.SignupID, Kind: portal.EmailSignupVerify, Resend: w.state.Resends,
+		}).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("verification link not sent again", "resend", w.state.Resends, "error", err)
+		}
+	}
 }
 
 // awaitDecision waits for an admin to approve or reject; no answer within

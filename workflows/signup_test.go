@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/portalaccess/portal"
@@ -17,6 +18,8 @@ import (
 type signupHarness struct {
 	env       *testsuite.TestWorkflowEnvironment
 	emails    []portal.EmailKind
+	sends     []activities.SignupEmailInput
+	sentAt    []time.Duration
 	verified  int
 	activated int
 	closed    []portal.SignupStatus
@@ -30,8 +33,11 @@ func newSignupHarness() *signupHarness {
 	var a *activities.Activities
 	env.RegisterActivity(a)
 	env.OnActivity(a.IssueSignupToken, mock.Anything, mock.Anything).Return(nil)
+	start := env.Now()
 	env.OnActivity(a.SendSignupEmail, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SignupEmailInput) error {
 		h.emails = append(h.emails, in.Kind)
+		h.sends = append(h.sends, in)
+		h.sentAt = append(h.sentAt, env.Now().Sub(start))
 		return nil
 	})
 	env.OnActivity(a.VerifySignup, mock.Anything, mock.Anything).Return(func(context.Context, activities.VerifySignupInput) error {
@@ -197,3 +203,111 @@ func TestSignupForAnExistingAccountOnlySendsANotice(t *testing.T) {
 }
 
 var errTransient = errors.New("database briefly unavailable")
+
+// requestAt sends, d into the run, the request update a sign-up form
+// submission sends with its start.
+func (h *signupHarness) requestAt(d time.Duration, signupID string, into *[]SignupState) {
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(RequestUpdate, "r-"+d.String(), &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { panic(err) },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					panic(err)
+				}
+				*into = append(*into, v.(SignupState))
+			},
+		}, SignupRequest{SignupID: signupID})
+	}, d)
+}
+
+func resendingInput(approval bool) SignupInput {
+	in := signupInput(approval)
+	in.ResendInterval = 5 * time.Minute
+	return in
+}
+
+func TestRepeatedSignupSendsTheSameLinkAgainAtMostOncePerInterval(t *testing.T) {
+	h := newSignupHarness()
+	var answers []SignupState
+	// Repeats 1, 6, 7 and 12 minutes in: the first is too soon after the
+	// email, the third too soon after the resend.
+	for _, m := range []int{1, 6, 7, 12} {
+		h.requestAt(time.Duration(m)*time.Minute, "su-repeat", &answers)
+	}
+	var res updateResult
+	h.verifyAt(time.Hour, "su-1", &res, nil)
+	h.env.ExecuteWorkflow(Signup, resendingInput(false))
+	st := h.result(t)
+	require.NoError(t, res.err)
+	require.Equal(t, portal.SignupActive, st.Status)
+	require.Len(t, h.sends, 3, "the first email and two resends")
+	for i, s := range h.sends {
+		require.Equal(t, "su-1", s.SignupID, "the same sign-up, so the same link")
+		require.Equal(t, portal.EmailSignupVerify, s.Kind)
+		require.Equal(t, i, s.Resend, "each send has its own idempotency key")
+	}
+	require.Equal(t, []time.Duration{0, 6 * time.Minute, 12 * time.Minute}, []time.Duration{
+		h.sentAt[0].Round(time.Minute), h.sentAt[1].Round(time.Minute), h.sentAt[2].Round(time.Minute)})
+	require.Len(t, answers, 4)
+	for _, a := range answers {
+		require.Equal(t, "su-1", a.SignupID, "a repeat is answered by the running sign-up")
+		require.Equal(t, portal.SignupVerifying, a.Status)
+	}
+	require.Equal(t, 2, st.Resends)
+	require.Equal(t, 1, h.activated)
+}
+
+func TestSignupsOwnRequestSendsNothingMore(t *testing.T) {
+	h := newSignupHarness()
+	var answers []SignupState
+	h.requestAt(0, "su-1", &answers)
+	h.requestAt(10*time.Minute, "su-1", &answers)
+	h.env.ExecuteWorkflow(Signup, resendingInput(false))
+	st := h.result(t)
+	require.Equal(t, portal.SignupExpired, st.Status)
+	require.Equal(t, []portal.EmailKind{portal.EmailSignupVerify}, h.emails)
+	require.Len(t, answers, 2)
+}
+
+func TestRepeatAfterVerificationSendsNothing(t *testing.T) {
+	h := newSignupHarness()
+	var answers []SignupState
+	var res updateResult
+	h.verifyAt(time.Hour, "su-1", &res, nil)
+	h.requestAt(2*time.Hour, "su-repeat", &answers)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(ApproveSignal, nil) }, 3*time.Hour)
+	h.env.ExecuteWorkflow(Signup, resendingInput(true))
+	st := h.result(t)
+	require.Equal(t, portal.SignupActive, st.Status)
+	require.Equal(t, []portal.EmailKind{portal.EmailSignupVerify, portal.EmailSignupApproved}, h.emails)
+	require.Equal(t, []SignupState{{SignupID: "su-1", Status: portal.SignupPendingApproval,
+		ExpiresAt: answers[0].ExpiresAt, LastSentAt: answers[0].LastSentAt}}, answers)
+}
+
+func TestRepeatedSignupKeepsTheDeadlineOfTheFirst(t *testing.T) {
+	h := newSignupHarness()
+	var answers []SignupState
+	start := h.env.Now()
+	h.requestAt(6*24*time.Hour, "su-repeat", &answers)
+	h.env.ExecuteWorkflow(Signup, resendingInput(false))
+	st := h.result(t)
+	require.Equal(t, portal.SignupExpired, st.Status)
+	require.Equal(t, 1, st.Resends)
+	require.Equal(t, DefaultSignupLinkLifetime, h.env.Now().Sub(start).Round(time.Hour), "the link expires when the first one did")
+}
+
+func TestFailedResendDoesNotEndTheSignup(t *testing.T) {
+	h := newSignupHarness()
+	var a *activities.Activities
+	h.env.OnActivity(a.SendSignupEmail, mock.Anything, mock.MatchedBy(func(in activities.SignupEmailInput) bool { return in.Resend > 0 })).
+		Return(temporal.NewNonRetryableApplicationError("mailbox full", activities.ErrTypeUndeliverable, nil))
+	var answers []SignupState
+	h.requestAt(10*time.Minute, "su-repeat", &answers)
+	var res updateResult
+	h.verifyAt(time.Hour, "su-1", &res, nil)
+	h.env.ExecuteWorkflow(Signup, resendingInput(false))
+	st := h.result(t)
+	require.NoError(t, res.err)
+	require.Equal(t, portal.SignupActive, st.Status)
+}
