@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -28,15 +29,23 @@ func (s *Site) home(c *gin.Context) {
 		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
 		return
 	}
+	s.renderHome(c, hc, u, http.StatusOK, "", "")
+}
+
+// renderHome renders the home page; problem and field describe a refused
+// password change, whose form is on this page.
+func (s *Site) renderHome(c *gin.Context, hc *store.HelpCenter, u *store.SessionUser, status int, problem, field string) {
 	tickets, err := s.Store.TicketsOf(c.Request.Context(), u.ContactID, hc.ID)
 	if err != nil {
 		s.Logger.Error("list tickets", "error", err)
 		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
 		return
 	}
-	s.render(c, http.StatusOK, "home.html", page{Title: "Home", HelpCenter: hc.Name, Name: u.Name, Email: u.Email,
+	s.render(c, status, "home.html", page{Title: "Home", HelpCenter: hc.Name, Name: u.Name, Email: u.Email,
 		Tickets: tickets, CSRF: s.csrfToken(c), LogoutAction: s.portalPath(hc, "/logout"),
-		LogoutEverywhereAction: s.portalPath(hc, "/logout/everywhere"), Action: s.portalPath(hc, "/requests")})
+		LogoutEverywhereAction: s.portalPath(hc, "/logout/everywhere"), Action: s.portalPath(hc, "/requests"),
+		PasswordAction: s.portalPath(hc, "/password/change"), MinLength: credentials.MinPasswordLength,
+		Error: problem, ErrorField: field})
 }
 
 // portalRequest lets a logged-in customer submit a request.

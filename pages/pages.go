@@ -71,6 +71,11 @@ func (s *Site) Register(r *gin.Engine) {
 	p.POST("/signup", s.signupSubmit)
 	p.GET("/signup/verify", s.verifyPage)
 	p.POST("/signup/verify", s.verifySubmit)
+	p.GET("/password/forgot", s.forgotPage)
+	p.POST("/password/forgot", s.forgotSubmit)
+	p.GET("/password/reset", s.resetPage)
+	p.POST("/password/reset", s.resetSubmit)
+	p.POST("/password/change", s.changePassword)
 }
 
 //go:embed templates/*.html
@@ -99,9 +104,14 @@ type page struct {
 	Invalid string
 	// InvalidInput marks the form's fields aria-invalid along with Error.
 	InvalidInput bool
+	// ErrorField names the one field Error is about, marked aria-invalid
+	// and described by the error.
+	ErrorField string
 	// home
 	Tickets                              []store.Ticket
 	LogoutAction, LogoutEverywhereAction string
+	// PasswordAction is where the change-password form posts.
+	PasswordAction string
 }
 
 // render writes a page; the security headers are already set by the
