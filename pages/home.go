@@ -45,7 +45,7 @@ func (s *Site) renderHome(c *gin.Context, hc *store.HelpCenter, u *store.Session
 		Tickets: tickets, CSRF: s.csrfToken(c), LogoutAction: s.portalPath(hc, "/logout"),
 		LogoutEverywhereAction: s.portalPath(hc, "/logout/everywhere"), Action: s.portalPath(hc, "/requests"),
 		PasswordAction: s.portalPath(hc, "/password/change"), MinLength: credentials.MinPasswordLength,
-		Error: problem, ErrorField: field})
+		Error: problem, Invalid: field})
 }
 
 // portalRequest lets a logged-in customer submit a request.

@@ -104,9 +104,6 @@ type page struct {
 	Invalid string
 	// InvalidInput marks the form's fields aria-invalid along with Error.
 	InvalidInput bool
-	// ErrorField names the one field Error is about, marked aria-invalid
-	// and described by the error.
-	ErrorField string
 	// home
 	Tickets                              []store.Ticket
 	LogoutAction, LogoutEverywhereAction string

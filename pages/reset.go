@@ -31,7 +31,7 @@ func (s *Site) forgotForm(c *gin.Context, status int, hc *store.HelpCenter, emai
 	p := page{Title: "Forgot your password", HelpCenter: hc.Name, Action: s.portalPath(hc, "/password/forgot"),
 		CSRF: s.csrfToken(c), Email: email, Error: problem, LinkURL: s.portalPath(hc, "/login"), LinkText: "Back to the login page"}
 	if problem != "" {
-		p.ErrorField = fieldEmail
+		p.Invalid = fieldEmail
 	}
 	s.render(c, status, "forgot.html", p)
 }
@@ -134,7 +134,7 @@ func (s *Site) resetLinkFor(c *gin.Context, hc *store.HelpCenter, token string) 
 
 func (s *Site) resetForm(c *gin.Context, status int, hc *store.HelpCenter, link *store.PasswordReset, token, problem, field string) {
 	s.render(c, status, "reset.html", page{Title: "Choose a new password", HelpCenter: hc.Name, Action: s.portalPath(hc, "/password/reset"),
-		CSRF: s.csrfToken(c), Token: token, Email: link.Email, Error: problem, ErrorField: field, MinLength: credentials.MinPasswordLength})
+		CSRF: s.csrfToken(c), Token: token, Email: link.Email, Error: problem, Invalid: field, MinLength: credentials.MinPasswordLength})
 }
 
 // resetPage shows the new-password form. It changes nothing: mail
