@@ -89,6 +89,7 @@ func (s *Service) purgeSecurityState(ctx context.Context) {
 			return s.Store.PurgeLoginFailures(ctx, portal.DefaultLoginLockout.Window)
 		}},
 		{"stale link tokens", func() (int64, error) { return s.Store.PurgeStaleTokens(ctx, staleTokenAge) }},
+		{"old password reset links", func() (int64, error) { return s.Store.PurgeOldPasswordResets(ctx, staleTokenAge) }},
 	} {
 		n, err := p.run()
 		switch {

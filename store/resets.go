@@ -247,3 +247,11 @@ func replacePassword(ctx context.Context, tx bun.Tx, accountID int64, stageID st
 // LockoutKey names the failed-login count of an address in an account
 // scope (credentials.Tokens.AddressKey).
 type LockoutKey func(scope, email string) string
+
+// PurgeOldPasswordResets drops reset links that closed or expired more
+// than olderThan ago; until then a dead link still says why it no longer
+// works, and afterwards it reads as not valid.
+func (s *Store) PurgeOldPasswordResets(ctx context.Context, olderThan time.Duration) (int64, error) {
+	return s.purge(ctx, "old password reset links",
+		`DELETE FROM password_resets WHERE coalesce(closed_at, expires_at) < now() - ?::interval`, olderThan.String())
+}

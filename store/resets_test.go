@@ -304,3 +304,29 @@ func TestPurgeStaleAccountPasswordsKeepsRecentOnes(t *testing.T) {
 		t.Fatal("purge removed the wrong stages")
 	}
 }
+
+func TestPurgeOldPasswordResetsKeepsLinksThatStillExplainThemselves(t *testing.T) {
+	ctx := context.Background()
+	hc := newHelpCenter(t, "purge-reset")
+	old, recent := newContact(t, "purge-old"), newContact(t, "purge-recent")
+	activeAccount(t, hc, old, "hash")
+	activeAccount(t, hc, recent, "hash")
+	oldLink, recentLink := resetLink(hc, old, uuid.NewString(), 1), resetLink(hc, recent, uuid.NewString(), 1)
+	issue(t, hc, oldLink)
+	issue(t, hc, recentLink)
+	if _, err := db.DB.NewRaw(`UPDATE password_resets SET expires_at = now() - interval '31 days' WHERE token_hash = ?`, oldLink.TokenHash).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DB.NewRaw(`UPDATE password_resets SET expires_at = now() - interval '29 days' WHERE token_hash = ?`, recentLink.TokenHash).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PurgeOldPasswordResets(ctx, 30*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if count(t, `SELECT count(*) FROM password_resets WHERE token_hash = ?`, oldLink.TokenHash) != 0 {
+		t.Fatal("a link dead for 31 days was kept")
+	}
+	if count(t, `SELECT count(*) FROM password_resets WHERE token_hash = ?`, recentLink.TokenHash) != 1 {
+		t.Fatal("a link dead for 29 days was purged")
+	}
+}
