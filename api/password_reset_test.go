@@ -189,12 +189,11 @@ func TestForgotPasswordAnswersTheSameForKnownAndUnknownAddresses(t *testing.T) {
 		knownTimes, unknownTimes = append(knownTimes, kt), append(unknownTimes, ut)
 	}
 	// Both cost one signal to a workflow; no lookup, hash or send happens
-	// while the page waits. A difference as large as a password hash or a
-	// database round trip per address would show here.
-	slices.Sort(knownTimes)
-	slices.Sort(unknownTimes)
-	if d := knownTimes[len(knownTimes)/2] - unknownTimes[len(unknownTimes)/2]; d > 250*time.Millisecond || d < -250*time.Millisecond {
-		t.Fatalf("median answer times differ by %s (known %v, unknown %v)", d, knownTimes, unknownTimes)
+	// while the page waits. The fastest of each is compared, since a busy
+	// machine only ever adds time: work done for one kind of address only
+	// (a password hash, a send) would show as a gap that no noise closes.
+	if d := slices.Min(knownTimes) - slices.Min(unknownTimes); d > 250*time.Millisecond || d < -250*time.Millisecond {
+		t.Fatalf("fastest answer times differ by %s (known %v, unknown %v)", d, knownTimes, unknownTimes)
 	}
 	waitForMail(t, known, "password_reset", 1)
 	if st := resetState(t, helpCenterScope(t, slug), unknown, 1); st.NoLink != 1 || st.EmailsSent != 0 {
