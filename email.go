@@ -22,4 +22,7 @@ const (
 	// password changed (at most once).
 	EmailPasswordReset   EmailKind = "password_reset"
 	EmailPasswordChanged EmailKind = "password_changed"
+	// EmailAddressChanged tells a contact's old address that it was
+	// changed or removed (a notice: at most once).
+	EmailAddressChanged EmailKind = "email_changed"
 )

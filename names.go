@@ -93,6 +93,30 @@ var emailDomain = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transition
 // lower(email) on a normalised address (see NormalizeEmail).
 func EmailKey(normalized string) string { return strings.ToLower(normalized) }
 
+// MaskEmail shows enough of an address for its owner to recognise it and
+// little enough that a notice sent elsewhere does not disclose it:
+// "ada.lovelace@example.co.uk" is "a***@e***.co.uk".
+func MaskEmail(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return "***"
+	}
+	local, domain := addr[:at], addr[at+1:]
+	first := func(s string) string {
+		r, _ := utf8.DecodeRuneInString(s)
+		return string(r) + "***"
+	}
+	suffix, _ := publicsuffix.PublicSuffix(domain)
+	name := strings.TrimSuffix(strings.TrimSuffix(domain, suffix), ".")
+	if name == "" || suffix == domain {
+		return first(local) + "@***"
+	}
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	return first(local) + "@" + first(name) + "." + suffix
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] > unicode.MaxASCII {

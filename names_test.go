@@ -129,3 +129,17 @@ func TestCleanPersonNameKeepsNamesAndRefusesWhatAnEmailMustNotCarry(t *testing.T
 		t.Errorf("a 200-character name: %v", err)
 	}
 }
+
+func TestMaskEmailKeepsTheFirstLettersAndTheTopLevelDomain(t *testing.T) {
+	for in, want := range map[string]string{
+		"ada.lovelace@example.co.uk":        "a***@e***.co.uk",
+		"bob@mail.example.com":              "b***@e***.com",
+		"\u00e9lodie@xn--bcher-kva.example": "\u00e9***@x***.example",
+		"root@localhost":                    "r***@***",
+		"nonsense":                          "***",
+	} {
+		if got := portal.MaskEmail(in); got != want {
+			t.Errorf("MaskEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -30,4 +30,7 @@ const (
 	// ResetLinkPasswordChanged: the password changed some other way (from
 	// the home page, or through another link).
 	ResetLinkPasswordChanged ResetLinkClosed = "password_changed"
+	// ResetLinkEmailChanged: an admin changed the account's address; the
+	// link went to the old one.
+	ResetLinkEmailChanged ResetLinkClosed = "email_changed"
 )

@@ -12,7 +12,12 @@ import (
 	"github.com/portalaccess/portal/store"
 )
 
-const roleKey = "role"
+const (
+	roleKey = "role"
+	// keyIDKey holds the ID of the request's API key, for the record of
+	// what it changed.
+	keyIDKey = "api_key_id"
+)
 
 // authenticate requires a bearer API key; keys are looked up by hash.
 func (s *Server) authenticate(c *gin.Context) {
@@ -33,6 +38,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	c.Set(roleKey, k.Role)
+	c.Set(keyIDKey, k.ID)
 	c.Next()
 }
 

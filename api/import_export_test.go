@@ -700,14 +700,16 @@ func TestUserExportNeutralisesFormulasAndKeepsEveryCellExact(t *testing.T) {
 		wantEmail   string
 		wantName    string
 	}{
-		{email: tag + "-hyperlink@example.com", name: `=HYPERLINK("http://x")`, wantName: `'=HYPERLINK("http://x")`},
+		// The API refuses names with links or line breaks; contacts from
+		// before that rule, or from the database, may still have them.
+		{email: tag + "-hyperlink@example.com", name: `=HYPERLINK("http://x")`, viaDB: true, wantName: `'=HYPERLINK("http://x")`},
 		{email: tag + "-plus@example.com", name: "+1", wantName: "'+1"},
 		{email: tag + "-minus@example.com", name: "-2", wantName: "'-2"},
 		{email: tag + "-at@example.com", name: "@SUM(A1)", wantName: "'@SUM(A1)"},
 		{email: tag + "-tab@example.com", name: "\tTabbed", viaDB: true, wantName: "'\tTabbed"},
 		{email: tag + "-cr@example.com", name: "\rReturn", viaDB: true, wantName: "'\rReturn"},
 		{email: tag + "-comma@example.com", name: `Smith, John "JJ"`, wantName: `Smith, John "JJ"`},
-		{email: tag + "-newline@example.com", name: "Two\nLines", wantName: "Two\nLines"},
+		{email: tag + "-newline@example.com", name: "Two\nLines", viaDB: true, wantName: "Two\nLines"},
 		{email: tag + "-inner@example.com", name: "a=b+c-d@e", wantName: "a=b+c-d@e"},
 		{email: tag + "-zoe@example.com", name: "Zoë Ångström", wantName: "Zoë Ångström"},
 		{email: tag + "-li@example.com", name: "李雷", wantName: "李雷"},
@@ -715,7 +717,11 @@ func TestUserExportNeutralisesFormulasAndKeepsEveryCellExact(t *testing.T) {
 	}
 	byEmail := map[string]int64{}
 	for _, p := range people {
-		id := createNamedContact(t, p.email, p.name, true)
+		name := p.name
+		if p.viaDB {
+			name = "Placeholder"
+		}
+		id := createNamedContact(t, p.email, name, true)
 		if p.viaDB {
 			if _, err := app.Service.Store.DB.NewRaw(`UPDATE contacts SET name = ? WHERE id = ?`, p.name, id).
 				Exec(context.Background()); err != nil {

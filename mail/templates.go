@@ -23,6 +23,9 @@ type Data struct {
 	ExpiresAt  string
 	// ValidFor is how long a link works, in words ("1 hour").
 	ValidFor string
+	// NewEmail is, in the notice to an old address, the address that
+	// replaced it, partly masked; empty when the address was removed.
+	NewEmail string
 }
 
 // DefaultInvite is the invitation template that ships with the product.
@@ -116,6 +119,17 @@ The password of your {{.HelpCenter}} help center account ({{.Email}}) was just c
 
 If you changed it, there is nothing more to do. If you didn't, choose a new password now and tell the support team:
 {{.Link}}`,
+	},
+	// Sent to the address a contact had before an admin changed or
+	// removed it, so its owner learns of it even if the change was not
+	// theirs. HelpCenter lists the help centers of the account.
+	portal.EmailAddressChanged: {
+		Subject: "The email address of your {{with .HelpCenter}}{{.}} {{end}}help center account was changed",
+		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
+
+{{if .NewEmail}}The email address of your {{with .HelpCenter}}{{.}} {{end}}help center account was changed from this address to {{.NewEmail}}. From now on you log in with that address, and emails about your account go there.{{else}}This address was removed from your {{with .HelpCenter}}{{.}} {{end}}help center account: you can no longer log in with it.{{end}} You were logged out everywhere, and links sent to this address no longer work.
+
+If you did not ask for this change, contact the support team at once.`,
 	},
 }
 

@@ -92,6 +92,10 @@ func (s *Site) resetLinkProblem(c *gin.Context, hc *store.HelpCenter, link *stor
 		p = askAgain
 		p.Title, p.Message, p.Next = "This link was replaced", "A newer email was sent to you, and this older link no longer works.",
 			"Use the link in the most recent email."
+	case link.ClosedReason != nil && *link.ClosedReason == portal.ResetLinkEmailChanged:
+		p = askAgain
+		p.Title, p.Message, p.Next = "This link no longer works", "The email address of this account was changed after this link was sent.",
+			"Ask for a new link with the account's current address, or contact the support team."
 	case link.ClosedReason != nil:
 		p = toLogin
 		p.Title, p.Message, p.Next = "Your password was changed", "The password was changed after this link was sent, so the link no longer works.",

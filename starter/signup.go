@@ -56,25 +56,36 @@ func (s *Starter) Signup(ctx context.Context, hc *store.HelpCenter, email, name,
 		LinkLifetime: time.Duration(hc.InvitePolicy.LinkLifetimeHours) * time.Hour, AccountExists: exists,
 		MailTaskQueue: s.MailTaskQueue, ResendInterval: workflows.DefaultSignupResendInterval,
 	}
-	// A run that is closing (its link just expired) can't take the
-	// sign-up; once it has ended, a new run starts. A few short waits
-	// cover that.
-	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		st, err := s.requestSignup(ctx, su.WorkflowID, in)
+	// A run that is closing (its link just expired, or it is being
+	// cancelled below) can't take the sign-up; once it has ended, a new
+	// run starts. A few short waits, about three seconds in all, cover
+	// that.
+	for wait := 100 * time.Millisecond; wait < 4*time.Second; wait *= 2 {
+		st, runID, err := s.requestSignup(ctx, su.WorkflowID, in)
 		switch {
 		case err == nil && st.SignupID == su.ID:
 			return nil
 		case err == nil && st.Status != portal.SignupExpired && st.Status != portal.SignupRejected:
-			// Another sign-up of this address is under way and has
-			// answered; this one is not needed.
-			s.Logger.Info("repeated sign-up reached the running one", "workflow_id", su.WorkflowID, "resends", st.Resends)
-			return s.Store.DropSignup(ctx, su.ID)
+			closed, cerr := s.closedInStore(ctx, st)
+			if cerr != nil {
+				return cerr
+			}
+			if !closed {
+				// Another sign-up of this address is under way and has
+				// answered; this one is not needed.
+				s.Logger.Info("repeated sign-up reached the running one", "workflow_id", su.WorkflowID, "resends", st.Resends)
+				return s.Store.DropSignup(ctx, su.ID)
+			}
+			// The running sign-up's link was killed under it (its
+			// contact's address changed): end that run, and only that
+			// run, so this sign-up takes its place.
+			if err := s.Temporal.CancelWorkflow(ctx, su.WorkflowID, runID); err != nil && !isCompleted(err) {
+				return err
+			}
 		case err != nil && !isCompleted(err):
 			// The record stays: the workflow may have started. One that
 			// never gets a link is purged with its password.
 			return err
-		case wait > 2*time.Second:
-			return errors.New("sign-up: the address's earlier sign-up is still closing")
 		}
 		select {
 		case <-ctx.Done():
@@ -82,11 +93,27 @@ func (s *Starter) Signup(ctx context.Context, hc *store.HelpCenter, email, name,
 		case <-time.After(wait):
 		}
 	}
+	return errors.New("sign-up: the address's earlier sign-up is still closing")
+}
+
+// closedInStore reports whether a sign-up the workflow still waits on was
+// closed in Postgres meanwhile (an admin changed the contact's address,
+// which kills its link).
+func (s *Starter) closedInStore(ctx context.Context, st workflows.SignupState) (bool, error) {
+	if st.Status != portal.SignupVerifying {
+		return false, nil
+	}
+	su, err := s.Store.SignupByID(ctx, st.SignupID)
+	if err != nil {
+		return false, err
+	}
+	return su.Status != portal.SignupVerifying, nil
 }
 
 // requestSignup starts the address's sign-up workflow with in, or finds
-// the one running, and returns the state of the one that answers.
-func (s *Starter) requestSignup(ctx context.Context, id string, in workflows.SignupInput) (workflows.SignupState, error) {
+// the one running, and returns the state and the run of the one that
+// answers.
+func (s *Starter) requestSignup(ctx context.Context, id string, in workflows.SignupInput) (workflows.SignupState, string, error) {
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.TaskQueue,
 		// A repeat never kills or restarts the running sign-up mid-step.
@@ -100,10 +127,11 @@ func (s *Starter) requestSignup(ctx context.Context, id string, in workflows.Sig
 			Args: []any{workflows.SignupRequest{SignupID: in.SignupID}}, WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
 	var st workflows.SignupState
-	if err == nil {
-		err = handle.Get(ctx, &st)
+	if err != nil {
+		return st, "", err
 	}
-	return st, err
+	err = handle.Get(ctx, &st)
+	return st, handle.RunID(), err
 }
 
 // isCompleted reports an update that reached a run as it completed: the
