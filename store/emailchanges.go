@@ -128,12 +128,9 @@ func (s *Store) ApplyEmailChange(ctx context.Context, id string) (AppliedEmailCh
 			WHERE id = ?`, ch.NewEmail, ch.Name, ch.Verified, ch.ContactID).Exec(ctx); err != nil {
 			return translate(err, "change address")
 		}
-		res, err := tx.NewRaw(`DELETE FROM portal_sessions WHERE account_id IN (SELECT id FROM portal_accounts WHERE contact_id = ?)`,
-			ch.ContactID).Exec(ctx)
-		if err != nil {
-			return translate(err, "end sessions")
+		if out.SessionsEnded, err = endContactSessions(ctx, tx, ch.ContactID); err != nil {
+			return err
 		}
-		out.SessionsEnded, _ = res.RowsAffected()
 		var closed []string
 		if err := tx.NewRaw(`UPDATE signups SET status = 'expired', decided_at = now()
 			WHERE contact_id = ? AND status = 'verifying' RETURNING id`, ch.ContactID).Scan(ctx, &closed); err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -145,7 +142,7 @@ func (s *Store) ApplyEmailChange(ctx context.Context, id string) (AppliedEmailCh
 			}
 		}
 		out.SignupsClosed = int64(len(closed))
-		res, err = tx.NewRaw(`UPDATE password_resets SET closed_at = now(), closed_reason = ?
+		res, err := tx.NewRaw(`UPDATE password_resets SET closed_at = now(), closed_reason = ?
 			WHERE closed_at IS NULL AND account_id IN (SELECT id FROM portal_accounts WHERE contact_id = ?)`,
 			portal.ResetLinkEmailChanged, ch.ContactID).Exec(ctx)
 		if err != nil {
