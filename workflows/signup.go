@@ -87,8 +87,8 @@ type SignupRequest struct {
 	SignupID string
 }
 
-// VerifyRequest names the sign-up whose link was opened: a newer sign-up
-// for the same contact replaces an older one, whose link then fails.
+// VerifyRequest names the sign-up whose link was opened: the link of an
+// earlier sign-up of the contact (a run that ended) fails.
 type VerifyRequest struct {
 	SignupID string
 }
