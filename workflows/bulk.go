@@ -14,7 +14,11 @@ const (
 	// BulkProgressQuery answers the job's progress as the workflow sees it.
 	BulkProgressQuery = "progress"
 	// BulkCancelSignal stops further invitations; started ones go on.
+	// It stays for callers of older versions.
 	BulkCancelSignal = "cancel"
+	// BulkCancelUpdate stops further invitations and answers once the job
+	// is recorded as cancelled, or refuses with RejectBulkNotRunning.
+	BulkCancelUpdate = "cancel"
 )
 
 // BulkJobKey names the bulk job on the invitations it starts, so an
@@ -63,6 +67,8 @@ type bulk struct {
 	in       BulkInput
 	progress BulkProgress
 	cancelCh workflow.ReceiveChannel
+	// finished: the job's end is recorded, so a cancel can answer.
+	finished bool
 }
 
 // BulkInvite pages through a job's selection and starts an invitation
@@ -86,6 +92,11 @@ func BulkInvite(ctx workflow.Context, in BulkInput) (BulkProgress, error) {
 	if err := workflow.SetQueryHandler(ctx, BulkProgressQuery, func() (BulkProgress, error) { return b.progress, nil }); err != nil {
 		return b.progress, err
 	}
+	// No version gate: a handler writes nothing to history, and a cancel
+	// by update ends the job as the signal did.
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, BulkCancelUpdate, b.cancel, workflow.UpdateHandlerOptions{Validator: b.validateCancel}); err != nil {
+		return b.progress, err
+	}
 	return b.run(withActivityOptions(ctx))
 }
 
@@ -95,6 +106,22 @@ func (b *bulk) cancelled() bool {
 		b.progress.Cancelled = true
 	}
 	return b.progress.Cancelled
+}
+
+// validateCancel refuses a cancel of a job already cancelled or ending.
+func (b *bulk) validateCancel(workflow.Context) error {
+	if b.cancelled() || b.finished {
+		return temporal.NewApplicationError("the bulk job is no longer running", RejectBulkNotRunning)
+	}
+	return nil
+}
+
+// cancel stops the job from starting more invitations and answers once
+// its end is recorded; the invitations it started go on.
+func (b *bulk) cancel(ctx workflow.Context) (BulkProgress, error) {
+	b.progress.Cancelled = true
+	err := workflow.Await(ctx, func() bool { return b.finished })
+	return b.progress, err
 }
 
 func (b *bulk) run(ctx workflow.Context) (BulkProgress, error) {
@@ -131,7 +158,11 @@ func (b *bulk) run(ctx workflow.Context) (BulkProgress, error) {
 	if b.progress.Cancelled {
 		status = portal.BulkCancelled
 	}
-	return b.progress, workflow.ExecuteActivity(ctx, a.FinishBulkJob, activities.FinishBulkInput{JobID: b.in.JobID, Status: status}).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(ctx, a.FinishBulkJob, activities.FinishBulkInput{JobID: b.in.JobID, Status: status}).Get(ctx, nil); err != nil {
+		return b.progress, err
+	}
+	b.finished = true
+	return b.progress, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
 func (b *bulk) fail(ctx workflow.Context, cause error) (BulkProgress, error) {
@@ -140,6 +171,7 @@ func (b *bulk) fail(ctx workflow.Context, cause error) (BulkProgress, error) {
 	// the cause was a cancellation of the workflow itself.
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	_ = workflow.ExecuteActivity(dctx, a.FinishBulkJob, activities.FinishBulkInput{JobID: b.in.JobID, Status: portal.BulkFailed}).Get(dctx, nil)
+	b.finished = true
 	return b.progress, cause
 }
 

@@ -80,6 +80,15 @@ type invitation struct {
 	accepting  bool
 	accepted   workflow.Settable
 	acceptedF  workflow.Future
+	// busy: a step that replaces the link or closes the invitation is
+	// under way, the wait loop's own or an admin's update; the others
+	// wait their turn, so two never rotate or close at once.
+	busy bool
+	// poked wakes the wait loop after an admin's update moved the
+	// deadline or closed the invitation; moved: one did since the loop
+	// last set its timer.
+	poked workflow.Channel
+	moved bool
 }
 
 // Invitation drives one invitation from the first email to an active
@@ -97,6 +106,7 @@ func Invitation(ctx workflow.Context, in InvitationInput) (InvitationState, erro
 		}
 	}
 	w.acceptedF, w.accepted = workflow.NewFuture(ctx)
+	w.poked = workflow.NewBufferedChannel(ctx, 1)
 	if err := w.register(ctx); err != nil {
 		return w.state, err
 	}
@@ -113,7 +123,82 @@ func (w *invitation) register(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, AcceptUpdate, w.accept, workflow.UpdateHandlerOptions{Validator: w.validateAccept})
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, AcceptUpdate, w.accept, workflow.UpdateHandlerOptions{Validator: w.validateAccept}); err != nil {
+		return err
+	}
+	// The admin's updates need no version gate: registering a handler
+	// writes nothing to history, and what they do (a new link, a close)
+	// is what the signals did, recorded only by runs that receive one.
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, ResendUpdate, w.resend, workflow.UpdateHandlerOptions{Validator: w.validateCommand}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, RevokeUpdate, w.revoke, workflow.UpdateHandlerOptions{Validator: w.validateCommand})
+}
+
+// validateCommand refuses an admin's resend or revoke of an invitation
+// that no longer waits, before it enters history.
+func (w *invitation) validateCommand(workflow.Context) error {
+	return w.refusal()
+}
+
+// refusal says why an invitation takes no more commands; nil while it
+// is pending with a link out.
+func (w *invitation) refusal() error {
+	switch {
+	case w.accepting || w.state.Status == portal.InvitationAccepted:
+		return temporal.NewApplicationError("the invitation was already accepted", RejectAlreadyAccepted)
+	case w.state.Status == portal.InvitationRevoked:
+		return temporal.NewApplicationError("the invitation was revoked", RejectRevoked)
+	case w.state.Status == portal.InvitationExpired:
+		return temporal.NewApplicationError("the invitation expired", RejectExpired)
+	case w.state.Status == portal.InvitationUndeliverable:
+		return temporal.NewApplicationError("the invitation could not be delivered", RejectUndeliverable)
+	case w.state.Generation == 0:
+		return temporal.NewApplicationError("the invitation has not been sent yet", RejectNotReady)
+	}
+	return nil
+}
+
+// resend replaces the link, emails it and extends the deadline, then
+// answers the new state.
+func (w *invitation) resend(ctx workflow.Context) (InvitationState, error) {
+	return w.command(ctx, func(ctx workflow.Context) error {
+		workflow.GetLogger(ctx).Info("resending invitation", "generation", w.state.Generation+1)
+		if err := w.issue(ctx); err != nil {
+			return err
+		}
+		if w.state.Status == portal.InvitationUndeliverable {
+			// The provider refused the address: nothing was resent.
+			return w.refusal()
+		}
+		return nil
+	})
+}
+
+// revoke withdraws the invitation; its link dies with the record.
+func (w *invitation) revoke(ctx workflow.Context) (InvitationState, error) {
+	return w.command(ctx, func(ctx workflow.Context) error {
+		workflow.GetLogger(ctx).Info("revoking invitation")
+		return w.close(ctx, portal.InvitationRevoked)
+	})
+}
+
+// command runs an admin's update once no other step is under way, and
+// wakes the wait loop to re-read the deadline or see the invitation
+// closed. An accept, a timer or another command that went first can
+// still refuse it here.
+func (w *invitation) command(ctx workflow.Context, do func(workflow.Context) error) (InvitationState, error) {
+	if err := workflow.Await(ctx, func() bool { return !w.busy && !w.accepting }); err != nil {
+		return w.state, err
+	}
+	if err := w.refusal(); err != nil {
+		return w.state, err
+	}
+	w.busy = true
+	err := do(withActivityOptions(ctx))
+	w.busy, w.moved = false, true
+	w.poked.SendAsync(nil)
+	return w.state, err
 }
 
 // validateAccept refuses an accept before it enters history, so the
@@ -251,7 +336,10 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 		case rec.HasPassword:
 			return w.grant(ctx)
 		}
-		if err := w.issue(ctx); err != nil {
+		w.busy = true
+		err = w.issue(ctx)
+		w.busy = false
+		if err != nil {
 			return w.finish(ctx, err)
 		}
 	}
@@ -301,19 +389,23 @@ func (w *invitation) wait(ctx workflow.Context) (again bool, err error) {
 	resendCh := workflow.GetSignalChannel(ctx, ResendSignal)
 	revokeCh := workflow.GetSignalChannel(ctx, RevokeSignal)
 	for w.state.Status == portal.InvitationPending {
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !w.accepting && resendCh.Len() == 0 && revokeCh.Len() == 0 {
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !w.accepting && !w.busy && resendCh.Len() == 0 && revokeCh.Len() == 0 {
 			return true, nil
 		}
 		wake := w.next(ctx, resendCh, revokeCh)
-		// An accept in flight decides first: if it succeeds, the resend,
-		// revoke or expiry that raced it no longer applies.
-		if err := workflow.Await(ctx, func() bool { return !w.accepting }); err != nil {
+		// An accept or an admin's update in flight decides first: if it
+		// closes the invitation, the resend, revoke or expiry that raced
+		// it no longer applies.
+		if err := workflow.Await(ctx, func() bool { return !w.accepting && !w.busy }); err != nil {
 			return false, err
 		}
 		if w.state.Status != portal.InvitationPending {
 			return false, nil
 		}
-		if err := w.act(ctx, wake); err != nil {
+		w.busy = true
+		err := w.act(ctx, wake)
+		w.busy = false
+		if err != nil {
 			return false, err
 		}
 	}
@@ -324,6 +416,7 @@ func (w *invitation) wait(ctx workflow.Context) (again bool, err error) {
 func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh workflow.ReceiveChannel) wakeup {
 	at, reminderDue := w.nextWake()
 	wake := wakeup{reminderDue: reminderDue}
+	w.moved = false
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	defer cancelTimer()
 	timer := workflow.NewTimer(timerCtx, max(at.Sub(workflow.Now(ctx)), 0))
@@ -332,6 +425,7 @@ func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh workflow.Rece
 	sel.AddReceive(resendCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); wake.resend = true })
 	sel.AddReceive(revokeCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); wake.revoke = true })
 	sel.AddFuture(w.acceptedF, func(workflow.Future) {})
+	sel.AddReceive(w.poked, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 	sel.Select(ctx)
 	return wake
 }
@@ -341,6 +435,13 @@ func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh workflow.Rece
 func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
 	var a *activities.Activities
 	logger := workflow.GetLogger(ctx)
+	if wake.fired && w.moved {
+		// An admin's resend while the timer fired moved the deadline: the
+		// timer is stale, and the loop sets the next one.
+		if at, _ := w.nextWake(); workflow.Now(ctx).Before(at) {
+			return nil
+		}
+	}
 	switch {
 	case wake.revoke:
 		return w.close(ctx, portal.InvitationRevoked)

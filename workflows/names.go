@@ -24,6 +24,12 @@ const (
 	ResendSignal = "resend"
 	// RevokeSignal withdraws the invitation.
 	RevokeSignal = "revoke"
+	// ResendUpdate and RevokeUpdate are an admin's resend and revoke as
+	// updates: the caller gets the invitation's new state, or the reason
+	// it was refused, instead of a signal that a closing run may drop.
+	// The signals stay registered for callers of older versions.
+	ResendUpdate = "resend"
+	RevokeUpdate = "revoke"
 )
 
 // Search attributes kept current for operators in the Temporal UI.
@@ -52,4 +58,11 @@ const (
 	RejectAlreadyAccepted = "InvitationAlreadyAccepted"
 	RejectUndeliverable   = "InvitationUndeliverable"
 	RejectNotReady        = "InvitationNotReady"
+)
+
+// Reasons an admin's command to a sign-up or a bulk job is refused; the
+// API answers each, like the invitation's above, with a 409 and a code.
+const (
+	RejectSignupNotWaiting = "SignupNotWaiting"
+	RejectBulkNotRunning   = "BulkNotRunning"
 )

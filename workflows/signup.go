@@ -21,10 +21,23 @@ const (
 	// own sign-up and, at most once per ResendInterval, sends the same
 	// link again.
 	RequestUpdate = "request"
-	// ApproveSignal and RejectSignal carry an admin's decision.
+	// ApproveSignal and RejectSignal carry an admin's decision; they stay
+	// for callers of older versions.
 	ApproveSignal = "approve"
 	RejectSignal  = "reject"
+	// ApproveUpdate and RejectUpdate carry an admin's decision as an
+	// update naming the sign-up (DecisionRequest), answered once the
+	// decision is recorded, or refused with RejectSignupNotWaiting.
+	ApproveUpdate = "approve"
+	RejectUpdate  = "reject"
 )
+
+// DecisionRequest names the sign-up an admin decides on, so a decision
+// never reaches a later sign-up of the same contact under the same
+// workflow ID.
+type DecisionRequest struct {
+	SignupID string
+}
 
 // SignupWorkflowID is the ID of a contact's sign-up to a help center: one
 // runs at a time, and a repeated sign-up reaches the running one.
@@ -107,6 +120,11 @@ type signup struct {
 	// resends: this run sends the link again on request
 	// (signupResendOnRequest); resendWanted: a request asked for it.
 	resends, resendWanted bool
+	// decisions carries an admin's decision from its update to the wait;
+	// deciding: one is on its way; decided: the decision, or the expiry
+	// that beat it, is recorded.
+	decisions         workflow.Channel
+	deciding, decided bool
 }
 
 // Signup drives a customer's own sign-up: a verification email, the wait
@@ -120,6 +138,7 @@ func Signup(ctx workflow.Context, in SignupInput) (SignupState, error) {
 		in.ApprovalTimeout = DefaultApprovalTimeout
 	}
 	w := &signup{in: in, state: SignupState{SignupID: in.SignupID, Status: portal.SignupVerifying}}
+	w.decisions = workflow.NewBufferedChannel(ctx, 1)
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (SignupState, error) { return w.state, nil }); err != nil {
 		return w.state, err
 	}
@@ -129,8 +148,46 @@ func Signup(ctx workflow.Context, in SignupInput) (SignupState, error) {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, RequestUpdate, w.request, workflow.UpdateHandlerOptions{Validator: validateRequest}); err != nil {
 		return w.state, err
 	}
+	// No version gate: a handler writes nothing to history, and a decision
+	// by update records what the signal's did.
+	for _, name := range []string{ApproveUpdate, RejectUpdate} {
+		decide := func(ctx workflow.Context, _ DecisionRequest) (SignupState, error) { return w.decide(ctx, name) }
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, name, decide, workflow.UpdateHandlerOptions{Validator: w.validateDecision}); err != nil {
+			return w.state, err
+		}
+	}
 	w.resends = workflow.GetVersion(ctx, signupResendOnRequest, workflow.DefaultVersion, 1) == 1 && in.ResendInterval > 0
 	return w.run(withActivityOptions(ctx))
+}
+
+// validateDecision refuses a decision on another sign-up, or on one not
+// (or no longer) waiting for an admin, before it enters history.
+func (w *signup) validateDecision(_ workflow.Context, req DecisionRequest) error {
+	if req.SignupID != w.in.SignupID || w.deciding || w.state.Status != portal.SignupPendingApproval {
+		return temporal.NewApplicationError("the sign-up is not waiting for a decision", RejectSignupNotWaiting)
+	}
+	return nil
+}
+
+// decide hands the decision to the wait and answers once it is recorded.
+// The approval timeout may have expired the request meanwhile.
+func (w *signup) decide(ctx workflow.Context, name string) (SignupState, error) {
+	if w.deciding || w.state.Status != portal.SignupPendingApproval {
+		return w.state, temporal.NewApplicationError("the sign-up is not waiting for a decision", RejectSignupNotWaiting)
+	}
+	w.deciding = true
+	w.decisions.SendAsync(name)
+	if err := workflow.Await(ctx, func() bool { return w.decided }); err != nil {
+		return w.state, err
+	}
+	want := portal.SignupActive
+	if name == RejectUpdate {
+		want = portal.SignupRejected
+	}
+	if w.state.Status != want {
+		return w.state, temporal.NewApplicationError("the sign-up expired before the decision", RejectSignupNotWaiting)
+	}
+	return w.state, nil
 }
 
 func validateRequest(_ workflow.Context, req SignupRequest) error {
@@ -282,6 +339,7 @@ func (w *signup) awaitDecision(ctx workflow.Context) error {
 	sel := workflow.NewSelector(ctx)
 	sel.AddReceive(approve, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); decision = ApproveSignal })
 	sel.AddReceive(reject, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); decision = RejectSignal })
+	sel.AddReceive(w.decisions, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &decision) })
 	sel.AddFuture(workflow.NewTimer(timerCtx, w.in.ApprovalTimeout), func(workflow.Future) {})
 	sel.Select(ctx)
 	switch decision {
@@ -289,7 +347,7 @@ func (w *signup) awaitDecision(ctx workflow.Context) error {
 		if err := workflow.ExecuteActivity(ctx, a.ActivateSignup, w.in.SignupID).Get(ctx, nil); err != nil {
 			return err
 		}
-		w.state.Status = portal.SignupActive
+		w.state.Status, w.decided = portal.SignupActive, true
 		return workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailSignupApproved}).Get(ctx, nil)
 	case RejectSignal:
 		_, err := w.close(ctx, portal.SignupRejected, portal.EmailSignupRejected)
@@ -305,6 +363,7 @@ func (w *signup) close(ctx workflow.Context, status portal.SignupStatus, emailKi
 	if err := workflow.ExecuteActivity(ctx, a.CloseSignup, activities.CloseSignupInput{SignupID: w.in.SignupID, Status: status}).Get(ctx, nil); err != nil {
 		return w.state, err
 	}
+	w.decided = true
 	if emailKind != "" {
 		if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: emailKind}).Get(ctx, nil); err != nil {
 			return w.state, err
