@@ -11,13 +11,19 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/buildinfo"
+	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/starter"
 	"github.com/portalaccess/portal/store"
 )
@@ -41,6 +47,9 @@ type Server struct {
 	// auto-invite; the crash test uses it to stop the process there.
 	AfterTicketStored func()
 	Logger            *slog.Logger
+	// Tracing starts a span for each request, the root of the trace that
+	// follows it into Temporal (nil: no spans).
+	Tracing trace.TracerProvider
 }
 
 // MaxBodyBytes bounds every request body.
@@ -52,6 +61,10 @@ func (s *Server) Handler() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	if s.Tracing != nil {
+		r.Use(otelgin.Middleware("portal", otelgin.WithTracerProvider(s.Tracing),
+			otelgin.WithPropagators(propagation.TraceContext{})))
+	}
 	r.Use(s.logRequests, s.recoverJSON, limitBody, rejectNUL)
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such route") })
 	r.NoMethod(func(c *gin.Context) {
@@ -113,8 +126,16 @@ func (s *Server) logRequests(c *gin.Context) {
 	if route == "" {
 		route = "(unmatched)"
 	}
+	elapsed := time.Since(start)
 	s.Logger.Info("http", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
-		"duration_ms", time.Since(start).Milliseconds())
+		"duration_ms", elapsed.Milliseconds())
+	metrics.HTTPRequests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+	metrics.HTTPDuration.WithLabelValues(route, c.Request.Method).Observe(elapsed.Seconds())
+	// The portal's forms count their 429s by limit; the API's (resends)
+	// are counted here.
+	if c.Writer.Status() == http.StatusTooManyRequests && strings.HasPrefix(route, "/api/") {
+		metrics.RateLimited.WithLabelValues("api").Inc()
+	}
 }
 
 // recoverJSON turns a panic into a 500 with the standard error body; the

@@ -89,6 +89,10 @@ type Config struct {
 	// derived rather than stored so a reminder can repeat the same link while
 	// the database holds only each token's SHA-256 hash.
 	TokenSecret string `env:"TOKEN_SECRET, required"`
+
+	// Operations: Temporal TLS and API key, deadlines, shutdown, metrics
+	// and tracing (operations.go).
+	Operations
 }
 
 // Load reads the configuration through lookuper (the process environment
@@ -150,6 +154,9 @@ func (c *Config) validate() error {
 	}
 	if c.AdminAPIKey != "" && len(c.AdminAPIKey) < 16 {
 		return fmt.Errorf("PORTAL_ADMIN_API_KEY: must be at least 16 characters")
+	}
+	if err := c.validateOperations(); err != nil {
+		return err
 	}
 	return c.validateLimits()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portalaccess/portal"
+	"github.com/portalaccess/portal/metrics"
 )
 
 // Rate limit scopes in the rate_limits table.
@@ -75,6 +76,7 @@ func (s *Site) take(c *gin.Context, scope string, key []byte, rate portal.Rate) 
 	}
 	if !ok {
 		s.Logger.Info("rate limited", "scope", scope, "route", c.FullPath(), "retry_after_s", retrySeconds(wait))
+		metrics.RateLimited.WithLabelValues(strings.TrimPrefix(scope, "portal-")).Inc()
 		s.tooMany(c, wait)
 		c.Abort()
 		return false

@@ -10,6 +10,7 @@ import (
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -67,6 +68,7 @@ func (s *Site) loginSubmit(c *gin.Context) {
 			CSRF: s.csrfToken(c), Email: email, Error: problem, InvalidInput: invalid})
 	}
 	locked := func(wait time.Duration) {
+		metrics.Lockouts.Inc()
 		c.Header("Retry-After", retrySeconds(wait))
 		form(http.StatusTooManyRequests, "Too many failed attempts to log in with this email address. Please try again "+
 			portal.RetryWords(wait)+".", false)

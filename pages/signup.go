@@ -12,6 +12,7 @@ import (
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/mail"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
@@ -96,7 +97,8 @@ func (s *Site) signupSubmit(c *gin.Context) {
 		return
 	}
 	s.message(c, http.StatusOK, hc.Name, "Check your email",
-		"We sent a message to "+email+". Open the link in it to finish signing up.", "The link is valid for 7 days.")
+		"We sent a message to "+email+". Open the link in it to finish signing up.",
+		"The link is valid for "+mail.FormatLifetime(time.Duration(hc.InvitePolicy.LinkLifetimeHours)*time.Hour)+".")
 }
 
 // nameProblem says, as a sentence for the form, why a name was refused.

@@ -12,13 +12,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/portalaccess/portal"
@@ -44,24 +45,39 @@ type Service struct {
 	// Hasher bounds the password hashes the pages run at once.
 	Hasher *credentials.Hasher
 	Logger *slog.Logger
+
+	telemetry *telemetry
+	tracing   interceptor.Interceptor
 }
 
-// New connects to Postgres and Temporal and builds the mail sender.
-func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Service, error) {
+// New opens Postgres, builds the Temporal client (connected on first
+// use, so the pages serve while Temporal is down), the mail sender, and
+// the metrics and traces.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...Option) (*Service, error) {
 	tokens, err := credentials.NewTokens(cfg.TokenSecretBytes())
 	if err != nil {
 		return nil, fmt.Errorf("TOKEN_SECRET: %w", err)
 	}
-	st := store.Open(cfg.DatabaseURL)
-	tc, err := client.DialContext(ctx, client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal")),
-	})
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	tel, err := newTelemetry(ctx, cfg, o)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err), st.Close())
+		return nil, err
+	}
+	tracing, err := tel.temporalTracing()
+	if err != nil {
+		return nil, fmt.Errorf("temporal tracing: %w", err)
+	}
+	st := store.Open(cfg.DatabaseURL)
+	tc, err := newTemporalClient(cfg, logger, tel.temporalMetrics(), []interceptor.ClientInterceptor{tracing})
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
 	}
 	s := &Service{Config: cfg, Store: st, Temporal: tc, Tokens: tokens, Logger: logger,
-		Hasher: credentials.NewHasher(cfg.PasswordHashConcurrency, cfg.PasswordHashWait)}
+		Hasher:    credentials.NewHasher(cfg.PasswordHashConcurrency, cfg.PasswordHashWait),
+		telemetry: tel, tracing: tracing}
 	switch cfg.MailDriver {
 	case "mailgun":
 		s.Mail = mail.NewMailgun(cfg.MailgunDomain, cfg.MailgunAPIKey, cfg.MailgunAPIBase, cfg.MailFrom)
@@ -77,7 +93,16 @@ func (s *Service) Close() {
 	if err := s.Store.Close(); err != nil {
 		s.Logger.Warn("close database", "error", err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.telemetry.shutdown(ctx); err != nil {
+		s.Logger.Warn("flush metrics and traces", "error", err)
+	}
 }
+
+// MetricsHandler serves the product's and the Temporal SDK's metrics in
+// Prometheus's format.
+func (s *Service) MetricsHandler() http.Handler { return s.telemetry.handler() }
 
 // Migrate applies pending migrations.
 func (s *Service) Migrate(ctx context.Context) error {
@@ -149,7 +174,7 @@ func (s *Service) Starter() *starter.Starter {
 func (s *Service) API() *api.Server {
 	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
 		PublicBaseURL: s.Config.PublicBaseURL, ResendInterval: s.Config.ResendMinInterval,
-		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger}
+		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger, Tracing: s.telemetry.TracerProvider()}
 	if s.Config.CrashPoint == "after-ticket-stored" {
 		// Simulates the process dying between storing a ticket and starting
 		// its auto-invite, for the recovery test.
@@ -187,6 +212,7 @@ func (s *Service) Workers() []worker.Worker {
 		// more pollers keep the worker fed.
 		MaxConcurrentWorkflowTaskPollers: 8,
 		MaxConcurrentActivityTaskPollers: 8,
+		WorkerStopTimeout:                s.Config.WorkerStopTimeout,
 	})
 	workflows.Register(main)
 	main.RegisterActivity(acts)
@@ -194,65 +220,140 @@ func (s *Service) Workers() []worker.Worker {
 		DisableWorkflowWorker:            true,
 		MaxConcurrentActivityTaskPollers: 8,
 		TaskQueueActivitiesPerSecond:     s.Config.MailRatePerSecond,
+		WorkerStopTimeout:                s.Config.WorkerStopTimeout,
 	})
 	mailer.RegisterActivity(acts)
 	return []worker.Worker{main, mailer}
 }
 
 // StartWorkers starts the workers; stop them with the returned function.
+// While Temporal can't be reached they are started again in the
+// background until it can, so a worker process outlives an outage of
+// Temporal instead of exiting (and a supervisor's restart loop).
 func (s *Service) StartWorkers() (func(), error) {
-	ws := s.Workers()
-	for i, w := range ws {
-		if err := w.Start(); err != nil {
-			for _, started := range ws[:i] {
-				started.Stop()
-			}
-			return nil, fmt.Errorf("start worker: %w", err)
-		}
+	ws, err := s.startWorkers()
+	if err == nil {
+		return stopAll(ws), nil
 	}
-	return func() {
-		for _, w := range ws {
-			w.Stop()
+	s.Logger.Warn("workers can't start yet; retrying until Temporal answers", "address", s.Config.TemporalAddress, "error", err)
+	var mu sync.Mutex
+	stopped := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		wait := time.Second
+		for {
+			select {
+			case <-stopped:
+				return
+			case <-time.After(wait):
+			}
+			started, err := s.startWorkers()
+			if err == nil {
+				mu.Lock()
+				ws = started
+				mu.Unlock()
+				s.Logger.Info("workers started after Temporal became reachable", "address", s.Config.TemporalAddress)
+				return
+			}
+			s.Logger.Warn("workers still can't start", "address", s.Config.TemporalAddress, "retry_in", wait, "error", err)
+			wait = min(2*wait, 30*time.Second)
 		}
+	}()
+	return func() {
+		close(stopped)
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		stopAll(ws)()
 	}, nil
 }
 
-// Run serves HTTP and/or runs the worker until ctx ends, then stops both
-// gracefully.
+// startWorkers starts a fresh set of workers, or none.
+func (s *Service) startWorkers() ([]worker.Worker, error) {
+	ws := s.Workers()
+	for i, w := range ws {
+		if err := w.Start(); err != nil {
+			stopAll(ws[:i])()
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+	}
+	return ws, nil
+}
+
+// stopAll stops the workers at once, each draining its activities in
+// flight for up to WORKER_STOP_TIMEOUT.
+func stopAll(ws []worker.Worker) func() {
+	return func() {
+		var wg sync.WaitGroup
+		for _, w := range ws {
+			wg.Go(w.Stop)
+		}
+		wg.Wait()
+	}
+}
+
+// Run serves HTTP and/or runs the worker until ctx ends (SIGTERM), then
+// stops in order: the HTTP server first (no new work is started; requests
+// in flight finish), then the workers, which stop polling and give
+// activities in flight WORKER_STOP_TIMEOUT to finish; one cut short is
+// retried by another worker, its email key stopping a second send.
 func (s *Service) Run(ctx context.Context, serveHTTP, runWorker bool) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if runWorker {
+		// Start returns at once and the workers keep trying to reach
+		// Temporal while it is down.
 		stop, err := s.StartWorkers()
 		if err != nil {
 			return err
 		}
-		defer stop()
+		defer func() {
+			s.Logger.Info("workers stopping", "stop_timeout", s.Config.WorkerStopTimeout)
+			stop()
+			s.Logger.Info("workers stopped")
+		}()
 		s.Logger.Info("workers started", "task_queue", s.Config.TemporalTaskQueue, "mail_task_queue", s.Config.MailTaskQueue)
 	}
-	var srv *http.Server
-	if serveHTTP {
-		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.Config.HTTPAddr)
+	var servers []*http.Server
+	serve := func(addr, what string, h http.Handler) error {
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 		if err != nil {
-			return fmt.Errorf("HTTP_ADDR %s: %w", s.Config.HTTPAddr, err)
-		}
-		srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		go func() { errc <- srv.Serve(ln) }()
-		go s.RunSweeper(ctx, s.Config.SweepInterval, s.Config.SweepInterval)
-		s.Logger.Info("http listening", "addr", ln.Addr().String())
-	}
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		go func() { errc <- srv.Serve(ln) }()
+		s.Logger.Info(what+" listening", "addr", ln.Addr().String())
+		return nil
 	}
-	if srv != nil {
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(shutdownCtx); err != nil {
+	if s.Config.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.MetricsHandler())
+		if err := serve(s.Config.MetricsAddr, "metrics", mux); err != nil {
+			return fmt.Errorf("METRICS_ADDR %s: %w", s.Config.MetricsAddr, err)
+		}
+	}
+	if serveHTTP {
+		if err := serve(s.Config.HTTPAddr, "http", s.Handler()); err != nil {
+			return fmt.Errorf("HTTP_ADDR %s: %w", s.Config.HTTPAddr, err)
+		}
+		go s.RunSweeper(ctx, s.Config.SweepInterval, s.Config.SweepInterval)
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.Logger.Info("stopping", "reason", context.Cause(ctx))
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = err
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := len(servers) - 1; i >= 0; i-- {
+		if err := servers[i].Shutdown(shutdownCtx); err != nil {
 			s.Logger.Warn("http shutdown", "error", err)
 		}
 	}
-	return nil
+	return runErr
 }

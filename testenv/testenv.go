@@ -66,6 +66,12 @@ func Database(ctx context.Context) (string, func(), error) {
 // Temporal starts a dev server from the CLI named by TEMPORAL_CLI (make
 // test builds it), with the portal's search attributes registered.
 func Temporal(ctx context.Context) (*testsuite.DevServer, error) {
+	return TemporalAt(ctx, "")
+}
+
+// TemporalAt starts the dev server on hostPort (empty: a free port), for
+// a test that brings Temporal up where a portal already looks for it.
+func TemporalAt(ctx context.Context, hostPort string) (*testsuite.DevServer, error) {
 	cli := os.Getenv("TEMPORAL_CLI")
 	if cli == "" {
 		return nil, errors.New("TEMPORAL_CLI is not set: run the tests with `make test`, which builds the pinned Temporal CLI")
@@ -78,7 +84,7 @@ func Temporal(ctx context.Context) (*testsuite.DevServer, error) {
 		ExistingPath:     cli,
 		LogLevel:         "error",
 		SearchAttributes: temporal.NewSearchAttributes(attrs...),
-		ClientOptions:    &client.Options{Logger: quiet{}},
+		ClientOptions:    &client.Options{Logger: quiet{}, HostPort: hostPort},
 		Stdout:           io.Discard,
 		Stderr:           io.Discard,
 	})
@@ -104,6 +110,8 @@ type Options struct {
 	// Env overrides the portal's environment: stricter limits for a test
 	// of them, or a second portal sharing the first one's TOKEN_SECRET.
 	Env map[string]string
+	// Service adjusts the service, such as a test's span exporter.
+	Service []service.Option
 }
 
 // StartPortal runs the portal on a fresh port with outbox mail.
@@ -136,7 +144,7 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 	if os.Getenv("TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	svc, err := service.New(ctx, cfg, logger)
+	svc, err := service.New(ctx, cfg, logger, opts.Service...)
 	if err != nil {
 		return nil, errors.Join(err, ln.Close())
 	}

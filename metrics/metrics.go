@@ -1,0 +1,86 @@
+// Package metrics defines the portal's own Prometheus metrics in one place,
+// on one registry that /metrics serves beside the Temporal SDK's metrics.
+//
+// What a process did is counted where it happened: HTTP by the router's
+// middleware, what the workflows did by the activities that wrote it to
+// Postgres (never in workflow code, which replays). An activity retried
+// after its work was done may count twice: read these as rates, and
+// Postgres for exact totals.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Registry holds every metric the process exports: the product's below,
+// the Go runtime's, and the Temporal SDK's (registered by the service).
+var Registry = prometheus.NewRegistry()
+
+var (
+	// HTTPRequests counts answers by route pattern (never the raw URL,
+	// which carries tokens), method and status.
+	HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_http_requests_total", Help: "HTTP requests answered, by route pattern, method and status.",
+	}, []string{"route", "method", "status"})
+	// HTTPDuration is the time to answer, by route pattern and method.
+	HTTPDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "portal_http_request_duration_seconds", Help: "Time to answer an HTTP request, by route pattern and method.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route", "method"})
+
+	// Invitations counts invitations by event: started, accepted, expired,
+	// revoked, undeliverable (a closing status as the activity stored it).
+	Invitations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_invitations_total", Help: "Invitation events: started, accepted, expired, revoked, undeliverable.",
+	}, []string{"event"})
+	// Emails counts email sends by kind and outcome: sent, failed,
+	// rejected (the provider refused the address for good), unconfirmed
+	// (an attempt ended without knowing whether the provider got it).
+	Emails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_emails_total", Help: "Email sends by kind and outcome: sent, failed, rejected, unconfirmed.",
+	}, []string{"kind", "outcome"})
+	// Signups counts sign-ups by outcome: verified, activated, and the
+	// closing statuses (rejected, expired).
+	Signups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_signups_total", Help: "Sign-ups by outcome: verified, activated, rejected, expired.",
+	}, []string{"outcome"})
+	// BulkJobs counts bulk jobs by event: started, and how they ended.
+	BulkJobs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_bulk_jobs_total", Help: "Bulk invitation jobs: started, and how they ended (completed, cancelled, failed).",
+	}, []string{"event"})
+	// BulkContacts counts the contacts bulk jobs have been through, by
+	// result (invited, already_invited, skipped, failed): a job's progress
+	// is the rate of this counter.
+	BulkContacts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_bulk_contacts_total", Help: "Contacts processed by bulk jobs, by result.",
+	}, []string{"result"})
+	// Lockouts counts logins refused because the address is locked out.
+	Lockouts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "portal_login_lockouts_total", Help: "Login attempts refused because the address is locked out.",
+	})
+	// RateLimited counts 429 answers by the limit met: client (per
+	// address), target (per email address or link), api (the API's, such as
+	// resends of one invitation).
+	RateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_rate_limited_total", Help: "Requests answered 429, by the limit they met: client, target, api.",
+	}, []string{"limit"})
+	// WebhookSignatureFailures counts mail provider webhooks whose
+	// signature did not verify: forged, or a wrong signing key.
+	WebhookSignatureFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "portal_webhook_signature_failures_total", Help: "Mail provider webhooks refused for a bad signature.",
+	})
+	// TemporalUnavailable counts requests answered 503 because Temporal
+	// did not answer in time.
+	TemporalUnavailable = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "portal_temporal_unavailable_total", Help: "Requests answered 503 because Temporal was unreachable or slow.",
+	})
+)
+
+func init() {
+	Registry.MustRegister(
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		HTTPRequests, HTTPDuration, Invitations, Emails, Signups, BulkJobs, BulkContacts,
+		Lockouts, RateLimited, WebhookSignatureFailures, TemporalUnavailable,
+	)
+}
