@@ -108,3 +108,17 @@ type FinishBulkInput struct {
 func (a *Activities) FinishBulkJob(ctx context.Context, in FinishBulkInput) error {
 	return a.Store.FinishBulkJob(ctx, in.JobID, in.Status)
 }
+
+// BulkChildFailure reports an invitation of a bulk job that ended in
+// failure after it started.
+type BulkChildFailure struct {
+	JobID     string
+	ContactID int64
+	Reason    string
+}
+
+// RecordBulkChildFailure counts a started invitation as failed, with its
+// reason, in place of invited; reporting it twice counts once.
+func (a *Activities) RecordBulkChildFailure(ctx context.Context, in BulkChildFailure) error {
+	return a.Store.RecordBulkChildFailure(ctx, in.JobID, in.ContactID, in.Reason)
+}

@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/portalaccess/portal/starter"
 	"github.com/portalaccess/portal/testenv"
 	"github.com/portalaccess/portal/workflows"
 )
@@ -253,7 +254,7 @@ func TestBulkInviteSurvivesWorkerCrash(t *testing.T) {
 	// Per invitation started: two child events and at most one workflow
 	// task (three events); the rest is pages. The bound depends on the
 	// run size, never on the job's.
-	bound := int64(5*workflows.DefaultBulkChildrenPerRun + 300)
+	bound := int64(5*starter.DefaultBulkSettings.ChildrenPerRun + 300)
 	for _, r := range runs.Executions {
 		if r.HistoryLength > bound {
 			t.Errorf("run %s has %d events, more than %d", r.Execution.RunId, r.HistoryLength, bound)

@@ -29,6 +29,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/portalaccess/portal/starter"
 	"github.com/portalaccess/portal/testenv"
 	"github.com/portalaccess/portal/workflows"
 )
@@ -201,7 +202,7 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	defer bw.Stop()
 	start = time.Now()
 	if _, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "baseline-parent", TaskQueue: "baseline"},
-		BaselineParent, "baseline", n, 0, workflows.DefaultBulkWindow, workflows.DefaultBulkChildrenPerRun); err != nil {
+		BaselineParent, "baseline", n, 0, starter.DefaultBulkSettings.Window, starter.DefaultBulkSettings.ChildrenPerRun); err != nil {
 		b.Fatal(err)
 	}
 	for {

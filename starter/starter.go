@@ -31,4 +31,6 @@ type Starter struct {
 	// settings (PASSWORD_RESET_LINK_LIFETIME, PASSWORD_RESET_EMAIL_INTERVAL).
 	ResetLinkLifetime  time.Duration
 	ResetEmailInterval time.Duration
+	// BulkSettings size bulk jobs; zero values take the defaults.
+	BulkSettings BulkSettings
 }

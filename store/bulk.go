@@ -213,6 +213,41 @@ func (s *Store) RecordBulkOutcomes(ctx context.Context, jobID string, outcomes [
 	})
 }
 
+// RecordBulkChildFailure records that a contact's invitation failed after
+// the job started it: its result becomes failed with the reason, and the
+// job's counters move from the outcome it had (invited, usually) to
+// failed. A failure that comes before the job records the start is kept:
+// recording outcomes never overwrites a row. Twice counts once.
+func (s *Store) RecordBulkChildFailure(ctx context.Context, jobID string, contactID int64, reason string) error {
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var before []portal.Outcome
+		err := tx.NewRaw(`SELECT outcome FROM bulk_job_results WHERE job_id = ? AND contact_id = ? FOR UPDATE`,
+			jobID, contactID).Scan(ctx, &before)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "read bulk result")
+		}
+		switch {
+		case len(before) > 0 && before[0] == portal.OutcomeFailed:
+			return nil
+		case len(before) > 0:
+			_, err = tx.NewRaw(`UPDATE bulk_job_results SET outcome = ?, detail = ? WHERE job_id = ? AND contact_id = ?`,
+				portal.OutcomeFailed, reason, jobID, contactID).Exec(ctx)
+		default:
+			_, err = tx.NewRaw(`INSERT INTO bulk_job_results (job_id, contact_id, outcome, detail) VALUES (?, ?, ?, ?)`,
+				jobID, contactID, portal.OutcomeFailed, reason).Exec(ctx)
+		}
+		if err != nil {
+			return translate(err, "record bulk child failure")
+		}
+		q := tx.NewUpdate().Model((*BulkJob)(nil)).Where("id = ?", jobID).Set("failed = failed + 1")
+		if len(before) > 0 && counterColumn[before[0]] != "" {
+			q = q.Set("? = ? - 1", bun.Ident(counterColumn[before[0]]), bun.Ident(counterColumn[before[0]]))
+		}
+		_, err = q.Exec(ctx)
+		return translate(err, "count bulk child failure")
+	})
+}
+
 // FinishBulkJob records a job's final state; it changes only a running job.
 func (s *Store) FinishBulkJob(ctx context.Context, id string, status portal.BulkStatus) error {
 	_, err := s.DB.NewUpdate().Model((*BulkJob)(nil)).Set("status = ?", status).Set("finished_at = now()").

@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"strconv"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -48,10 +47,8 @@ func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (activities.Access
 	}
 	ctx = withActivityOptions(ctx)
 	var a *activities.Activities
-	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-	}), a.SetAccess, activities.AccessInput{HelpCenterID: in.HelpCenterID, AccountID: in.AccountID, Action: in.Action,
-		RequestKey: workflow.GetInfo(ctx).WorkflowExecution.ID}).Get(ctx, &change)
+	err := executeLocal(ctx, a.SetAccess, activities.AccessInput{HelpCenterID: in.HelpCenterID, AccountID: in.AccountID, Action: in.Action,
+		RequestKey: workflow.GetInfo(ctx).WorkflowExecution.ID}, &change)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound {
 		// The record went away meanwhile: nothing changed.
@@ -81,9 +78,9 @@ func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (activities.Access
 		if in.MailTaskQueue != "" {
 			mctx = workflow.WithTaskQueue(ctx, in.MailTaskQueue)
 		}
-		if err := workflow.ExecuteActivity(mctx, a.SendAccessEmail, activities.AccessEmailInput{
+		if err := sendEmail(mctx, a.SendAccessEmail, activities.AccessEmailInput{
 			HelpCenterID: in.HelpCenterID, ContactID: change.ContactID, Kind: kind, Key: strconv.Itoa(change.Seq),
-		}).Get(ctx, nil); err != nil {
+		}); err != nil {
 			return change, err
 		}
 	}

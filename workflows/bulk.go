@@ -28,12 +28,15 @@ var BulkJobKey = temporal.NewSearchAttributeKeyKeyword("BulkJob")
 // BulkWorkflowID is the ID of a bulk job's workflow.
 func BulkWorkflowID(jobID string) string { return "bulk-invitation/" + jobID }
 
-// Bulk defaults: contacts per page, invitation starts in flight at once,
-// and invitations started per run before continuing as new.
+// The settings of bulk jobs started before the API resolved them and
+// passed them in the input (contacts per page, invitation starts in
+// flight at once, invitations per run before continuing as new). A
+// running job's history depends on them: never change these; change the
+// configuration (BULK_PAGE_SIZE, BULK_WINDOW, BULK_CHILDREN_PER_RUN).
 const (
-	DefaultBulkPageSize       = 100
-	DefaultBulkWindow         = 25
-	DefaultBulkChildrenPerRun = 500
+	legacyBulkPageSize       = 100
+	legacyBulkWindow         = 25
+	legacyBulkChildrenPerRun = 500
 )
 
 // BulkInput starts (or continues) a bulk job.
@@ -44,6 +47,9 @@ type BulkInput struct {
 	Policy         Policy
 	MailTaskQueue  string
 	DryRun         bool
+	// PageSize, Window and ChildrenPerRun are the job's settings, resolved
+	// and clamped by the starter; zero (jobs started before) means the
+	// legacy values.
 	PageSize       int
 	Window         int
 	ChildrenPerRun int
@@ -79,13 +85,13 @@ type bulk struct {
 // size of the job.
 func BulkInvite(ctx workflow.Context, in BulkInput) (BulkProgress, error) {
 	if in.PageSize <= 0 {
-		in.PageSize = DefaultBulkPageSize
+		in.PageSize = legacyBulkPageSize
 	}
 	if in.Window <= 0 {
-		in.Window = DefaultBulkWindow
+		in.Window = legacyBulkWindow
 	}
 	if in.ChildrenPerRun <= 0 {
-		in.ChildrenPerRun = DefaultBulkChildrenPerRun
+		in.ChildrenPerRun = legacyBulkChildrenPerRun
 	}
 	b := &bulk{in: in, progress: in.Progress, cancelCh: workflow.GetSignalChannel(ctx, BulkCancelSignal)}
 	b.progress.Runs++
@@ -183,7 +189,10 @@ type childStart struct {
 // startChildren starts an invitation per contact, at most Window waiting
 // to start at once, and returns each contact's outcome. A contact whose
 // invitation already runs counts as already invited: it gets no second
-// workflow and no second email.
+// workflow and no second email. A started invitation counts as invited;
+// if it later ends in failure, it moves itself to failed in the job's
+// results (Invitation's reportToBulkJob), so the counts in Postgres, not
+// the progress query, are the job's final word.
 func (b *bulk) startChildren(ctx workflow.Context, ids []int64) []activities.BulkOutcome {
 	outcomes := make([]activities.BulkOutcome, 0, len(ids))
 	inflight := make([]childStart, 0, b.in.Window)
@@ -216,7 +225,7 @@ func (b *bulk) startChildren(ctx workflow.Context, ids []int64) []activities.Bul
 		})
 		f := workflow.ExecuteChildWorkflow(cctx, Invitation, InvitationInput{
 			HelpCenterID: b.in.HelpCenterID, HelpCenterSlug: b.in.HelpCenterSlug, ContactID: id,
-			Policy: b.in.Policy, MailTaskQueue: b.in.MailTaskQueue,
+			Policy: b.in.Policy, MailTaskQueue: b.in.MailTaskQueue, BulkJobID: b.in.JobID,
 		})
 		inflight = append(inflight, childStart{contactID: id, started: f.GetChildWorkflowExecution()})
 		if len(inflight) >= b.in.Window {

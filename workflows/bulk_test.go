@@ -26,6 +26,10 @@ type bulkHarness struct {
 	recorded []activities.BulkOutcome
 	finished []portal.BulkStatus
 	cursors  []int64
+	// recordFn is the children's RecordInvitation; childFailures what
+	// they reported to the job when they failed.
+	recordFn      func(context.Context, activities.RecordInput) (activities.RecordResult, error)
+	childFailures []activities.BulkChildFailure
 }
 
 func newBulkHarness(t *testing.T, pages ...[]int64) *bulkHarness {
@@ -48,8 +52,17 @@ func newBulkHarness(t *testing.T, pages ...[]int64) *bulkHarness {
 		return nil
 	})
 	// The children's own activities: they record, send, then wait days.
-	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(activities.RecordResult{}, nil)
+	h.recordFn = func(context.Context, activities.RecordInput) (activities.RecordResult, error) {
+		return activities.RecordResult{}, nil
+	}
+	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.RecordInput) (activities.RecordResult, error) {
+		return h.recordFn(ctx, in)
+	})
 	env.OnActivity(a.IssueToken, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(a.RecordBulkChildFailure, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BulkChildFailure) error {
+		h.childFailures = append(h.childFailures, in)
+		return nil
+	})
 	env.OnActivity(a.SendInvitation, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(a.CloseInvitation, mock.Anything, mock.Anything).Return(nil)
 	return h

@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"strconv"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -70,9 +69,7 @@ func ChangeEmail(ctx workflow.Context, in EmailChangeInput) (EmailChangeState, e
 	var a *activities.Activities
 
 	// 1. Apply.
-	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-	}), a.ApplyEmailChange, in.ChangeID).Get(ctx, &st.EmailChangeApplied)
+	err := executeLocal(ctx, a.ApplyEmailChange, in.ChangeID, &st.EmailChangeApplied)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeEmailChangeRefused {
 		st.Refused, decided = appErr.Message(), true
@@ -98,7 +95,7 @@ func ChangeEmail(ctx workflow.Context, in EmailChangeInput) (EmailChangeState, e
 		if in.MailTaskQueue != "" {
 			mctx = workflow.WithTaskQueue(ctx, in.MailTaskQueue)
 		}
-		if err := workflow.ExecuteActivity(mctx, a.SendEmailChangedNotice, in.ChangeID).Get(ctx, nil); err != nil {
+		if err := sendEmail(mctx, a.SendEmailChangedNotice, in.ChangeID); err != nil {
 			return st, err
 		}
 		st.NoticeSent = true

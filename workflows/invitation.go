@@ -16,16 +16,16 @@ import (
 type Policy struct {
 	// Reminders are offsets after each send at which the same link is sent
 	// again, while it is still valid.
-	Reminders     []time.Duration
-	LinkLifetime  time.Duration
+	Reminders     []Duration
+	LinkLifetime  Duration
 	AutoReinvites int
 }
 
 // PolicyFrom converts a help center's stored policy.
 func PolicyFrom(p portal.InvitePolicy) Policy {
-	out := Policy{LinkLifetime: time.Duration(p.LinkLifetimeHours) * time.Hour, AutoReinvites: p.AutoReinvites}
+	out := Policy{LinkLifetime: Duration(time.Duration(p.LinkLifetimeHours) * time.Hour), AutoReinvites: p.AutoReinvites}
 	for _, d := range p.ReminderDays {
-		out.Reminders = append(out.Reminders, time.Duration(d)*24*time.Hour)
+		out.Reminders = append(out.Reminders, Duration(time.Duration(d)*24*time.Hour))
 	}
 	return out
 }
@@ -39,6 +39,9 @@ type InvitationInput struct {
 	// MailTaskQueue is the rate-limited queue that email activities run
 	// on; empty means the workflow's own queue.
 	MailTaskQueue string `json:",omitempty"`
+	// BulkJobID names the bulk job that started this invitation, which
+	// counts it as failed if it ends in failure.
+	BulkJobID string `json:",omitempty"`
 	// Resume carries the state across continue-as-new.
 	Resume *InvitationState `json:",omitempty"`
 }
@@ -110,7 +113,30 @@ func Invitation(ctx workflow.Context, in InvitationInput) (InvitationState, erro
 	if err := w.register(ctx); err != nil {
 		return w.state, err
 	}
-	return w.run(ctx)
+	st, err := w.run(ctx)
+	if err != nil && in.BulkJobID != "" && !isContinueAsNew(err) {
+		w.reportToBulkJob(ctx, err)
+	}
+	return st, err
+}
+
+// reportToBulkJob moves this invitation from invited to failed in its
+// bulk job's counts and results, with the reason. Only a business error
+// gets here: outages are retried.
+func (w *invitation) reportToBulkJob(ctx workflow.Context, cause error) {
+	var a *activities.Activities
+	dctx, _ := workflow.NewDisconnectedContext(withActivityOptions(ctx))
+	err := workflow.ExecuteActivity(dctx, a.RecordBulkChildFailure, activities.BulkChildFailure{
+		JobID: w.in.BulkJobID, ContactID: w.in.ContactID, Reason: cause.Error(),
+	}).Get(dctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("bulk job not told of the failed invitation", "bulk_job", w.in.BulkJobID, "error", err)
+	}
+}
+
+func isContinueAsNew(err error) bool {
+	var can *workflow.ContinueAsNewError
+	return errors.As(err, &can)
 }
 
 func (w *invitation) register(ctx workflow.Context) error {
@@ -245,22 +271,11 @@ func (w *invitation) accept(ctx workflow.Context, req AcceptRequest) (Invitation
 	return w.state, nil
 }
 
-func withActivityOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    5 * time.Minute,
-		},
-	})
-}
-
 // mailQueueChange routes email activities to the mail task queue.
 // Invitations started before it send mail from the workflow's own queue.
 const mailQueueChange = "mail-task-queue"
 
-// mailContext is where email activities run.
+// mailContext is where email activities run; sendEmail sends from there.
 func (w *invitation) mailContext(ctx workflow.Context) workflow.Context {
 	if w.in.MailTaskQueue == "" || workflow.GetVersion(ctx, mailQueueChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return ctx
@@ -291,7 +306,7 @@ func (w *invitation) grant(ctx workflow.Context) (InvitationState, error) {
 	w.state.Status = portal.InvitationAccepted
 	w.state.AcceptedAt = workflow.Now(ctx)
 	w.publish(ctx)
-	if err := workflow.ExecuteActivity(w.mailContext(ctx), a.SendAccessGranted, w.state.InvitationID).Get(ctx, nil); err != nil {
+	if err := sendEmail(w.mailContext(ctx), a.SendAccessGranted, w.state.InvitationID); err != nil {
 		workflow.GetLogger(ctx).Warn("access notice not sent", "error", err)
 	}
 	return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
@@ -302,16 +317,14 @@ func (w *invitation) grant(ctx workflow.Context) (InvitationState, error) {
 // round trip through the server. Older invitations keep regular ones.
 const localSetupChange = "local-setup"
 
-// setup runs a database step as a local activity or, for invitations
-// started before localSetupChange, as a regular one.
-func (w *invitation) setup(ctx workflow.Context, fn, arg any) workflow.Future {
+// setup runs a database step as a local activity (falling back to a
+// regular one when it can't finish in a workflow task) or, for
+// invitations started before localSetupChange, as a regular one.
+func (w *invitation) setup(ctx workflow.Context, fn, arg, result any) error {
 	if w.localSetup {
-		return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: 10 * time.Second,
-			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-		}), fn, arg)
+		return executeLocal(ctx, fn, arg, result)
 	}
-	return workflow.ExecuteActivity(ctx, fn, arg)
+	return workflow.ExecuteActivity(ctx, fn, arg).Get(ctx, result)
 }
 
 // run is the invitation's life in four steps: record it (once per chain
@@ -368,7 +381,7 @@ func (w *invitation) record(ctx workflow.Context) (activities.RecordResult, erro
 	if err := w.setup(ctx, a.RecordInvitation, activities.RecordInput{
 		InvitationID: w.state.InvitationID, WorkflowID: w.state.WorkflowID,
 		HelpCenterID: w.in.HelpCenterID, ContactID: w.in.ContactID, CreatedAt: w.state.CreatedAt,
-	}).Get(ctx, recPtr); err != nil {
+	}, recPtr); err != nil {
 		return rec, err
 	}
 	w.state.Recorded = true
@@ -450,9 +463,9 @@ func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
 		return w.issue(ctx)
 	case wake.fired && wake.reminderDue:
 		w.state.RemindersSent++
-		err := workflow.ExecuteActivity(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
+		err := sendEmail(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
 			InvitationID: w.state.InvitationID, Generation: w.state.Generation, Reminder: w.state.RemindersSent,
-		}).Get(ctx, nil)
+		})
 		if isUndeliverable(err) {
 			return w.close(ctx, portal.InvitationUndeliverable)
 		}
@@ -471,7 +484,7 @@ func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
 // reminder that falls before the link expires, or the expiry.
 func (w *invitation) nextWake() (time.Time, bool) {
 	if n := w.state.RemindersSent; n < len(w.in.Policy.Reminders) {
-		at := w.state.LastSentAt.Add(w.in.Policy.Reminders[n])
+		at := w.state.LastSentAt.Add(w.in.Policy.Reminders[n].Std())
 		if at.Before(w.state.ExpiresAt) {
 			return at, true
 		}
@@ -485,16 +498,16 @@ func (w *invitation) issue(ctx workflow.Context) error {
 	var a *activities.Activities
 	now := workflow.Now(ctx)
 	gen := w.state.Generation + 1
-	expires := now.Add(w.in.Policy.LinkLifetime)
+	expires := now.Add(w.in.Policy.LinkLifetime.Std())
 	if err := w.setup(ctx, a.IssueToken, activities.IssueInput{
 		InvitationID: w.state.InvitationID, Generation: gen, ExpiresAt: expires,
-	}).Get(ctx, nil); err != nil {
+	}, nil); err != nil {
 		return err
 	}
 	w.state.Generation, w.state.ExpiresAt, w.state.LastSentAt, w.state.RemindersSent = gen, expires, now, 0
-	err := workflow.ExecuteActivity(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
+	err := sendEmail(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
 		InvitationID: w.state.InvitationID, Generation: gen,
-	}).Get(ctx, nil)
+	})
 	if isUndeliverable(err) {
 		return w.close(ctx, portal.InvitationUndeliverable)
 	}
@@ -525,7 +538,7 @@ func (w *invitation) finish(ctx workflow.Context, err error) (InvitationState, e
 	if w.state.Status == portal.InvitationAccepted {
 		w.publish(ctx)
 		var a *activities.Activities
-		if err := workflow.ExecuteActivity(w.mailContext(ctx), a.SendWelcome, w.state.InvitationID).Get(ctx, nil); err != nil {
+		if err := sendEmail(w.mailContext(ctx), a.SendWelcome, w.state.InvitationID); err != nil {
 			// The account is active either way; a lost welcome email must
 			// not fail the invitation.
 			workflow.GetLogger(ctx).Warn("welcome email not sent", "error", err)

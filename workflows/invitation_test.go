@@ -139,8 +139,8 @@ func TestPolicyWithoutReinvitesExpiresAfterFirstLink(t *testing.T) {
 	h := newHarness(t)
 	in := defaultInput()
 	in.Policy.AutoReinvites = 0
-	in.Policy.Reminders = []time.Duration{2 * day}
-	in.Policy.LinkLifetime = 3 * day
+	in.Policy.Reminders = []Duration{Duration(2 * day)}
+	in.Policy.LinkLifetime = Duration(3 * day)
 	st := h.run(in)
 	require.Equal(t, []sent{{0, 1, 0}, {2 * day, 1, 1}}, h.sends.sends)
 	require.Equal(t, portal.InvitationExpired, st.Status)

@@ -253,9 +253,9 @@ func (w *passwordReset) request(ctx workflow.Context, req ResetRequest) error {
 	w.state.Generation, w.state.ExpiresAt, w.state.LinkClosed = gen, expires, false
 	w.state.AccountID, w.state.HelpCenterID, w.state.Status = got.AccountID, req.HelpCenterID, portal.ResetWaiting
 	w.state.LastSentAt = now
-	err := workflow.ExecuteActivity(w.mail(ctx), a.SendPasswordReset, activities.ResetEmailInput{
+	err := sendEmail(w.mail(ctx), a.SendPasswordReset, activities.ResetEmailInput{
 		ResetID: w.state.ResetID, Generation: gen, LinkLifetime: w.in.LinkLifetime,
-	}).Get(ctx, nil)
+	})
 	if isUndeliverable(err) {
 		logger.Warn("reset email undeliverable", "generation", gen, "error", err)
 		return nil
@@ -369,7 +369,7 @@ func (w *passwordReset) changed(ctx workflow.Context, accountID, helpCenterID in
 func (w *passwordReset) notify(ctx workflow.Context) {
 	var a *activities.Activities
 	n := w.state.Notices[0]
-	if err := workflow.ExecuteActivity(w.mail(ctx), a.SendPasswordChanged, n).Get(ctx, nil); err != nil {
+	if err := sendEmail(w.mail(ctx), a.SendPasswordChanged, n); err != nil {
 		workflow.GetLogger(ctx).Warn("password changed notice not sent", "seq", n.Seq, "error", err)
 	}
 	w.state.Notices = w.state.Notices[1:]

@@ -259,7 +259,7 @@ func (w *signup) verify(ctx workflow.Context, _ VerifyRequest) (SignupState, err
 func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 	var a *activities.Activities
 	if w.in.AccountExists {
-		if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailAccountExists}).Get(ctx, nil); err != nil {
+		if err := sendEmail(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailAccountExists}); err != nil {
 			return w.state, err
 		}
 		// The sign-up itself goes no further.
@@ -270,7 +270,7 @@ func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 		return w.state, err
 	}
 	w.state.ExpiresAt = expires
-	if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailSignupVerify}).Get(ctx, nil); err != nil {
+	if err := sendEmail(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailSignupVerify}); err != nil {
 		return w.state, err
 	}
 	w.state.LastSentAt = workflow.Now(ctx)
@@ -319,9 +319,9 @@ func (w *signup) awaitLink(ctx workflow.Context) (bool, error) {
 		w.state.LastSentAt = workflow.Now(ctx)
 		// The first email went out, so the address takes mail; a failure
 		// now is no reason to end the sign-up.
-		if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{
+		if err := sendEmail(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{
 			SignupID: w.in.SignupID, Kind: portal.EmailSignupVerify, Resend: w.state.Resends,
-		}).Get(ctx, nil); err != nil {
+		}); err != nil {
 			workflow.GetLogger(ctx).Warn("verification link not sent again", "resend", w.state.Resends, "error", err)
 		}
 	}
@@ -348,7 +348,7 @@ func (w *signup) awaitDecision(ctx workflow.Context) error {
 			return err
 		}
 		w.state.Status, w.decided = portal.SignupActive, true
-		return workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailSignupApproved}).Get(ctx, nil)
+		return sendEmail(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailSignupApproved})
 	case RejectSignal:
 		_, err := w.close(ctx, portal.SignupRejected, portal.EmailSignupRejected)
 		return err
@@ -365,7 +365,7 @@ func (w *signup) close(ctx workflow.Context, status portal.SignupStatus, emailKi
 	}
 	w.decided = true
 	if emailKind != "" {
-		if err := workflow.ExecuteActivity(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: emailKind}).Get(ctx, nil); err != nil {
+		if err := sendEmail(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: emailKind}); err != nil {
 			return w.state, err
 		}
 	}

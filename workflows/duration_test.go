@@ -1,0 +1,37 @@
+package workflows
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/portalaccess/portal"
+)
+
+func TestPolicyDurationsReadAsTextInWorkflowInputs(t *testing.T) {
+	b, err := json.Marshal(PolicyFrom(portal.DefaultInvitePolicy()))
+	require.NoError(t, err)
+	require.JSONEq(t, `{"Reminders":["72h","144h"],"LinkLifetime":"168h","AutoReinvites":1}`, string(b))
+}
+
+func TestPolicyFromOlderHistoriesInNanosecondsStillDecodes(t *testing.T) {
+	var p Policy
+	require.NoError(t, json.Unmarshal([]byte(`{"Reminders":[259200000000000],"LinkLifetime":604800000000000,"AutoReinvites":1}`), &p))
+	require.Equal(t, []Duration{Duration(72 * time.Hour)}, p.Reminders)
+	require.Equal(t, 7*24*time.Hour, p.LinkLifetime.Std())
+}
+
+func TestDurationTextRoundTripsAndRefusesNonsense(t *testing.T) {
+	for _, d := range []time.Duration{0, 90 * time.Minute, 72 * time.Hour, 1500 * time.Millisecond} {
+		b, err := json.Marshal(Duration(d))
+		require.NoError(t, err)
+		var back Duration
+		require.NoError(t, json.Unmarshal(b, &back))
+		require.Equal(t, d, back.Std(), string(b))
+	}
+	var d Duration
+	require.Error(t, json.Unmarshal([]byte(`"three days"`), &d))
+	require.Error(t, json.Unmarshal([]byte(`true`), &d))
+}

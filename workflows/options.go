@@ -1,0 +1,104 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Every workflow follows one rule for failures: an infrastructure error
+// (Postgres, the mail provider or Temporal unreachable for a while) never
+// ends a business process; it is retried with backoff for as long as the
+// process lives. Only business errors end a workflow, and activities
+// return those as non-retryable application errors with a type.
+
+// retryPolicy retries without an attempt limit, backing off to one try
+// every few minutes, so an outage of hours costs a few hundred attempts.
+func retryPolicy() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    5 * time.Minute,
+	}
+}
+
+// withActivityOptions is how regular activities run: each attempt gets
+// 30 s, and no schedule-to-close bound, so the retries last as long as the
+// workflow waits for its customer (days).
+func withActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         retryPolicy(),
+	})
+}
+
+// Local activities must finish inside the workflow task that runs them
+// (10 s by default): a few quick attempts, then the slow path.
+const (
+	localStartToClose    = 3 * time.Second
+	localScheduleToClose = 8 * time.Second
+)
+
+// localFallbackChange: a local activity that can't finish within
+// localScheduleToClose (Postgres down, say) runs again as a regular
+// activity with the long retry, instead of failing the workflow as
+// workflows started before this change did.
+const localFallbackChange = "local-activity-fallback"
+
+// executeLocal runs a short database step as a local activity and, when
+// that can't finish for a reason other than a business error, as a
+// regular activity retried for as long as it takes. ctx carries the
+// regular activity options.
+func executeLocal(ctx workflow.Context, fn, arg, result any) error {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    localStartToClose,
+		ScheduleToCloseTimeout: localScheduleToClose,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 2 * time.Second},
+	})
+	err := workflow.ExecuteLocalActivity(lctx, fn, arg).Get(ctx, result)
+	if err == nil || isBusinessError(err) || temporal.IsCanceledError(err) {
+		return err
+	}
+	if workflow.GetVersion(ctx, localFallbackChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return err
+	}
+	workflow.GetLogger(ctx).Warn("local activity could not finish; running it as a regular activity", "error", err)
+	return workflow.ExecuteActivity(ctx, fn, arg).Get(ctx, result)
+}
+
+// isBusinessError tells an activity's decision (a non-retryable
+// application error) from an outage that only needs time.
+func isBusinessError(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.NonRetryable()
+}
+
+// mailScheduleToStart is how long an email may wait on the mail task queue
+// for a worker. Longer means no worker polls that queue (it was renamed
+// in configuration and nobody polls the former name), not that mail is
+// slow: the rate limit drains a backlog of thousands in minutes.
+const mailScheduleToStart = 15 * time.Minute
+
+// sendEmail runs an email activity on the task queue ctx names. If no
+// worker takes it from a mail queue within mailScheduleToStart, it is
+// logged and sent from the workflow's own task queue, which the worker
+// running this workflow polls: a renamed queue delays an email, it never
+// strands it.
+func sendEmail(ctx workflow.Context, fn, arg any) error {
+	own := workflow.GetInfo(ctx).TaskQueueName
+	queue := workflow.GetActivityOptions(ctx).TaskQueue
+	if queue == "" || queue == own {
+		return workflow.ExecuteActivity(ctx, fn, arg).Get(ctx, nil)
+	}
+	err := workflow.ExecuteActivity(workflow.WithScheduleToStartTimeout(ctx, mailScheduleToStart), fn, arg).Get(ctx, nil)
+	var timeout *temporal.TimeoutError
+	if !errors.As(err, &timeout) || timeout.TimeoutType() != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
+		return err
+	}
+	workflow.GetLogger(ctx).Warn("no worker polls the mail task queue; sending from the workflow's own queue",
+		"mail_task_queue", queue, "task_queue", own)
+	return workflow.ExecuteActivity(workflow.WithTaskQueue(ctx, own), fn, arg).Get(ctx, nil)
+}
