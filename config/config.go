@@ -90,6 +90,10 @@ type Config struct {
 	// the database holds only each token's SHA-256 hash.
 	TokenSecret string `env:"TOKEN_SECRET, required"`
 
+	// WorkflowSettings: bulk job sizes and former mail task queues
+	// (workflows.go).
+	WorkflowSettings
+
 	// Operations: Temporal TLS and API key, deadlines, shutdown, metrics
 	// and tracing (operations.go).
 	Operations
@@ -156,6 +160,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("PORTAL_ADMIN_API_KEY: must be at least 16 characters")
 	}
 	if err := c.validateOperations(); err != nil {
+		return err
+	}
+	if err := c.validateWorkflows(); err != nil {
 		return err
 	}
 	return c.validateLimits()

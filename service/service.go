@@ -167,7 +167,8 @@ func (s *Service) RegisterSearchAttributes(ctx context.Context) error {
 func (s *Service) Starter() *starter.Starter {
 	return &starter.Starter{Store: s.Store, Temporal: s.Temporal, TaskQueue: s.Config.TemporalTaskQueue,
 		MailTaskQueue: s.Config.MailTaskQueue, Logger: s.Logger, Tokens: s.Tokens,
-		ResetLinkLifetime: s.Config.PasswordResetLinkLifetime, ResetEmailInterval: s.Config.PasswordResetEmailInterval}
+		ResetLinkLifetime: s.Config.PasswordResetLinkLifetime, ResetEmailInterval: s.Config.PasswordResetEmailInterval,
+		BulkSettings: starter.BulkSettings{PageSize: s.Config.BulkPageSize, Window: s.Config.BulkWindow, ChildrenPerRun: s.Config.BulkChildrenPerRun}}
 }
 
 // API returns the JSON API's handlers.
@@ -223,7 +224,19 @@ func (s *Service) Workers() []worker.Worker {
 		WorkerStopTimeout:                s.Config.WorkerStopTimeout,
 	})
 	mailer.RegisterActivity(acts)
-	return []worker.Worker{main, mailer}
+	ws := []worker.Worker{main, mailer}
+	// The emails of workflows started before MAIL_TASK_QUEUE was renamed
+	// wait on the former name: keep polling it, with the same rate limit,
+	// until the operator drops it from MAIL_TASK_QUEUE_FORMER.
+	for _, q := range s.Config.MailTaskQueueFormer {
+		former := worker.New(s.Temporal, q, worker.Options{
+			DisableWorkflowWorker:        true,
+			TaskQueueActivitiesPerSecond: s.Config.MailRatePerSecond,
+		})
+		former.RegisterActivity(acts)
+		ws = append(ws, former)
+	}
+	return ws
 }
 
 // StartWorkers starts the workers; stop them with the returned function.
