@@ -40,10 +40,10 @@ func (c *Config) validateWorkflows() error {
 		return fmt.Errorf("BULK_CHILDREN_PER_RUN: must be %d to %d (0: default), got %d", minBulkChildrenPerRun, maxBulkChildrenPerRun, c.BulkChildrenPerRun)
 	}
 	for _, q := range c.MailTaskQueueFormer {
-		switch q = strings.TrimSpace(q); {
-		case q == "":
+		switch q = strings.TrimSpace(q); q {
+		case "":
 			return fmt.Errorf("MAIL_TASK_QUEUE_FORMER: a name is empty")
-		case q == c.MailTaskQueue || q == c.TemporalTaskQueue:
+		case c.MailTaskQueue, c.TemporalTaskQueue:
 			return fmt.Errorf("MAIL_TASK_QUEUE_FORMER: %q is a queue in use, not a former one", q)
 		}
 	}
