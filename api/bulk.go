@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
@@ -173,6 +174,8 @@ func (s *Server) getBulkInvitation(c *gin.Context) {
 	}
 }
 
+// cancelBulkInvitation stops a running job from inviting more contacts
+// and answers the job as it ended; invitations it started go on.
 func (s *Server) cancelBulkInvitation(c *gin.Context) {
 	job, hc, ok := s.bulkJob(c)
 	if !ok {
@@ -182,17 +185,35 @@ func (s *Server) cancelBulkInvitation(c *gin.Context) {
 		abort(c, http.StatusConflict, "not_running", "the bulk invitation is "+string(job.Status))
 		return
 	}
-	err := s.Temporal.SignalWorkflow(c.Request.Context(), job.WorkflowID, "", workflows.BulkCancelSignal, nil)
+	// A job is cancelled at most once, so every cancel of it is the same
+	// command. Its workflow ID is its own (a job ID is never reused).
+	id, ok := updateID(c, "cancel/"+job.ID)
+	if !ok {
+		return
+	}
+	err := s.command(c.Request.Context(), client.UpdateWorkflowOptions{
+		WorkflowID: job.WorkflowID, UpdateID: id, UpdateName: workflows.BulkCancelUpdate,
+	}, nil)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
+		// Nothing runs (the sweeper has yet to start it, or an operator
+		// ended it): the record ends here.
 		err = s.Store.FinishBulkJob(c.Request.Context(), job.ID, portal.BulkCancelled)
-		job.Status = portal.BulkCancelled
 	}
 	if err != nil {
 		s.temporalError(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, viewBulk(job, hc.Slug))
+	fresh, err := s.Store.BulkJobByID(c.Request.Context(), job.ID)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	if fresh.Status != portal.BulkCancelled {
+		abort(c, http.StatusConflict, "not_running", "the bulk invitation ended as "+string(fresh.Status)+" before the cancel")
+		return
+	}
+	c.JSON(http.StatusOK, viewBulk(fresh, hc.Slug))
 }
 
 func (s *Server) bulkResultsCSV(c *gin.Context) {

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
@@ -156,11 +157,19 @@ func (s *Server) getInvitation(c *gin.Context) {
 }
 
 // resendInvitation re-invites: a pending invitation gets a new link (the
-// old one dies) and a later deadline; a closed one that was never accepted
-// is replaced by a new invitation.
+// old one dies) and a later deadline, and the answer is its new state; a
+// closed one that was never accepted is replaced by a new invitation.
 func (s *Server) resendInvitation(c *gin.Context) {
 	inv, ok := s.invitation(c)
 	if !ok {
+		return
+	}
+	// Without an Idempotency-Key, the same command is a resend of the
+	// same link: two admins who both saw generation N and clicked at
+	// once send one new link, while a resend of the link that one made
+	// is a new command.
+	id, ok := updateID(c, "resend/"+inv.ID+"/"+strconv.Itoa(inv.TokenGeneration))
+	if !ok || s.answeredBefore(c, inv, id) {
 		return
 	}
 	if inv.Status == portal.InvitationAccepted {
@@ -171,19 +180,24 @@ func (s *Server) resendInvitation(c *gin.Context) {
 		return
 	}
 	if inv.Status == portal.InvitationPending {
-		err := s.Temporal.SignalWorkflow(c.Request.Context(), inv.WorkflowID, "", workflows.ResendSignal, nil)
+		var st workflows.InvitationState
+		err := s.command(c.Request.Context(), client.UpdateWorkflowOptions{
+			WorkflowID: inv.WorkflowID, FirstExecutionRunID: inv.ID, UpdateID: id, UpdateName: workflows.ResendUpdate,
+		}, &st)
 		var notFound *serviceerror.NotFound
-		if err == nil {
-			c.JSON(http.StatusAccepted, viewInvitation(inv))
+		switch code := refusalCode(err); {
+		case err == nil:
+			c.JSON(http.StatusOK, viewState(st))
 			return
-		}
-		if !errors.As(err, &notFound) {
+		case code == "revoked" || code == "expired" || code == "undeliverable" || errors.As(err, &notFound):
+			// It closed before the resend reached it, or its run chain is
+			// gone (an operator terminated it): invite afresh, as for any
+			// closed invitation; the new run closes a stale record.
+		default:
 			s.giveBackResend(c, inv)
 			s.temporalError(c, err)
 			return
 		}
-		// The workflow is gone (an operator terminated it): start afresh;
-		// the new run closes the stale record.
 	}
 	hc, err := s.Store.HelpCenterBySlug(c.Request.Context(), inv.HelpCenterSlug)
 	if err != nil {
@@ -201,6 +215,26 @@ func (s *Server) resendInvitation(c *gin.Context) {
 	if c.Writer.Status() >= http.StatusMultipleChoices {
 		s.giveBackResend(c, inv)
 	}
+}
+
+// answeredBefore answers a call that repeats an Idempotency-Key with the
+// outcome its update already had, and reports whether it did; a command
+// named without a key is deduplicated by the workflow alone.
+func (s *Server) answeredBefore(c *gin.Context, inv *store.Invitation, id string) bool {
+	if c.GetHeader("Idempotency-Key") == "" {
+		return false
+	}
+	var st workflows.InvitationState
+	found, err := s.earlierOutcome(c.Request.Context(), inv.WorkflowID, id, &st)
+	switch {
+	case !found:
+		return false
+	case err != nil:
+		s.temporalError(c, err)
+	default:
+		c.JSON(http.StatusOK, viewState(st))
+	}
+	return true
 }
 
 // resendScope counts resends per invitation in the rate_limits table.
@@ -240,28 +274,58 @@ func (s *Server) giveBackResend(c *gin.Context, inv *store.Invitation) {
 	}
 }
 
+// closedCodes names, for a closed invitation, the 409 code a command on
+// it gets.
+var closedCodes = map[portal.InvitationStatus]string{
+	portal.InvitationAccepted:      "already_accepted",
+	portal.InvitationRevoked:       "revoked",
+	portal.InvitationExpired:       "expired",
+	portal.InvitationUndeliverable: "undeliverable",
+}
+
+// revokeInvitation withdraws a pending invitation and answers its new
+// state.
 func (s *Server) revokeInvitation(c *gin.Context) {
 	inv, ok := s.invitation(c)
 	if !ok {
 		return
 	}
-	if inv.Status != portal.InvitationPending {
-		abort(c, http.StatusConflict, "not_pending", "only a pending invitation can be revoked; this one is "+string(inv.Status))
+	// An invitation is revoked at most once, so every revoke of it is the
+	// same command.
+	id, ok := updateID(c, "revoke/"+inv.ID)
+	if !ok || s.answeredBefore(c, inv, id) {
 		return
 	}
-	err := s.Temporal.SignalWorkflow(c.Request.Context(), inv.WorkflowID, "", workflows.RevokeSignal, nil)
+	if inv.Status != portal.InvitationPending {
+		abort(c, http.StatusConflict, closedCodes[inv.Status], "only a pending invitation can be revoked; this one is "+string(inv.Status))
+		return
+	}
+	var st workflows.InvitationState
+	err := s.command(c.Request.Context(), client.UpdateWorkflowOptions{
+		WorkflowID: inv.WorkflowID, FirstExecutionRunID: inv.ID, UpdateID: id, UpdateName: workflows.RevokeUpdate,
+	}, &st)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		// Nothing runs to revoke it; close the stale record directly.
-		err = s.Store.CloseInvitation(c.Request.Context(), inv.ID, portal.InvitationRevoked)
+		if err := s.Store.CloseInvitation(c.Request.Context(), inv.ID, portal.InvitationRevoked); err != nil {
+			s.internal(c, err)
+			return
+		}
+		fresh, err := s.Store.InvitationByID(c.Request.Context(), inv.ID)
 		if err != nil {
 			s.internal(c, err)
 			return
 		}
-		inv.Status = portal.InvitationRevoked
-	} else if err != nil {
+		if fresh.Status != portal.InvitationRevoked {
+			abort(c, http.StatusConflict, closedCodes[fresh.Status], "the invitation closed as "+string(fresh.Status)+" before the revoke")
+			return
+		}
+		c.JSON(http.StatusOK, viewInvitation(fresh))
+		return
+	}
+	if err != nil {
 		s.temporalError(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, viewInvitation(inv))
+	c.JSON(http.StatusOK, viewState(st))
 }

@@ -148,7 +148,9 @@ func TestSignupWithApprovalWaitsForAnAdmin(t *testing.T) {
 	if r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", agent, nil); r.Status != 403 {
 		t.Fatalf("agent approving: %d", r.Status)
 	}
-	admin(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", nil, 202)
+	if u := admin(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/approve", nil, 200); u["status"] != "active" {
+		t.Fatalf("approve answered %v, want the active user", u)
+	}
 	userID(t, slug, email, "active")
 	waitForMail(t, email, "signup_approved", 1)
 	if code := login(t, slug, email, "correct-horse-1"); code != 303 {
@@ -166,7 +168,9 @@ func TestRejectedSignupGetsAnEmailAndNoAccess(t *testing.T) {
 	signUp(t, slug, "Rex Reject", email, "correct-horse-1")
 	verify(t, email, "correct-horse-1")
 	id := userID(t, slug, email, "pending_approval")
-	admin(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/reject", nil, 202)
+	if u := admin(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/reject", nil, 200); u["status"] != "rejected" {
+		t.Fatalf("reject answered %v, want the rejected user", u)
+	}
 	waitForMail(t, email, "signup_rejected", 1)
 	userID(t, slug, email, "rejected")
 	if code := login(t, slug, email, "correct-horse-1"); code != 401 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
@@ -142,9 +143,10 @@ func (s *Server) updateUser(c *gin.Context) {
 	c.JSON(http.StatusOK, viewUser(u))
 }
 
-// decideSignup passes an admin's decision to the sign-up waiting for it;
-// a user with no sign-up waiting gets 409.
-func (s *Server) decideSignup(c *gin.Context, signal string) {
+// decideSignup passes an admin's decision to the sign-up waiting for it
+// and answers the user as the decision left it; a user with no sign-up
+// waiting gets 409 not_waiting.
+func (s *Server) decideSignup(c *gin.Context, name string) {
 	hc, u, ok := s.helpCenterUser(c)
 	if !ok {
 		return
@@ -158,7 +160,17 @@ func (s *Server) decideSignup(c *gin.Context, signal string) {
 		s.internal(c, err)
 		return
 	}
-	err = s.Temporal.SignalWorkflow(c.Request.Context(), su.WorkflowID, "", signal, nil)
+	// A sign-up takes one decision: two admins who both approve make one
+	// approval, while an approve racing a reject is two commands and the
+	// later one is refused. The request names the sign-up, so a decision
+	// never reaches a later sign-up under the same workflow ID.
+	id, ok := updateID(c, name+"/"+su.ID)
+	if !ok {
+		return
+	}
+	err = s.command(c.Request.Context(), client.UpdateWorkflowOptions{
+		WorkflowID: su.WorkflowID, UpdateID: id, UpdateName: name, Args: []any{workflows.DecisionRequest{SignupID: su.ID}},
+	}, nil)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		abort(c, http.StatusConflict, "not_waiting", "the sign-up is no longer waiting for a decision")
@@ -168,11 +180,16 @@ func (s *Server) decideSignup(c *gin.Context, signal string) {
 		s.temporalError(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, viewUser(u))
+	fresh, err := s.Store.PortalUserByID(c.Request.Context(), hc.ID, u.AccountID)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, viewUser(fresh))
 }
 
-func (s *Server) approveUser(c *gin.Context) { s.decideSignup(c, workflows.ApproveSignal) }
-func (s *Server) rejectUser(c *gin.Context)  { s.decideSignup(c, workflows.RejectSignal) }
+func (s *Server) approveUser(c *gin.Context) { s.decideSignup(c, workflows.ApproveUpdate) }
+func (s *Server) rejectUser(c *gin.Context)  { s.decideSignup(c, workflows.RejectUpdate) }
 
 type accessResult struct {
 	ID      int64               `json:"id"`

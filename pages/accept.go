@@ -135,9 +135,12 @@ func (s *Site) acceptSubmit(c *gin.Context) {
 }
 
 func (s *Site) acceptUpdate(c *gin.Context, inv *store.Invitation, req workflows.AcceptRequest) error {
+	// The staged password's ID names the update: a retry of this submit
+	// is the same accept, and the invitation's own run chain (its first
+	// run ID is the invitation ID) is the only one it can reach.
 	handle, err := s.Temporal.UpdateWorkflow(c.Request.Context(), client.UpdateWorkflowOptions{
-		WorkflowID: inv.WorkflowID, UpdateName: workflows.AcceptUpdate, Args: []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
+		WorkflowID: inv.WorkflowID, FirstExecutionRunID: inv.ID, UpdateID: req.StageID,
+		UpdateName: workflows.AcceptUpdate, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
 		return err
