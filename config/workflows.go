@@ -24,6 +24,7 @@ type WorkflowSettings struct {
 
 // Bounds of the bulk settings; the starter clamps to the same.
 const (
+	minBulkPageSize       = 10
 	maxBulkPageSize       = 1000
 	maxBulkWindow         = 200
 	minBulkChildrenPerRun = 50
@@ -32,8 +33,8 @@ const (
 
 func (c *Config) validateWorkflows() error {
 	switch {
-	case c.BulkPageSize < 0 || c.BulkPageSize > maxBulkPageSize:
-		return fmt.Errorf("BULK_PAGE_SIZE: must be 1 to %d (0: default), got %d", maxBulkPageSize, c.BulkPageSize)
+	case c.BulkPageSize != 0 && (c.BulkPageSize < minBulkPageSize || c.BulkPageSize > maxBulkPageSize):
+		return fmt.Errorf("BULK_PAGE_SIZE: must be %d to %d (0: default), got %d", minBulkPageSize, maxBulkPageSize, c.BulkPageSize)
 	case c.BulkWindow < 0 || c.BulkWindow > maxBulkWindow:
 		return fmt.Errorf("BULK_WINDOW: must be 1 to %d (0: default), got %d", maxBulkWindow, c.BulkWindow)
 	case c.BulkChildrenPerRun != 0 && (c.BulkChildrenPerRun < minBulkChildrenPerRun || c.BulkChildrenPerRun > maxBulkChildrenPerRun):
