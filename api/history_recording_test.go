@@ -1,0 +1,158 @@
+package api_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/portalaccess/portal"
+	"github.com/portalaccess/portal/workflows"
+)
+
+// TestRecordHistories runs each kind of workflow the replay test must
+// keep replaying on this package's dev server, to its end, and writes
+// its history to workflows/testdata/ as `make record-history` would. It
+// runs only when RECORD_HISTORIES names the suffix of the files to write
+// (e.g. RECORD_HISTORIES=v4); the replay test then covers them.
+func TestRecordHistories(t *testing.T) {
+	suffix := os.Getenv("RECORD_HISTORIES")
+	if suffix == "" {
+		t.Skip("RECORD_HISTORIES is not set")
+	}
+	record := func(t *testing.T, name, workflowID string) {
+		t.Helper()
+		waitClosed(t, workflowID)
+		writeHistory(t, workflowID, filepath.Join("..", "workflows", "testdata", name+"_"+suffix+".json"))
+	}
+
+	t.Run("invitation resent and revoked by update", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		email := unique("rec") + "@example.com"
+		contact := newContact(t, email, true)
+		id := inviteContact(t, slug, contact)["id"].(string)
+		waitSendCount(t, id, 1)
+		admin(t, "POST", "/api/v1/invitations/"+id+"/resend", nil, 200)
+		admin(t, "POST", "/api/v1/invitations/"+id+"/revoke", nil, 200)
+		record(t, "invitation_resend_revoke_update", workflows.InvitationWorkflowID(slug, contact))
+	})
+
+	t.Run("invitation reminded, re-invited, then expired", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		contact := newContact(t, unique("rec")+"@example.com", true)
+		id := startInvitation(t, slug, contact, workflows.Policy{
+			Reminders: []workflows.Duration{workflows.Duration(time.Second)}, LinkLifetime: workflows.Duration(3 * time.Second), AutoReinvites: 1,
+		})
+		record(t, "invitation_reminded_reinvited_expired", id)
+	})
+
+	t.Run("invitation undeliverable", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		contact := newContact(t, nil, true)
+		record(t, "invitation_undeliverable", startInvitation(t, slug, contact, workflows.PolicyFrom(portal.DefaultInvitePolicy())))
+	})
+
+	t.Run("invitation blocked by a deactivation", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		email := unique("rec") + "@example.com"
+		contact := newContact(t, email, true)
+		inviteContact(t, slug, contact)
+		acceptWith(t, email, slug, "correct-horse-1")
+		setAccess(t, slug, portalUserByEmail(t, slug, email)["id"], "deactivate", "deactivated", true)
+		waitClosed(t, workflows.InvitationWorkflowID(slug, contact))
+		record(t, "invitation_blocked", startInvitation(t, slug, contact, workflows.PolicyFrom(portal.DefaultInvitePolicy())))
+	})
+
+	for _, decision := range []string{"approve", "reject"} {
+		t.Run("sign-up decided by update: "+decision, func(t *testing.T) {
+			slug := newHelpCenter(t, "unique")
+			setSignup(t, slug, true, true)
+			email := unique("rec") + "@example.com"
+			signUp(t, slug, "Rita Record", email, "correct-horse-1")
+			verify(t, email, "correct-horse-1")
+			id := userID(t, slug, email, "pending_approval")
+			admin(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+id+"/"+decision, nil, 200)
+			contact := admin(t, "GET", "/api/v1/contacts?q="+url.QueryEscape(email), nil, 200)["items"].([]any)[0].(map[string]any)["id"].(float64)
+			record(t, "signup_"+decision+"_update", workflows.SignupWorkflowID(slug, int64(contact)))
+		})
+	}
+
+	t.Run("bulk job cancelled by update", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		ids := seedContacts(t, unique("rec"), "r", 600, true, true)
+		job := admin(t, "POST", "/api/v1/help-centers/"+slug+"/invitations/bulk", map[string]any{"contact_ids": ids}, 202)["id"].(string)
+		deadline := time.Now().Add(20 * time.Second)
+		for num(admin(t, "GET", "/api/v1/bulk-invitations/"+job, nil, 200)["processed"]) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		admin(t, "POST", "/api/v1/bulk-invitations/"+job+"/cancel", nil, 200)
+		record(t, "bulk_cancel_update", workflows.BulkWorkflowID(job))
+	})
+}
+
+// startInvitation starts an invitation workflow with a policy of the
+// test's choosing, as the starter would, and returns its workflow ID.
+func startInvitation(t *testing.T, slug string, contact int64, policy workflows.Policy) string {
+	t.Helper()
+	hc, err := app.Service.Store.HelpCenterBySlug(t.Context(), slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := app.Service.Config
+	id := workflows.InvitationWorkflowID(slug, contact)
+	_, err = app.Service.Temporal.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: cfg.TemporalTaskQueue},
+		workflows.Invitation, workflows.InvitationInput{
+			HelpCenterID: hc.ID, HelpCenterSlug: slug, ContactID: contact, Policy: policy, MailTaskQueue: cfg.MailTaskQueue,
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func waitClosed(t *testing.T, workflowID string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		desc, err := app.Service.Temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if desc.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workflow %s still running after 30s", workflowID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// writeHistory writes the latest run's history in the JSON of the
+// Temporal CLI's `workflow show --output json`.
+func writeHistory(t *testing.T, workflowID, path string) {
+	t.Helper()
+	var h historypb.History
+	it := app.Service.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(raw, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
