@@ -26,7 +26,7 @@ func (s *Starter) passwordReset(hc *store.HelpCenter, email string) (client.Star
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 	}
 	in := workflows.PasswordResetInput{
-		Scope: scope, LinkLifetime: s.ResetLinkLifetime, EmailInterval: s.ResetEmailInterval, MailTaskQueue: s.MailTaskQueue,
+		Scope: scope, LinkLifetime: workflows.Duration(s.ResetLinkLifetime), EmailInterval: workflows.Duration(s.ResetEmailInterval), MailTaskQueue: s.MailTaskQueue,
 	}
 	return opts, in
 }

@@ -53,8 +53,8 @@ func (s *Starter) Signup(ctx context.Context, hc *store.HelpCenter, email, name,
 	}
 	in := workflows.SignupInput{
 		SignupID: su.ID, HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, NeedsApproval: hc.SignupRequiresApproval,
-		LinkLifetime: time.Duration(hc.InvitePolicy.LinkLifetimeHours) * time.Hour, AccountExists: exists,
-		MailTaskQueue: s.MailTaskQueue, ResendInterval: workflows.DefaultSignupResendInterval,
+		LinkLifetime: workflows.Duration(time.Duration(hc.InvitePolicy.LinkLifetimeHours) * time.Hour), AccountExists: exists,
+		MailTaskQueue: s.MailTaskQueue, ResendInterval: workflows.Duration(workflows.DefaultSignupResendInterval),
 	}
 	// A run that is closing (its link just expired, or it is being
 	// cancelled below) can't take the sign-up; once it has ended, a new

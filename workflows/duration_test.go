@@ -35,3 +35,15 @@ func TestDurationTextRoundTripsAndRefusesNonsense(t *testing.T) {
 	require.Error(t, json.Unmarshal([]byte(`"three days"`), &d))
 	require.Error(t, json.Unmarshal([]byte(`true`), &d))
 }
+
+func TestSignupAndResetInputsShowDurationsAsText(t *testing.T) {
+	b, err := json.Marshal(SignupInput{LinkLifetime: Duration(DefaultSignupLinkLifetime), ApprovalTimeout: Duration(DefaultApprovalTimeout),
+		ResendInterval: Duration(DefaultSignupResendInterval)})
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"LinkLifetime":"168h"`)
+	require.Contains(t, string(b), `"ApprovalTimeout":"720h"`)
+	require.Contains(t, string(b), `"ResendInterval":"5m"`)
+	b, err = json.Marshal(PasswordResetInput{LinkLifetime: Duration(time.Hour), EmailInterval: Duration(time.Minute)})
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"LinkLifetime":"1h","EmailInterval":"1m"`)
+}

@@ -43,11 +43,11 @@ const (
 type PasswordResetInput struct {
 	// Scope is the account scope the workflow ID names.
 	Scope        string
-	LinkLifetime time.Duration
+	LinkLifetime Duration
 	// EmailInterval is the least time between two reset emails; requests
 	// in between send nothing, so the form can't flood a mailbox. The
 	// workflow also ends only once nothing has happened for this long.
-	EmailInterval time.Duration
+	EmailInterval Duration
 	MailTaskQueue string `json:",omitempty"`
 	// Resume carries the state across continue-as-new.
 	Resume *PasswordResetState `json:",omitempty"`
@@ -134,10 +134,10 @@ type passwordReset struct {
 // happened for EmailInterval.
 func PasswordReset(ctx workflow.Context, in PasswordResetInput) (PasswordResetState, error) {
 	if in.LinkLifetime <= 0 {
-		in.LinkLifetime = DefaultResetLinkLifetime
+		in.LinkLifetime = Duration(DefaultResetLinkLifetime)
 	}
 	if in.EmailInterval <= 0 {
-		in.EmailInterval = DefaultResetEmailInterval
+		in.EmailInterval = Duration(DefaultResetEmailInterval)
 	}
 	w := &passwordReset{in: in}
 	if in.Resume != nil {
@@ -208,7 +208,7 @@ func (w *passwordReset) run(ctx workflow.Context) (PasswordResetState, error) {
 // quietUntil is when the workflow may end: once the current link expired
 // and EmailInterval passed since the last thing it did.
 func (w *passwordReset) quietUntil() time.Time {
-	t := w.state.LastActivityAt.Add(w.in.EmailInterval)
+	t := w.state.LastActivityAt.Add(w.in.EmailInterval.Std())
 	if w.state.Generation > 0 && !w.state.LinkClosed && w.state.ExpiresAt.After(t) {
 		t = w.state.ExpiresAt
 	}
@@ -230,14 +230,14 @@ func (w *passwordReset) request(ctx workflow.Context, req ResetRequest) error {
 	logger := workflow.GetLogger(ctx)
 	now := workflow.Now(ctx)
 	w.state.Requests++
-	if !w.state.LastSentAt.IsZero() && now.Before(w.state.LastSentAt.Add(w.in.EmailInterval)) {
+	if !w.state.LastSentAt.IsZero() && now.Before(w.state.LastSentAt.Add(w.in.EmailInterval.Std())) {
 		w.state.Throttled++
 		logger.Info("reset link asked for again within the email interval; nothing sent", "last_sent_at", w.state.LastSentAt)
 		return nil
 	}
 	w.state.LastActivityAt = now
 	gen := w.state.Generation + 1
-	expires := now.Add(w.in.LinkLifetime)
+	expires := now.Add(w.in.LinkLifetime.Std())
 	var a *activities.Activities
 	var got activities.ResetIssued
 	if err := workflow.ExecuteActivity(ctx, a.IssuePasswordReset, activities.IssueResetInput{
@@ -254,7 +254,7 @@ func (w *passwordReset) request(ctx workflow.Context, req ResetRequest) error {
 	w.state.AccountID, w.state.HelpCenterID, w.state.Status = got.AccountID, req.HelpCenterID, portal.ResetWaiting
 	w.state.LastSentAt = now
 	err := sendEmail(w.mail(ctx), a.SendPasswordReset, activities.ResetEmailInput{
-		ResetID: w.state.ResetID, Generation: gen, LinkLifetime: w.in.LinkLifetime,
+		ResetID: w.state.ResetID, Generation: gen, LinkLifetime: w.in.LinkLifetime.Std(),
 	})
 	if isUndeliverable(err) {
 		logger.Warn("reset email undeliverable", "generation", gen, "error", err)

@@ -75,7 +75,7 @@ func newResetHarness(t *testing.T) *resetHarness {
 }
 
 func resetInput() PasswordResetInput {
-	return PasswordResetInput{Scope: "common", LinkLifetime: time.Hour, EmailInterval: time.Minute}
+	return PasswordResetInput{Scope: "common", LinkLifetime: Duration(time.Hour), EmailInterval: Duration(time.Minute)}
 }
 
 // requestAt submits the forgot-password form from help center hc at d.
@@ -140,7 +140,7 @@ func TestPasswordResetLinkExpiresAfterItsLifetime(t *testing.T) {
 	in := resetInput()
 	// A long email interval keeps the workflow running past the expiry,
 	// so the dead link can be tried.
-	in.EmailInterval = 2 * time.Hour
+	in.EmailInterval = Duration(2 * time.Hour)
 	st, took := h.run(in)
 
 	require.True(t, late.done)

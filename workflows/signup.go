@@ -68,10 +68,10 @@ type SignupInput struct {
 	HelpCenterID   int64
 	HelpCenterSlug string
 	NeedsApproval  bool
-	LinkLifetime   time.Duration
+	LinkLifetime   Duration
 	// ApprovalTimeout bounds the wait for an admin; an unanswered request
 	// expires.
-	ApprovalTimeout time.Duration
+	ApprovalTimeout Duration
 	// AccountExists: the address already has an account here, so the
 	// person gets a notice instead of a second account.
 	AccountExists bool
@@ -79,7 +79,7 @@ type SignupInput struct {
 	// ResendInterval is how long after the last verification email a
 	// repeated sign-up may send it again. It is an input, not a constant
 	// of the code, so changing it never changes what a recorded run did.
-	ResendInterval time.Duration
+	ResendInterval Duration
 }
 
 // SignupState is what the status query and the verify and request
@@ -132,10 +132,10 @@ type signup struct {
 // decision. The account is active only at the end.
 func Signup(ctx workflow.Context, in SignupInput) (SignupState, error) {
 	if in.LinkLifetime <= 0 {
-		in.LinkLifetime = DefaultSignupLinkLifetime
+		in.LinkLifetime = Duration(DefaultSignupLinkLifetime)
 	}
 	if in.ApprovalTimeout <= 0 {
-		in.ApprovalTimeout = DefaultApprovalTimeout
+		in.ApprovalTimeout = Duration(DefaultApprovalTimeout)
 	}
 	w := &signup{in: in, state: SignupState{SignupID: in.SignupID, Status: portal.SignupVerifying}}
 	w.decisions = workflow.NewBufferedChannel(ctx, 1)
@@ -204,7 +204,7 @@ func validateRequest(_ workflow.Context, req SignupRequest) error {
 func (w *signup) request(ctx workflow.Context, req SignupRequest) (SignupState, error) {
 	if req.SignupID != w.in.SignupID && w.resends && w.state.Status == portal.SignupVerifying &&
 		!w.verifying && !w.verified && !w.state.LastSentAt.IsZero() &&
-		!workflow.Now(ctx).Before(w.state.LastSentAt.Add(w.in.ResendInterval)) {
+		!workflow.Now(ctx).Before(w.state.LastSentAt.Add(w.in.ResendInterval.Std())) {
 		w.resendWanted = true
 	}
 	return w.state, nil
@@ -265,7 +265,7 @@ func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 		// The sign-up itself goes no further.
 		return w.close(ctx, portal.SignupExpired, "")
 	}
-	expires := workflow.Now(ctx).Add(w.in.LinkLifetime)
+	expires := workflow.Now(ctx).Add(w.in.LinkLifetime.Std())
 	if err := workflow.ExecuteActivity(ctx, a.IssueSignupToken, activities.SignupTokenInput{SignupID: w.in.SignupID, ExpiresAt: expires}).Get(ctx, nil); err != nil {
 		return w.state, err
 	}
@@ -280,7 +280,7 @@ func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 	if w.resends {
 		ok, err = w.awaitLink(ctx)
 	} else {
-		ok, err = workflow.AwaitWithTimeout(ctx, w.in.LinkLifetime, func() bool { return w.verified })
+		ok, err = workflow.AwaitWithTimeout(ctx, w.in.LinkLifetime.Std(), func() bool { return w.verified })
 	}
 	if err != nil {
 		return w.state, err
@@ -340,7 +340,7 @@ func (w *signup) awaitDecision(ctx workflow.Context) error {
 	sel.AddReceive(approve, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); decision = ApproveSignal })
 	sel.AddReceive(reject, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); decision = RejectSignal })
 	sel.AddReceive(w.decisions, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &decision) })
-	sel.AddFuture(workflow.NewTimer(timerCtx, w.in.ApprovalTimeout), func(workflow.Future) {})
+	sel.AddFuture(workflow.NewTimer(timerCtx, w.in.ApprovalTimeout.Std()), func(workflow.Future) {})
 	sel.Select(ctx)
 	switch decision {
 	case ApproveSignal:

@@ -169,7 +169,7 @@ func TestSignupApprovalAfterTimeoutExpires(t *testing.T) {
 	var res updateResult
 	h.verifyAt(time.Hour, "su-1", &res, nil)
 	in := signupInput(true)
-	in.ApprovalTimeout = 10 * 24 * time.Hour
+	in.ApprovalTimeout = Duration(10 * 24 * time.Hour)
 	h.env.ExecuteWorkflow(Signup, in)
 	st := h.result(t)
 	// Nobody decided within ten days: the request expires, and an approval
@@ -223,7 +223,7 @@ func (h *signupHarness) requestAt(d time.Duration, signupID string, into *[]Sign
 
 func resendingInput(approval bool) SignupInput {
 	in := signupInput(approval)
-	in.ResendInterval = 5 * time.Minute
+	in.ResendInterval = Duration(5 * time.Minute)
 	return in
 }
 
