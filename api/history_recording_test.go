@@ -121,11 +121,11 @@ func waitClosed(t *testing.T, workflowID string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		desc, err := app.Service.Temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
+		desc, err := app.Service.Temporal.DescribeWorkflow(context.Background(), workflowID, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if desc.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		if desc.RawResponse.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -152,7 +152,7 @@ func writeHistory(t *testing.T, workflowID, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, append(raw, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(path, append(raw, '\n'), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
