@@ -15,6 +15,7 @@ import (
 
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -60,6 +61,7 @@ func (a *Activities) deliver(ctx context.Context, key string, invitationID strin
 		confirmer, ok := a.Mail.(mail.Confirmer)
 		if !ok {
 			logger.Warn("earlier send attempt ended without confirmation; not sending again", "key", key)
+			metrics.Emails.WithLabelValues(string(msg.Kind), "unconfirmed").Inc()
 			return a.Store.FinishEmail(ctx, key, store.EmailUnconfirmed, "", "attempt ended without confirmation", false)
 		}
 		providerID, accepted, err := confirmer.Accepted(ctx, key)
@@ -78,11 +80,14 @@ func (a *Activities) deliver(ctx context.Context, key string, invitationID strin
 			logger.Error("recording failed send", "key", key, "error", ferr)
 		}
 		if errors.Is(err, mail.ErrRejected) {
+			metrics.Emails.WithLabelValues(string(msg.Kind), "rejected").Inc()
 			return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUndeliverable, nil)
 		}
+		metrics.Emails.WithLabelValues(string(msg.Kind), "failed").Inc()
 		return fmt.Errorf("send %s: %w", key, err)
 	}
 	logger.Info("email sent", "key", key, "kind", msg.Kind, "provider_id", providerID)
+	metrics.Emails.WithLabelValues(string(msg.Kind), "sent").Inc()
 	return a.Store.FinishEmail(ctx, key, store.EmailSent, providerID, "", countsAsInvite)
 }
 

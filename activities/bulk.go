@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/portalaccess/portal"
+	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -50,6 +51,9 @@ func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageRe
 	if err != nil {
 		return BulkPageResult{}, err
 	}
+	if in.After == 0 {
+		metrics.BulkJobs.WithLabelValues("started").Inc() // its first page
+	}
 	res := BulkPageResult{Examined: len(cands), Next: in.After, Done: len(cands) < in.Limit}
 	var outcomes []store.BulkOutcome
 	for _, c := range cands {
@@ -73,7 +77,18 @@ func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageRe
 		}
 		outcomes = append(outcomes, store.BulkOutcome{ContactID: c.ContactID, Outcome: outcome})
 	}
-	return res, a.Store.RecordBulkOutcomes(ctx, job.ID, outcomes)
+	if err := a.Store.RecordBulkOutcomes(ctx, job.ID, outcomes); err != nil {
+		return res, err
+	}
+	countOutcomes(outcomes)
+	return res, nil
+}
+
+// countOutcomes adds recorded outcomes to the bulk progress counter.
+func countOutcomes(outcomes []store.BulkOutcome) {
+	for _, o := range outcomes {
+		metrics.BulkContacts.WithLabelValues(string(o.Outcome)).Inc()
+	}
 }
 
 // BulkOutcome is what happened to one contact of a job.
@@ -95,7 +110,11 @@ func (a *Activities) RecordBulkOutcomes(ctx context.Context, in BulkOutcomesInpu
 	for i, o := range in.Outcomes {
 		outcomes[i] = store.BulkOutcome(o)
 	}
-	return a.Store.RecordBulkOutcomes(ctx, in.JobID, outcomes)
+	if err := a.Store.RecordBulkOutcomes(ctx, in.JobID, outcomes); err != nil {
+		return err
+	}
+	countOutcomes(outcomes)
+	return nil
 }
 
 // FinishBulkInput closes a job.
@@ -106,7 +125,11 @@ type FinishBulkInput struct {
 
 // FinishBulkJob records how a job ended.
 func (a *Activities) FinishBulkJob(ctx context.Context, in FinishBulkInput) error {
-	return a.Store.FinishBulkJob(ctx, in.JobID, in.Status)
+	err := a.Store.FinishBulkJob(ctx, in.JobID, in.Status)
+	if err == nil {
+		metrics.BulkJobs.WithLabelValues(string(in.Status)).Inc()
+	}
+	return err
 }
 
 // BulkChildFailure reports an invitation of a bulk job that ended in

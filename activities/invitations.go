@@ -12,6 +12,7 @@ import (
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -42,6 +43,9 @@ func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) (Reco
 		ID: in.InvitationID, WorkflowID: in.WorkflowID, HelpCenterID: in.HelpCenterID, ContactID: in.ContactID,
 		CreatedAt: in.CreatedAt,
 	})
+	if err == nil {
+		metrics.Invitations.WithLabelValues("started").Inc()
+	}
 	return RecordResult{HasPassword: rec.HasPassword, Blocked: rec.Blocked}, err
 }
 
@@ -51,6 +55,9 @@ func (a *Activities) GrantAccess(ctx context.Context, invitationID string) error
 	err := a.Store.GrantInvitation(ctx, invitationID)
 	if errors.Is(err, store.ErrNotPending) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotPending, nil)
+	}
+	if err == nil {
+		metrics.Invitations.WithLabelValues("accepted").Inc()
 	}
 	return err
 }
@@ -143,6 +150,8 @@ func (a *Activities) AcceptInvitation(ctx context.Context, in AcceptInput) error
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotPending, nil)
 	case errors.Is(err, store.ErrNotFound):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
+	case err == nil:
+		metrics.Invitations.WithLabelValues("accepted").Inc()
 	}
 	return err
 }
@@ -172,7 +181,11 @@ type CloseInput struct {
 // CloseInvitation records that an invitation expired, was revoked or could
 // not be delivered.
 func (a *Activities) CloseInvitation(ctx context.Context, in CloseInput) error {
-	return a.Store.CloseInvitation(ctx, in.InvitationID, in.Status)
+	err := a.Store.CloseInvitation(ctx, in.InvitationID, in.Status)
+	if err == nil {
+		metrics.Invitations.WithLabelValues(string(in.Status)).Inc()
+	}
+	return err
 }
 
 // loadInvitation reads an invitation with its help center and contact.

@@ -12,6 +12,7 @@ import (
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/mail"
+	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -87,7 +88,11 @@ type VerifySignupInput struct {
 // VerifySignup marks the address verified and, with approval, holds the
 // account for an admin.
 func (a *Activities) VerifySignup(ctx context.Context, in VerifySignupInput) error {
-	return a.Store.VerifySignup(ctx, in.SignupID, in.NeedsApproval)
+	err := a.Store.VerifySignup(ctx, in.SignupID, in.NeedsApproval)
+	if err == nil {
+		metrics.Signups.WithLabelValues("verified").Inc()
+	}
+	return err
 }
 
 // ActivateSignup gives the new account access.
@@ -95,6 +100,9 @@ func (a *Activities) ActivateSignup(ctx context.Context, signupID string) error 
 	_, err := a.Store.ActivateSignup(ctx, signupID)
 	if errors.Is(err, store.ErrNotPending) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotPending, nil)
+	}
+	if err == nil {
+		metrics.Signups.WithLabelValues("activated").Inc()
 	}
 	return err
 }
@@ -107,5 +115,9 @@ type CloseSignupInput struct {
 
 // CloseSignup records a rejected or expired sign-up.
 func (a *Activities) CloseSignup(ctx context.Context, in CloseSignupInput) error {
-	return a.Store.CloseSignup(ctx, in.SignupID, in.Status)
+	err := a.Store.CloseSignup(ctx, in.SignupID, in.Status)
+	if err == nil {
+		metrics.Signups.WithLabelValues(string(in.Status)).Inc()
+	}
+	return err
 }

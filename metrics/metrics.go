@@ -11,6 +11,8 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/portalaccess/portal"
 )
 
 // Registry holds every metric the process exports: the product's below,
@@ -70,14 +72,38 @@ var (
 	WebhookSignatureFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "portal_webhook_signature_failures_total", Help: "Mail provider webhooks refused for a bad signature.",
 	})
-	// TemporalUnavailable counts requests answered 503 because Temporal
-	// did not answer in time.
+	// TemporalUnavailable counts calls to Temporal (from the API, the
+	// pages and the sweeper) that found it unreachable or slower than
+	// TEMPORAL_CALL_TIMEOUT: the requests behind them are answered 503.
 	TemporalUnavailable = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "portal_temporal_unavailable_total", Help: "Requests answered 503 because Temporal was unreachable or slow.",
+		Name: "portal_temporal_unavailable_total", Help: "Calls to Temporal that found it unreachable or slower than TEMPORAL_CALL_TIMEOUT.",
 	})
 )
 
+// init registers the metrics and starts each known series at zero, so a
+// rate or an alert sees the first event, and a dashboard shows every
+// series from the start.
 func init() {
+	for _, e := range []string{"started", "accepted", "expired", "revoked", "undeliverable"} {
+		Invitations.WithLabelValues(e)
+	}
+	for _, k := range []portal.EmailKind{portal.EmailInvite, portal.EmailReminder, portal.EmailWelcome, portal.EmailSignupVerify, portal.EmailPasswordReset} {
+		for _, o := range []string{"sent", "failed", "rejected", "unconfirmed"} {
+			Emails.WithLabelValues(string(k), o)
+		}
+	}
+	for _, o := range []string{"verified", "activated", "rejected", "expired"} {
+		Signups.WithLabelValues(o)
+	}
+	for _, e := range []string{"started", "completed", "cancelled", "failed"} {
+		BulkJobs.WithLabelValues(e)
+	}
+	for _, o := range []portal.Outcome{portal.OutcomeInvited, portal.OutcomeAlreadyInvited, portal.OutcomeFailed} {
+		BulkContacts.WithLabelValues(string(o))
+	}
+	for _, l := range []string{"client", "target", "api"} {
+		RateLimited.WithLabelValues(l)
+	}
 	Registry.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		HTTPRequests, HTTPDuration, Invitations, Emails, Signups, BulkJobs, BulkContacts,

@@ -71,6 +71,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 		return nil, fmt.Errorf("temporal tracing: %w", err)
 	}
 	st := store.Open(cfg.DatabaseURL)
+	if err := tel.watch(st, logger); err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
 	tc, err := newTemporalClient(cfg, logger, tel.temporalMetrics(), []interceptor.ClientInterceptor{tracing})
 	if err != nil {
 		return nil, errors.Join(err, st.Close())

@@ -2,16 +2,19 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/portalaccess/portal/config"
+	"github.com/portalaccess/portal/metrics"
 )
 
 // newTemporalClient builds the Temporal client without connecting: the
@@ -57,6 +60,19 @@ type deadlineCalls struct {
 	timeout time.Duration
 }
 
+// counted notes a call that found Temporal unreachable or too slow.
+func counted[T any](v T, err error) (T, error) {
+	return v, unreachable(err)
+}
+
+func unreachable(err error) error {
+	var unavailable *serviceerror.Unavailable
+	if errors.As(err, &unavailable) || errors.Is(err, context.DeadlineExceeded) {
+		metrics.TemporalUnavailable.Inc()
+	}
+	return err
+}
+
 func (d *deadlineCalls) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d.timeout)
 }
@@ -64,53 +80,53 @@ func (d *deadlineCalls) bound(ctx context.Context) (context.Context, context.Can
 func (d *deadlineCalls) ExecuteWorkflow(ctx context.Context, in *interceptor.ClientExecuteWorkflowInput) (client.WorkflowRun, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.Next.ExecuteWorkflow(ctx, in)
+	return counted(d.Next.ExecuteWorkflow(ctx, in))
 }
 
 func (d *deadlineCalls) SignalWorkflow(ctx context.Context, in *interceptor.ClientSignalWorkflowInput) error {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.Next.SignalWorkflow(ctx, in)
+	return unreachable(d.Next.SignalWorkflow(ctx, in))
 }
 
 func (d *deadlineCalls) SignalWithStartWorkflow(ctx context.Context, in *interceptor.ClientSignalWithStartWorkflowInput) (client.WorkflowRun, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.Next.SignalWithStartWorkflow(ctx, in)
+	return counted(d.Next.SignalWithStartWorkflow(ctx, in))
 }
 
 func (d *deadlineCalls) CancelWorkflow(ctx context.Context, in *interceptor.ClientCancelWorkflowInput) error {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.Next.CancelWorkflow(ctx, in)
+	return unreachable(d.Next.CancelWorkflow(ctx, in))
 }
 
 func (d *deadlineCalls) TerminateWorkflow(ctx context.Context, in *interceptor.ClientTerminateWorkflowInput) error {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.Next.TerminateWorkflow(ctx, in)
+	return unreachable(d.Next.TerminateWorkflow(ctx, in))
 }
 
 func (d *deadlineCalls) QueryWorkflow(ctx context.Context, in *interceptor.ClientQueryWorkflowInput) (converter.EncodedValue, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.Next.QueryWorkflow(ctx, in)
+	return counted(d.Next.QueryWorkflow(ctx, in))
 }
 
 func (d *deadlineCalls) UpdateWorkflow(ctx context.Context, in *interceptor.ClientUpdateWorkflowInput) (client.WorkflowUpdateHandle, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.Next.UpdateWorkflow(ctx, in)
+	return counted(d.Next.UpdateWorkflow(ctx, in))
 }
 
 func (d *deadlineCalls) UpdateWithStartWorkflow(ctx context.Context, in *interceptor.ClientUpdateWithStartWorkflowInput) (client.WorkflowUpdateHandle, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.Next.UpdateWithStartWorkflow(ctx, in)
+	return counted(d.Next.UpdateWithStartWorkflow(ctx, in))
 }
 
 func (d *deadlineCalls) DescribeWorkflow(ctx context.Context, in *interceptor.ClientDescribeWorkflowInput) (*interceptor.ClientDescribeWorkflowOutput, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return d.Next.DescribeWorkflow(ctx, in)
+	return counted(d.Next.DescribeWorkflow(ctx, in))
 }
