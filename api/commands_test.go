@@ -190,3 +190,17 @@ func TestCancelAnswersTheCancelledJobAndASecondIsRefused(t *testing.T) {
 		t.Fatalf("second cancel: %d %s", r.Status, r.Body)
 	}
 }
+
+func TestRevokeOfAnInvitationThatEndedOnItsOwnNamesHowItEnded(t *testing.T) {
+	slug := newHelpCenter(t, "unique")
+	for _, status := range []string{"expired", "undeliverable"} {
+		email := unique("ended") + "@example.com"
+		id := inviteContact(t, slug, newContact(t, email, true))["id"].(string)
+		waitSendCount(t, id, 1)
+		// The record closed as the workflow closes it at its end.
+		execSQL(t, `UPDATE invitations SET status = ?, closed_at = now() WHERE id = ?`, status, id)
+		if r := command(t, "/api/v1/invitations/"+id+"/revoke", ""); r.Status != 409 || r.errorCode(t) != status {
+			t.Fatalf("revoke of an %s invitation: %d %s", status, r.Status, r.Body)
+		}
+	}
+}

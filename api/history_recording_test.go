@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ func TestRecordHistories(t *testing.T) {
 	suffix := os.Getenv("RECORD_HISTORIES")
 	if suffix == "" {
 		t.Skip("RECORD_HISTORIES is not set")
+	}
+	if !regexp.MustCompile(`^[a-z0-9]{1,16}$`).MatchString(suffix) {
+		t.Fatalf("RECORD_HISTORIES=%q: use letters and digits, as v4", suffix)
 	}
 	record := func(t *testing.T, name, workflowID string) {
 		t.Helper()
@@ -152,7 +156,7 @@ func writeHistory(t *testing.T, workflowID, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, append(raw, '\n'), 0o600); err != nil {
+	if err := os.WriteFile(path, append(raw, '\n'), 0o600); err != nil { //nolint:gosec // G703: a testdata name with a checked suffix
 		t.Fatal(err)
 	}
 }
