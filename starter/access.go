@@ -19,8 +19,10 @@ import (
 // invitation follow durably.
 func (s *Starter) AccessChange(ctx context.Context, hc *store.HelpCenter, accountID int64, action portal.AccessAction) (activities.AccessChange, error) {
 	id := workflows.AccessWorkflowID(hc.Slug, accountID, action, uuid.NewString())
+	summary, details := accessSummary(hc, accountID, action)
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.TaskQueue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary: summary, StaticDetails: details,
 	}, workflows.ChangeAccess, workflows.AccessChangeInput{
 		HelpCenterID: hc.ID, AccountID: accountID, Action: action, MailTaskQueue: s.MailTaskQueue,
 	})

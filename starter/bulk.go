@@ -15,8 +15,11 @@ import (
 // starting it again is harmless.
 func (s *Starter) Bulk(ctx context.Context, hc *store.HelpCenter, job *store.BulkJob) error {
 	set := s.BulkSettings.Resolve()
+	summary, details := bulkSummary(hc, job)
 	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       job.WorkflowID,
+		StaticSummary:            summary,
+		StaticDetails:            details,
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,

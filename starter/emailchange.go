@@ -18,8 +18,10 @@ import (
 // error of type workflows.RejectEmailChangeRefused.
 func (s *Starter) ChangeEmail(ctx context.Context, ch *store.EmailChange) (workflows.EmailChangeState, error) {
 	id := workflows.EmailChangeWorkflowID(ch.ContactID, ch.ID)
+	summary, details := emailChangeSummary(ch)
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.TaskQueue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary: summary, StaticDetails: details,
 	}, workflows.ChangeEmail, workflows.EmailChangeInput{ChangeID: ch.ID, ContactID: ch.ContactID, MailTaskQueue: s.MailTaskQueue})
 	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,

@@ -19,9 +19,12 @@ import (
 func (s *Starter) Invitation(ctx context.Context, hc *store.HelpCenter, contactID int64) (workflows.InvitationState, error) {
 	id := workflows.InvitationWorkflowID(hc.Slug, contactID)
 	var st workflows.InvitationState
+	summary, details := invitationSummary(hc, contactID)
 	for attempt := 0; ; attempt++ {
 		start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 			ID:                       id,
+			StaticSummary:            summary,
+			StaticDetails:            details,
 			TaskQueue:                s.TaskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,

@@ -18,8 +18,9 @@ import (
 func (s *Starter) passwordReset(hc *store.HelpCenter, email string) (client.StartWorkflowOptions, workflows.PasswordResetInput) {
 	scope := hc.AccountScope()
 	id := workflows.PasswordResetWorkflowID(scope, s.Tokens.AddressKey(scope, email))
+	summary, details := resetSummary(hc)
 	opts := client.StartWorkflowOptions{
-		ID: id, TaskQueue: s.TaskQueue,
+		ID: id, TaskQueue: s.TaskQueue, StaticSummary: summary, StaticDetails: details,
 		// Asking again reaches the running reset, which replaces its link:
 		// never a second reset, never one terminated mid-step.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,

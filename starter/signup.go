@@ -114,8 +114,9 @@ func (s *Starter) closedInStore(ctx context.Context, st workflows.SignupState) (
 // the one running, and returns the state and the run of the one that
 // answers.
 func (s *Starter) requestSignup(ctx context.Context, id string, in workflows.SignupInput) (workflows.SignupState, string, error) {
+	summary, details := signupSummary(in.HelpCenterSlug, in.SignupID)
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID: id, TaskQueue: s.TaskQueue,
+		ID: id, TaskQueue: s.TaskQueue, StaticSummary: summary, StaticDetails: details,
 		// A repeat never kills or restarts the running sign-up mid-step.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
