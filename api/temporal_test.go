@@ -48,7 +48,7 @@ func TestTemporalErrorsBecomeTheDocumentedAnswers(t *testing.T) {
 	} {
 		w := httptest.NewRecorder()
 		ctx, _ := gin.CreateTestContext(w)
-		ctx.Request = httptest.NewRequest(http.MethodPost, "/", nil)
+		ctx.Request = httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", nil)
 		(&Server{Logger: slog.New(slog.DiscardHandler)}).temporalError(ctx, c.err)
 		var body errorBody
 		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
@@ -73,7 +73,7 @@ func TestUpdateIDIsTheIdempotencyKeyScopedToItsCommand(t *testing.T) {
 	} {
 		w := httptest.NewRecorder()
 		ctx, _ := gin.CreateTestContext(w)
-		ctx.Request = httptest.NewRequest(http.MethodPost, "/", nil)
+		ctx.Request = httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", nil)
 		if c.key != "" {
 			ctx.Request.Header.Set("Idempotency-Key", c.key)
 		}
