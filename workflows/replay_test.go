@@ -17,7 +17,9 @@ import (
 // fails here; such a change needs workflow.GetVersion, and a new history
 // recorded beside these: run the changed workflow to the new branch on
 // `make run`, then `make record-history WORKFLOW_ID=... NAME=...` writes
-// testdata/NAME.json.
+// testdata/NAME.json; or add the scenario to api's TestRecordHistories and
+// run it with RECORD_HISTORIES=<suffix> (and TEMPORAL_CLI) to record it on
+// the test dev server.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil || len(files) == 0 {
