@@ -1,0 +1,114 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portalaccess/portal/testenv"
+)
+
+// A worker process told to stop (SIGTERM) while an email is with the
+// provider lets the send finish and records it, then exits 0: the email
+// goes out once and is on record as sent, nothing is lost or repeated.
+func TestWorkerStopsGracefullyOnSIGTERMDuringAnEmailSend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the portal binary")
+	}
+	var sends, finished atomic.Int32
+	arrived := make(chan struct{}, 10)
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/messages") {
+			http.NotFound(w, r)
+			return
+		}
+		sends.Add(1)
+		arrived <- struct{}{}
+		select { // a slow provider: the stop signal lands mid-send
+		case <-time.After(3 * time.Second):
+		case <-r.Context().Done():
+			return // the worker cut the send short
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"<graceful@mg.example.com>","message":"Queued. Thank you."}`))
+		finished.Add(1)
+	}))
+	defer provider.Close()
+
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "portal")
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/portalaccess/portal/cmd/portal").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	no := false
+	p, err := testenv.StartPortal(context.Background(), databaseURL, temporalAddress, testenv.Options{Worker: &no, Env: map[string]string{
+		"MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com", "MAILGUN_API_KEY": "key-test",
+		"MAILGUN_API_BASE": provider.URL + "/v3", "WORKER_STOP_TIMEOUT": "20s",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	logFile, err := os.Create(filepath.Join(dir, "worker.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := os.Environ()
+	for k, v := range p.Env {
+		env = append(env, k+"="+v)
+	}
+	w := &workerProcess{t: t, bin: bin, env: env, log: logFile}
+	w.start()
+	defer w.kill()
+
+	slug := newHelpCenter(t, "unique")
+	email := unique("graceful") + "@example.com"
+	contact := newContact(t, email, true)
+	if r := callOn(t, p.URL, p.AdminKey, "POST", "/api/v1/help-centers/"+slug+"/invitations", map[string]any{"contact_id": contact}); r.Status >= 300 {
+		t.Fatalf("invite: %d %s", r.Status, r.Body)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker never sent the invitation")
+	}
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- w.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			log, _ := os.ReadFile(logFile.Name())
+			t.Fatalf("worker exit after SIGTERM: %v\n%s", err, log)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("the worker did not stop within its stop timeout")
+	}
+	if sends.Load() != 1 || finished.Load() != 1 {
+		t.Fatalf("provider saw %d sends, %d answered; want the one send finished", sends.Load(), finished.Load())
+	}
+	var status string
+	if err := app.Service.Store.DB.NewRaw(`SELECT status FROM email_log WHERE recipient = ? AND kind = 'invite'`, email).
+		Scan(context.Background(), &status); err != nil {
+		t.Fatal(err)
+	}
+	if status != "sent" {
+		t.Fatalf("email_log status %q after a graceful stop, want sent", status)
+	}
+	log, _ := os.ReadFile(logFile.Name())
+	for _, want := range []string{"workers stopping", "workers stopped"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("worker log lacks %q:\n%s", want, log)
+		}
+	}
+}
