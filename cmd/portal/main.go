@@ -7,6 +7,10 @@
 //	portal dev       everything on local defaults: a Temporal dev server,
 //	                 the database, migrations, outbox mail and an admin key
 //	portal version   the build: module version, commit and its time, Go release
+//	portal check [-restart]
+//	                 list invitation workflows that closed as Failed (an
+//	                 older version failed them on an outage); -restart
+//	                 invites their contacts again
 //	portal healthcheck
 //	                 exit 0 when the running server's /healthz answers 200
 //	                 (the image's health check: it has no shell)
@@ -46,6 +50,8 @@ func main() {
 		err = printVersion(os.Stdout, buildinfo.Read())
 	case "healthcheck":
 		err = healthcheck(ctx, args)
+	case "check":
+		err = check(ctx, logger, os.Stdout, args)
 	case "serve":
 		err = serve(ctx, logger, true, true)
 	case "api":
@@ -57,7 +63,7 @@ func main() {
 	case "dev":
 		err = dev(ctx, logger, args)
 	default:
-		err = fmt.Errorf("unknown command %q (want serve, api, worker, migrate, dev, version or healthcheck)", cmd)
+		err = fmt.Errorf("unknown command %q (want serve, api, worker, migrate, dev, check, version or healthcheck)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "portal:", err)
