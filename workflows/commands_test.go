@@ -289,3 +289,38 @@ func (h *bulkHarness) cancel(id string, into *bulkCancelResult) {
 		},
 	})
 }
+
+// A resend whose email is still going out when the old link's reminder
+// falls due replaces that reminder: the timer that fired belonged to the
+// old link.
+func TestResendUpdateSpanningAReminderSendsNoReminderOfTheOldLink(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(activities.RecordResult{}, nil)
+	env.OnActivity(a.IssueToken, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(a.CloseInvitation, mock.Anything, mock.Anything).Return(nil)
+	start := env.Now()
+	var sends []sent
+	failed := false
+	env.OnActivity(a.SendInvitation, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SendInput) error {
+		if in.Generation == 2 && !failed {
+			// The new link's first try fails: the retry comes after the
+			// old link's reminder time.
+			failed = true
+			return errors.New("provider briefly unavailable")
+		}
+		sends = append(sends, sent{At: env.Now().Sub(start).Round(time.Hour), Generation: in.Generation, Reminder: in.Reminder})
+		return nil
+	})
+	var resend, revoke commandResult
+	h := &harness{env: env}
+	env.RegisterDelayedCallback(func() { h.command(ResendUpdate, "r", &resend) }, 3*day-500*time.Millisecond)
+	env.RegisterDelayedCallback(func() { h.command(RevokeUpdate, "v", &revoke) }, 5*day)
+	env.ExecuteWorkflow(Invitation, defaultInput())
+	require.NoError(t, env.GetWorkflowError())
+	require.NoError(t, resend.err)
+	require.NoError(t, revoke.err)
+	require.Equal(t, []sent{{0, 1, 0}, {3 * day, 2, 0}}, sends, "no reminder of the replaced link")
+}
