@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -215,7 +217,9 @@ func (b *bulk) startChildren(ctx workflow.Context, ids []int64) []activities.Bul
 			break
 		}
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:            InvitationWorkflowID(b.in.HelpCenterSlug, id),
+			WorkflowID: InvitationWorkflowID(b.in.HelpCenterSlug, id),
+			// Metadata, not part of the command replay compares.
+			StaticSummary:         fmt.Sprintf("Invitation of contact %d to %s (bulk job %s)", id, b.in.HelpCenterSlug, b.in.JobID),
 			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 			TypedSearchAttributes: temporal.NewSearchAttributes(

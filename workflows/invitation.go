@@ -428,6 +428,7 @@ func (w *invitation) wait(ctx workflow.Context) (again bool, err error) {
 // next waits for a resend, a revoke, an accept or the next timer.
 func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh workflow.ReceiveChannel) wakeup {
 	at, reminderDue := w.nextWake()
+	w.showWaiting(ctx, at, reminderDue)
 	wake := wakeup{reminderDue: reminderDue}
 	w.moved = false
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
