@@ -1,9 +1,13 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
 )
 
 // An invitation's workflow carries a summary and details an operator
@@ -39,4 +43,34 @@ func TestInvitationWorkflowCarriesASummaryWithoutTheAddress(t *testing.T) {
 	if strings.Contains(summary+details, email) {
 		t.Errorf("the address is in the workflow's summary or details: %q %q", summary, details)
 	}
+}
+
+// The invitation email's activity carries a summary in the workflow's
+// timeline: which email, which link, which invitation.
+func TestInvitationEmailActivityCarriesASummary(t *testing.T) {
+	slug := newHelpCenter(t, "unique")
+	email := unique("activity") + "@example.com"
+	contact := newContact(t, email, true)
+	inv := admin(t, "POST", "/api/v1/help-centers/"+slug+"/invitations", map[string]any{"contact_id": contact}, 202)
+	waitForMail(t, email, "invite", 1)
+	iter := app.Service.Temporal.GetWorkflowHistory(context.Background(), inv["workflow_id"].(string), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := e.GetActivityTaskScheduledEventAttributes()
+		if a == nil || a.GetActivityType().GetName() != "SendInvitation" {
+			continue
+		}
+		var summary string
+		if err := converter.GetDefaultDataConverter().FromPayload(e.GetUserMetadata().GetSummary(), &summary); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("Invitation email, link 1, invitation %s", inv["id"]); summary != want {
+			t.Fatalf("SendInvitation summary %q, want %q", summary, want)
+		}
+		return
+	}
+	t.Fatal("no SendInvitation activity in the history")
 }

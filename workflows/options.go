@@ -66,7 +66,7 @@ func executeLocal(ctx workflow.Context, fn, arg, result any) error {
 		return err
 	}
 	workflow.GetLogger(ctx).Warn("local activity could not finish; running it as a regular activity", "error", err)
-	return workflow.ExecuteActivity(ctx, fn, arg).Get(ctx, result)
+	return workflow.ExecuteActivity(withSummary(ctx, arg), fn, arg).Get(ctx, result)
 }
 
 // isBusinessError tells an activity's decision (a non-retryable
@@ -88,6 +88,7 @@ const mailScheduleToStart = 15 * time.Minute
 // running this workflow polls: a renamed queue delays an email, it never
 // strands it.
 func sendEmail(ctx workflow.Context, fn, arg any) error {
+	ctx = withSummary(ctx, arg)
 	own := workflow.GetInfo(ctx).TaskQueueName
 	queue := workflow.GetActivityOptions(ctx).TaskQueue
 	if queue == "" || queue == own {
@@ -101,4 +102,17 @@ func sendEmail(ctx workflow.Context, fn, arg any) error {
 	workflow.GetLogger(ctx).Warn("no worker polls the mail task queue; sending from the workflow's own queue",
 		"mail_task_queue", queue, "task_queue", own)
 	return workflow.ExecuteActivity(workflow.WithTaskQueue(ctx, own), fn, arg).Get(ctx, nil)
+}
+
+// withSummary gives the activity scheduled with ctx the summary its input
+// writes of itself (activities' Summary methods), for the Temporal UI. A
+// summary is metadata of the command, which replay does not compare.
+func withSummary(ctx workflow.Context, arg any) workflow.Context {
+	s, ok := arg.(interface{ Summary() string })
+	if !ok {
+		return ctx
+	}
+	o := workflow.GetActivityOptions(ctx)
+	o.Summary = s.Summary()
+	return workflow.WithActivityOptions(ctx, o)
 }
