@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,14 @@ func TestPortalServesWhileTemporalIsDownAndRecoversWhenItReturns(t *testing.T) {
 	if r := callOn(t, p.URL, "", "GET", "/portal/"+slug+"/login", nil); r.Status != http.StatusOK ||
 		!strings.Contains(string(r.Body), "<form") {
 		t.Fatalf("login page while Temporal is down: %d %s", r.Status, r.Body)
+	}
+	// A form that needs Temporal answers the portal's HTML 503 page, never
+	// the API's JSON.
+	v := newVisitor(t, p.URL)
+	forgot := v.get("/portal/" + slug + "/password/forgot")
+	if r := v.post("/portal/"+slug+"/password/forgot", forgot, url.Values{"email": {email}}); r.Status != http.StatusServiceUnavailable ||
+		!strings.Contains(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.Body), "try again") {
+		t.Fatalf("forgot-password post while Temporal is down: %d %s %s", r.Status, r.Header.Get("Content-Type"), r.Body)
 	}
 	started := time.Now()
 	r := callOn(t, p.URL, p.AdminKey, "POST", "/api/v1/help-centers/"+slug+"/invitations", map[string]any{"contact_id": contact})
