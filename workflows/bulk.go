@@ -127,6 +127,7 @@ func (b *bulk) validateCancel(workflow.Context) error {
 // cancel stops the job from starting more invitations and answers once
 // its end is recorded; the invitations it started go on.
 func (b *bulk) cancel(ctx workflow.Context) (BulkProgress, error) {
+	workflow.GetLogger(ctx).Info("bulk job cancelled by an admin", "invited", b.progress.Invited)
 	b.progress.Cancelled = true
 	err := workflow.Await(ctx, func() bool { return b.finished })
 	return b.progress, err

@@ -176,6 +176,7 @@ func (w *signup) decide(ctx workflow.Context, name string) (SignupState, error) 
 		return w.state, temporal.NewApplicationError("the sign-up is not waiting for a decision", RejectSignupNotWaiting)
 	}
 	w.deciding = true
+	workflow.GetLogger(ctx).Info("admin decision on the sign-up", "decision", name)
 	w.decisions.SendAsync(name)
 	if err := workflow.Await(ctx, func() bool { return w.decided }); err != nil {
 		return w.state, err
