@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/testenv"
 )
 
@@ -88,6 +91,7 @@ func TestPortalServesWhileTemporalIsDownAndRecoversWhenItReturns(t *testing.T) {
 		!strings.Contains(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.Body), "try again") {
 		t.Fatalf("forgot-password post while Temporal is down: %d %s %s", r.Status, r.Header.Get("Content-Type"), r.Body)
 	}
+	unavailableBefore := testutil.ToFloat64(metrics.TemporalUnavailable)
 	started := time.Now()
 	r := callOn(t, p.URL, p.AdminKey, "POST", "/api/v1/help-centers/"+slug+"/invitations", map[string]any{"contact_id": contact})
 	if r.Status != http.StatusServiceUnavailable || r.errorCode(t) != "temporal_unavailable" {
@@ -95,6 +99,9 @@ func TestPortalServesWhileTemporalIsDownAndRecoversWhenItReturns(t *testing.T) {
 	}
 	if took := time.Since(started); took > 15*time.Second {
 		t.Fatalf("invite took %s to fail: calls to Temporal need a deadline", took)
+	}
+	if testutil.ToFloat64(metrics.TemporalUnavailable) <= unavailableBefore {
+		t.Error("portal_temporal_unavailable_total did not count the call that found Temporal down")
 	}
 	if r := callOn(t, p.URL, "", "GET", "/readyz", nil); r.Status != http.StatusServiceUnavailable ||
 		r.json(t)["checks"].(map[string]any)["postgres"] != "ok" {

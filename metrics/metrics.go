@@ -72,11 +72,11 @@ var (
 	WebhookSignatureFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "portal_webhook_signature_failures_total", Help: "Mail provider webhooks refused for a bad signature.",
 	})
-	// TemporalUnavailable counts calls to Temporal (from the API, the
-	// pages and the sweeper) that found it unreachable or slower than
-	// TEMPORAL_CALL_TIMEOUT: the requests behind them are answered 503.
+	// TemporalUnavailable counts calls to Temporal from any part of the
+	// process (requests, the sweeper, the workers' polls) that found it
+	// unreachable or slower than their deadline.
 	TemporalUnavailable = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "portal_temporal_unavailable_total", Help: "Calls to Temporal that found it unreachable or slower than TEMPORAL_CALL_TIMEOUT.",
+		Name: "portal_temporal_unavailable_total", Help: "Calls to Temporal that found it unreachable or past their deadline (gRPC Unavailable or DeadlineExceeded).",
 	})
 )
 

@@ -2,16 +2,17 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/portalaccess/portal/config"
 	"github.com/portalaccess/portal/metrics"
@@ -24,10 +25,15 @@ import (
 func newTemporalClient(cfg *config.Config, logger *slog.Logger, metrics client.MetricsHandler, interceptors []interceptor.ClientInterceptor) (client.Client, error) {
 	opts := client.Options{
 		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger:            tlog.NewStructuredLogger(logger.With("component", "temporal")),
-		MetricsHandler:    metrics,
-		Interceptors:      append([]interceptor.ClientInterceptor{&deadlines{timeout: cfg.TemporalCallTimeout}}, interceptors...),
-		ConnectionOptions: client.ConnectionOptions{TLS: cfg.TemporalTLS()},
+		Logger:         tlog.NewStructuredLogger(logger.With("component", "temporal")),
+		MetricsHandler: metrics,
+		Interceptors:   append([]interceptor.ClientInterceptor{&deadlines{timeout: cfg.TemporalCallTimeout}}, interceptors...),
+		ConnectionOptions: client.ConnectionOptions{
+			TLS: cfg.TemporalTLS(),
+			// Connecting (on first use) is bounded like any call.
+			GetSystemInfoTimeout: cfg.TemporalCallTimeout,
+			DialOptions:          []grpc.DialOption{grpc.WithChainUnaryInterceptor(countUnreachable)},
+		},
 	}
 	if cfg.TemporalAPIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey)
@@ -37,6 +43,18 @@ func newTemporalClient(cfg *config.Config, logger *slog.Logger, metrics client.M
 		return nil, fmt.Errorf("temporal client for %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
 	}
 	return c, nil
+}
+
+// countUnreachable counts the calls to Temporal, from any part of the
+// process (requests, the sweeper, the workers' polls), that found it
+// unreachable or too slow: the one signal that Temporal is down for us.
+func countUnreachable(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		metrics.TemporalUnavailable.Inc()
+	}
+	return err
 }
 
 // deadlines gives every call the API, the pages and the sweeper make to
@@ -60,19 +78,6 @@ type deadlineCalls struct {
 	timeout time.Duration
 }
 
-// counted notes a call that found Temporal unreachable or too slow.
-func counted[T any](v T, err error) (T, error) {
-	return v, unreachable(err)
-}
-
-func unreachable(err error) error {
-	var unavailable *serviceerror.Unavailable
-	if errors.As(err, &unavailable) || errors.Is(err, context.DeadlineExceeded) {
-		metrics.TemporalUnavailable.Inc()
-	}
-	return err
-}
-
 func (d *deadlineCalls) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d.timeout)
 }
@@ -80,53 +85,53 @@ func (d *deadlineCalls) bound(ctx context.Context) (context.Context, context.Can
 func (d *deadlineCalls) ExecuteWorkflow(ctx context.Context, in *interceptor.ClientExecuteWorkflowInput) (client.WorkflowRun, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return counted(d.Next.ExecuteWorkflow(ctx, in))
+	return d.Next.ExecuteWorkflow(ctx, in)
 }
 
 func (d *deadlineCalls) SignalWorkflow(ctx context.Context, in *interceptor.ClientSignalWorkflowInput) error {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return unreachable(d.Next.SignalWorkflow(ctx, in))
+	return d.Next.SignalWorkflow(ctx, in)
 }
 
 func (d *deadlineCalls) SignalWithStartWorkflow(ctx context.Context, in *interceptor.ClientSignalWithStartWorkflowInput) (client.WorkflowRun, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return counted(d.Next.SignalWithStartWorkflow(ctx, in))
+	return d.Next.SignalWithStartWorkflow(ctx, in)
 }
 
 func (d *deadlineCalls) CancelWorkflow(ctx context.Context, in *interceptor.ClientCancelWorkflowInput) error {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return unreachable(d.Next.CancelWorkflow(ctx, in))
+	return d.Next.CancelWorkflow(ctx, in)
 }
 
 func (d *deadlineCalls) TerminateWorkflow(ctx context.Context, in *interceptor.ClientTerminateWorkflowInput) error {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return unreachable(d.Next.TerminateWorkflow(ctx, in))
+	return d.Next.TerminateWorkflow(ctx, in)
 }
 
 func (d *deadlineCalls) QueryWorkflow(ctx context.Context, in *interceptor.ClientQueryWorkflowInput) (converter.EncodedValue, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return counted(d.Next.QueryWorkflow(ctx, in))
+	return d.Next.QueryWorkflow(ctx, in)
 }
 
 func (d *deadlineCalls) UpdateWorkflow(ctx context.Context, in *interceptor.ClientUpdateWorkflowInput) (client.WorkflowUpdateHandle, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return counted(d.Next.UpdateWorkflow(ctx, in))
+	return d.Next.UpdateWorkflow(ctx, in)
 }
 
 func (d *deadlineCalls) UpdateWithStartWorkflow(ctx context.Context, in *interceptor.ClientUpdateWithStartWorkflowInput) (client.WorkflowUpdateHandle, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return counted(d.Next.UpdateWithStartWorkflow(ctx, in))
+	return d.Next.UpdateWithStartWorkflow(ctx, in)
 }
 
 func (d *deadlineCalls) DescribeWorkflow(ctx context.Context, in *interceptor.ClientDescribeWorkflowInput) (*interceptor.ClientDescribeWorkflowOutput, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
-	return counted(d.Next.DescribeWorkflow(ctx, in))
+	return d.Next.DescribeWorkflow(ctx, in)
 }
