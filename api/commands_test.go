@@ -204,3 +204,25 @@ func TestRevokeOfAnInvitationThatEndedOnItsOwnNamesHowItEnded(t *testing.T) {
 		}
 	}
 }
+
+func TestARetriedRevokeWithItsKeyAnswersAsTheFirstAfterTheInvitationClosed(t *testing.T) {
+	slug := newHelpCenter(t, "unique")
+	email := unique("retry") + "@example.com"
+	id := inviteContact(t, slug, newContact(t, email, true))["id"].(string)
+	waitSendCount(t, id, 1)
+	path := "/api/v1/invitations/" + id + "/revoke"
+	first := command(t, path, "revoke-"+id)
+	if first.Status != 200 || first.json(t)["status"] != "revoked" {
+		t.Fatalf("revoke: %d %s", first.Status, first.Body)
+	}
+	waitInvitationStatus(t, id, "revoked")
+	// The answer was lost and the client retries with its key: the same
+	// command, answered the same, though the invitation's workflow closed.
+	if again := command(t, path, "revoke-"+id); again.Status != 200 || string(again.Body) != string(first.Body) {
+		t.Fatalf("retried revoke: %d %s, want %s", again.Status, again.Body, first.Body)
+	}
+	// Without the key it is a new revoke of a revoked invitation.
+	if r := command(t, path, ""); r.Status != 409 || r.errorCode(t) != "revoked" {
+		t.Fatalf("revoke without the key: %d %s", r.Status, r.Body)
+	}
+}
