@@ -61,7 +61,8 @@ func TestWorkerStopsGracefullyOnSIGTERMDuringAnEmailSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := os.Environ()
+	metricsAddr := freeAddress(t)
+	env := append(os.Environ(), "METRICS_ADDR="+metricsAddr)
 	for k, v := range p.Env {
 		env = append(env, k+"="+v)
 	}
@@ -79,6 +80,12 @@ func TestWorkerStopsGracefullyOnSIGTERMDuringAnEmailSend(t *testing.T) {
 	case <-arrived:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the worker never sent the invitation")
+	}
+	// The worker process serves its metrics on METRICS_ADDR, the SDK's
+	// included: the email activity it is running shows in its slots.
+	if m := callOn(t, "http://"+metricsAddr, "", "GET", "/metrics", nil); m.Status != http.StatusOK ||
+		!strings.Contains(string(m.Body), "temporal_worker_task_slots_used") || !strings.Contains(string(m.Body), "portal_emails_total") {
+		t.Fatalf("worker /metrics: %d %.500s", m.Status, m.Body)
 	}
 	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
