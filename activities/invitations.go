@@ -43,6 +43,10 @@ func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) (Reco
 		ID: in.InvitationID, WorkflowID: in.WorkflowID, HelpCenterID: in.HelpCenterID, ContactID: in.ContactID,
 		CreatedAt: in.CreatedAt,
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		// The contact or help center was deleted: retrying can't help.
+		return RecordResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
+	}
 	if err == nil {
 		metrics.Invitations.WithLabelValues("started").Inc()
 	}

@@ -188,6 +188,14 @@ func recordHistory(t *testing.T, tc client.Client, id, name string) {
 	if err := tc.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
+	saveHistory(t, tc, id, name)
+}
+
+// saveHistory writes a closed workflow's history to
+// workflows/testdata/NAME.json.
+func saveHistory(t *testing.T, tc client.Client, id, name string) {
+	t.Helper()
+	ctx := context.Background()
 	var h historypb.History
 	it := tc.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {

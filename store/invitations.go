@@ -56,6 +56,12 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (rec Reco
 		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
 			return translate(err, "help center of invitation")
 		}
+		// A contact deleted since the invite is the caller's ErrNotFound,
+		// not a foreign key error that an activity would retry for ever.
+		var contactID int64
+		if err := tx.NewRaw(`SELECT id FROM contacts WHERE id = ?`, inv.ContactID).Scan(ctx, &contactID); err != nil {
+			return translate(err, "contact of invitation")
+		}
 		accountID, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
 		if err != nil {
 			return err
