@@ -1,0 +1,61 @@
+package api_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/portalaccess/portal/metrics"
+)
+
+// counterDelta returns a function reporting how much c grew since now.
+func counterDelta(c prometheus.Collector) func() float64 {
+	before := testutil.ToFloat64(c)
+	return func() float64 { return testutil.ToFloat64(c) - before }
+}
+
+// An invite is counted where it happened: the request by route and
+// status, the invitation by the activity that recorded it, the email by
+// the activity that sent it.
+func TestInviteIsCountedByRouteInvitationAndEmail(t *testing.T) {
+	requests := counterDelta(metrics.HTTPRequests.WithLabelValues("/api/v1/help-centers/:slug/invitations", "POST", "202"))
+	started := counterDelta(metrics.Invitations.WithLabelValues("started"))
+	sent := counterDelta(metrics.Emails.WithLabelValues("invite", "sent"))
+	slug := newHelpCenter(t, "unique")
+	email := unique("counted") + "@example.com"
+	contact := newContact(t, email, true)
+	admin(t, "POST", "/api/v1/help-centers/"+slug+"/invitations", map[string]any{"contact_id": contact}, 202)
+	waitForMail(t, email, "invite", 1)
+	// Other tests of the package run beside this one: at least ours.
+	if requests() < 1 || started() < 1 || sent() < 1 {
+		t.Fatalf("counted %v requests, %v invitations started, %v invite emails sent; want at least one each",
+			requests(), started(), sent())
+	}
+}
+
+// A portal form over its per-client limit is counted as a 429 of the
+// client limit.
+func TestRateLimitedFormIsCounted(t *testing.T) {
+	limited := counterDelta(metrics.RateLimited.WithLabelValues("client"))
+	p := startPortal(t, map[string]string{"RATE_LIMIT_PER_IP": "1/1m"})
+	slug := newHelpCenter(t, "unique")
+	v := newVisitor(t, p.URL)
+	page := v.loginForm(slug)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := v.post("/portal/"+slug+"/login", page, url.Values{"email": {"nobody@example.com"}, "password": {"wrong-password-1"}})
+		if r.Status == http.StatusTooManyRequests {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 429 from a portal allowing one post a minute: last %d", r.Status)
+		}
+	}
+	if limited() < 1 {
+		t.Fatal("portal_rate_limited_total{limit=\"client\"} did not count the 429")
+	}
+}
