@@ -60,12 +60,32 @@ func TestInviteIsOneTraceFromTheRequestToTheEmailSend(t *testing.T) {
 			return slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, w) })
 		})
 		if root >= 0 && len(missing) == 0 {
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("trace of the invite lacks %v; its spans: %v", missing, names)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Opening the link records its route and path, never its token.
+	link, token := linkIn(t, waitForMail(t, email, "invite", 1)[0])
+	resp, err := get(t, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	opened := false
+	for _, s := range spans.GetSpans() {
+		opened = opened || s.Name == "GET /portal/:slug/invitations/accept"
+		for _, a := range s.Attributes {
+			if strings.Contains(a.Value.String(), token) {
+				t.Errorf("span %q attribute %s holds the link's token", s.Name, a.Key)
+			}
+		}
+	}
+	if !opened {
+		t.Error("no span for opening the link")
 	}
 }
 
