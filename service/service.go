@@ -235,6 +235,7 @@ func (s *Service) Workers() []worker.Worker {
 		former := worker.New(s.Temporal, q, worker.Options{
 			DisableWorkflowWorker:        true,
 			TaskQueueActivitiesPerSecond: s.Config.MailRatePerSecond,
+			WorkerStopTimeout:            s.Config.WorkerStopTimeout,
 		})
 		former.RegisterActivity(acts)
 		ws = append(ws, former)
