@@ -59,3 +59,24 @@ func TestRateLimitedFormIsCounted(t *testing.T) {
 		t.Fatal("portal_rate_limited_total{limit=\"client\"} did not count the 429")
 	}
 }
+
+// A login refused because the address is locked out is counted.
+func TestLockedOutLoginIsCounted(t *testing.T) {
+	lockouts := counterDelta(metrics.Lockouts)
+	slug := newHelpCenter(t, "unique")
+	v := newVisitor(t, app.URL)
+	page := v.loginForm(slug)
+	nobody := unique("locked") + "@example.com"
+	for i := range 11 {
+		r := v.post("/portal/"+slug+"/login", page, url.Values{"email": {nobody}, "password": {"wrong-horse-1"}})
+		if r.Status == http.StatusTooManyRequests {
+			break
+		}
+		if i == 10 {
+			t.Fatalf("eleventh failed login: %d, want 429", r.Status)
+		}
+	}
+	if lockouts() < 1 {
+		t.Fatal("portal_login_lockouts_total did not count the locked-out login")
+	}
+}
