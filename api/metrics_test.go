@@ -80,3 +80,24 @@ func TestLockedOutLoginIsCounted(t *testing.T) {
 		t.Fatal("portal_login_lockouts_total did not count the locked-out login")
 	}
 }
+
+// A bulk job is counted when it starts and ends, and each contact by its
+// result: the job's progress.
+func TestBulkJobAndItsContactsAreCounted(t *testing.T) {
+	started := counterDelta(metrics.BulkJobs.WithLabelValues("started"))
+	completed := counterDelta(metrics.BulkJobs.WithLabelValues("completed"))
+	invited := counterDelta(metrics.BulkContacts.WithLabelValues("invited"))
+	slug := newHelpCenter(t, "unique")
+	ids := []int64{newContact(t, unique("bulkm")+"@example.com", true), newContact(t, unique("bulkm")+"@example.com", true)}
+	job := admin(t, "POST", "/api/v1/help-centers/"+slug+"/invitations/bulk", map[string]any{"contact_ids": ids}, 202)["id"].(string)
+	deadline := time.Now().Add(30 * time.Second)
+	for admin(t, "GET", "/api/v1/bulk-invitations/"+job, nil, 200)["status"] != "completed" {
+		if time.Now().After(deadline) {
+			t.Fatal("bulk job not completed within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if started() < 1 || completed() < 1 || invited() < 2 {
+		t.Fatalf("counted %v jobs started, %v completed, %v contacts invited; want 1, 1, 2 at least", started(), completed(), invited())
+	}
+}
