@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,4 +131,34 @@ func sdkMetricNames(t *testing.T) map[string]bool {
 		t.Fatalf("found %d SDK metric names; has the SDK moved its constants?", len(names))
 	}
 	return names
+}
+
+// The alert rules and every dashboard query are valid PromQL, as
+// Prometheus's own promtool reads them (Debian's prometheus package; CI
+// installs it, and the test says so and skips where it is missing).
+func TestAlertRulesAndDashboardQueriesParse(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not installed (apt-get install prometheus)")
+	}
+	queries := opsQueries(t)
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+	i := 0
+	for where, q := range queries {
+		if !strings.HasPrefix(where, "panel ") {
+			continue
+		}
+		i++
+		expr, _ := json.Marshal(q)
+		fmt.Fprintf(&rules, "      - record: dashboard:query%d\n        expr: %s\n", i, expr)
+	}
+	dash := filepath.Join(t.TempDir(), "dashboard-rules.yml")
+	if err := os.WriteFile(dash, []byte(rules.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(t.Context(), promtool, "check", "rules", "../ops/prometheus/alerts.yml", dash).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
 }
