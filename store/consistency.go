@@ -63,7 +63,9 @@ func (s *Store) CheckConsistency(ctx context.Context, grace time.Duration, emit 
 	checks := []func(context.Context, func(Finding) error) error{
 		s.checkTwoPending,
 		s.checkDuplicateInvites,
-		func(ctx context.Context, emit func(Finding) error) error { return s.checkNoInviteEmail(ctx, grace, emit) },
+		func(ctx context.Context, emit func(Finding) error) error {
+			return s.checkNoInviteEmail(ctx, grace, emit)
+		},
 		s.checkLostAccepts,
 		s.checkAccessWithoutOrigin,
 		s.checkBulkCounts,
