@@ -68,7 +68,7 @@ func PendingRunsClosed(ctx context.Context, tc client.Client, st *store.Store, e
 // its closing status, or "unknown to Temporal" (never started, or closed
 // longer ago than the namespace's retention).
 func runState(ctx context.Context, tc client.Client, workflowID, runID string) (string, error) {
-	d, err := tc.DescribeWorkflowExecution(ctx, workflowID, runID)
+	d, err := tc.DescribeWorkflow(ctx, workflowID, runID)
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
@@ -76,7 +76,7 @@ func runState(ctx context.Context, tc client.Client, workflowID, runID string) (
 	case err != nil:
 		return "", fmt.Errorf("describe %s run %s: %w", workflowID, runID, err)
 	}
-	status := d.GetWorkflowExecutionInfo().GetStatus()
+	status := d.RawResponse.GetWorkflowExecutionInfo().GetStatus()
 	if status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return "", nil
 	}
