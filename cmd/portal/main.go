@@ -7,10 +7,17 @@
 //	portal dev       everything on local defaults: a Temporal dev server,
 //	                 the database, migrations, outbox mail and an admin key
 //	portal version   the build: module version, commit and its time, Go release
-//	portal check [-restart]
+//	portal check [-restart] [-json] [-grace 1h]
 //	                 list invitation workflows that closed as Failed (an
 //	                 older version failed them on an outage); -restart
-//	                 invites their contacts again
+//	                 invites their contacts again. Then check Postgres
+//	                 against itself and Temporal (pending invitations
+//	                 whose run is gone, two pending for one contact, a
+//	                 link emailed twice or a pending one not emailed
+//	                 after -grace, an accept lost half-way, active access
+//	                 nothing granted, bulk counters that don't add up),
+//	                 a line a finding (-json: one object a line); exit 1
+//	                 when anything is found
 //	portal healthcheck
 //	                 exit 0 when the running server's /healthz answers 200
 //	                 (the image's health check: it has no shell)
