@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/portalaccess/portal"
@@ -64,21 +65,52 @@ func PendingRunsClosed(ctx context.Context, tc client.Client, st *store.Store, e
 	}
 }
 
-// runState is "" for a running workflow run, else what became of it:
-// its closing status, or "unknown to Temporal" (never started, or closed
-// longer ago than the namespace's retention).
+// runState is "" while the invitation's chain of runs goes on, else what
+// became of it. An invitation workflow continues as new, so its ID names
+// the first run of a chain: the workflow's current run is asked first,
+// and it speaks for the invitation when its chain began with it. Else
+// the chain ended, or the workflow ID was taken by a later invitation,
+// and the first run's own state is told (unknown to Temporal: never
+// started, or closed longer ago than the namespace's retention).
 func runState(ctx context.Context, tc client.Client, workflowID, runID string) (string, error) {
+	current, err := describe(ctx, tc, workflowID, "")
+	if err != nil {
+		return "", err
+	}
+	if info := current.GetWorkflowExecutionInfo(); info.GetFirstRunId() == runID || info.GetExecution().GetRunId() == runID {
+		return closedAs(info.GetStatus()), nil
+	}
+	first, err := describe(ctx, tc, workflowID, runID)
+	if err != nil {
+		return "", err
+	}
+	if first == nil {
+		return "unknown to Temporal", nil
+	}
+	status := first.GetWorkflowExecutionInfo().GetStatus()
+	if status == enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW || status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		// Its chain is no longer the workflow's current one.
+		return "replaced by a later run of " + workflowID, nil
+	}
+	return closedAs(status), nil
+}
+
+// describe answers nil for a run Temporal does not know.
+func describe(ctx context.Context, tc client.Client, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	d, err := tc.DescribeWorkflow(ctx, workflowID, runID)
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
-		return "unknown to Temporal", nil
+		return nil, nil
 	case err != nil:
-		return "", fmt.Errorf("describe %s run %s: %w", workflowID, runID, err)
+		return nil, fmt.Errorf("describe %s run %q: %w", workflowID, runID, err)
 	}
-	status := d.RawResponse.GetWorkflowExecutionInfo().GetStatus()
+	return d.RawResponse, nil
+}
+
+func closedAs(status enums.WorkflowExecutionStatus) string {
 	if status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return "", nil
+		return ""
 	}
-	return "closed as " + status.String(), nil
+	return "closed as " + status.String()
 }

@@ -5,9 +5,12 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/service"
@@ -17,7 +20,8 @@ import (
 
 // An invitation left pending in Postgres after an operator terminated its
 // workflow is reported, as is one whose run Temporal never had; one whose
-// run is still going is not, and neither is a closed invitation.
+// run is still going is not, nor one whose workflow continued as new (its
+// first run is closed, the chain goes on), nor a closed invitation.
 func TestPendingRunsClosedReportsAPendingInvitationWhoseRunIsGone(t *testing.T) {
 	if os.Getenv("TEMPORAL_CLI") == "" {
 		t.Skip("TEMPORAL_CLI is not set: run with make test")
@@ -72,6 +76,7 @@ func TestPendingRunsClosedReportsAPendingInvitationWhoseRunIsGone(t *testing.T) 
 	if err := tc.TerminateWorkflow(ctx, closedWF, closed, "revoked"); err != nil {
 		t.Fatal(err)
 	}
+	chained := chainedInvitation(t, tc, st, hc)
 	email := "c4@example.com"
 	c := &store.Contact{Email: &email, Name: "Ada", Verified: true}
 	if err := st.CreateContact(ctx, c); err != nil {
@@ -100,7 +105,57 @@ func TestPendingRunsClosedReportsAPendingInvitationWhoseRunIsGone(t *testing.T) 
 	if !reported[terminated] || !reported[unknown] || len(found) != 2 {
 		t.Fatalf("want the terminated run's and the unknown run's invitations reported, got %+v", found)
 	}
-	if slices.ContainsFunc(found, func(f store.Finding) bool { return f.IDs[0] == running || f.IDs[0] == closed }) {
-		t.Fatalf("a running or closed invitation is reported: %+v", found)
+	if slices.ContainsFunc(found, func(f store.Finding) bool { return f.IDs[0] == running || f.IDs[0] == closed || f.IDs[0] == chained }) {
+		t.Fatalf("a running, continued or closed invitation is reported: %+v", found)
+	}
+}
+
+// chainedWorkflow continues as new once and then waits, as a long-lived
+// invitation workflow does.
+func chainedWorkflow(ctx workflow.Context, continued bool) error {
+	if !continued {
+		return workflow.NewContinueAsNewError(ctx, "ChainedInvitation", true)
+	}
+	workflow.GetSignalChannel(ctx, "stop").Receive(ctx, nil)
+	return nil
+}
+
+// chainedInvitation records a pending invitation whose workflow has
+// continued as new, and returns its ID: the first run's.
+func chainedInvitation(t *testing.T, tc client.Client, st *store.Store, hc *store.HelpCenter) string {
+	t.Helper()
+	ctx := t.Context()
+	w := worker.New(tc, "chained", worker.Options{})
+	w.RegisterWorkflowWithOptions(chainedWorkflow, workflow.RegisterOptions{Name: "ChainedInvitation"})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	email := "chained@example.com"
+	c := &store.Contact{Email: &email, Name: "Ada", Verified: true}
+	if err := st.CreateContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	wf := "invitation/" + hc.Slug + "/" + strconv.FormatInt(c.ID, 10)
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wf, TaskQueue: "chained"}, "ChainedInvitation", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateInvitation(ctx, &store.Invitation{ID: run.GetRunID(), HelpCenterID: hc.ID, ContactID: c.ID, WorkflowID: wf}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d, err := tc.DescribeWorkflow(ctx, wf, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run.GetRunID() {
+			return run.GetRunID()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the workflow did not continue as new")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
