@@ -241,3 +241,37 @@ func TestConsistencyCheckFindsTwoPendingInvitations(t *testing.T) {
 	wantOne(t, found, store.FindingTwoPending, first)
 	wantOne(t, found, store.FindingTwoPending, second)
 }
+
+// The check reads tables a page at a time by key: findings spread over
+// several pages are each reported once, none skipped or repeated.
+func TestConsistencyCheckPagesThroughLargeTables(t *testing.T) {
+	t.Parallel()
+	const n = 1203 // more than two pages
+	hc := newHelpCenter(t, "pages")
+	exec(t, `WITH c AS (INSERT INTO contacts (name) SELECT 'Ada' FROM generate_series(1, ?) RETURNING id)
+		INSERT INTO invitations (id, help_center_id, contact_id, status, workflow_id, created_at)
+		SELECT gen_random_uuid(), ?, c.id, 'pending', 'raw', now() - interval '2 hours' FROM c`, n, hc.ID)
+	exec(t, `INSERT INTO bulk_jobs (id, help_center_id, selection, status, invited, workflow_id, started_at)
+		SELECT gen_random_uuid(), ?, 'ids', 'running', 1, 'raw', now() FROM generate_series(1, ?)`, hc.ID, n)
+
+	seen := map[string]map[string]int{}
+	for _, f := range findingsIn(t, db, hc, time.Hour) {
+		if seen[f.Kind] == nil {
+			seen[f.Kind] = map[string]int{}
+		}
+		seen[f.Kind][f.IDs[0]]++
+	}
+	for _, kind := range []string{store.FindingNoInviteEmail, store.FindingBulkCounts} {
+		if len(seen[kind]) != n {
+			t.Fatalf("%d distinct %s findings, want %d", len(seen[kind]), kind, n)
+		}
+		for id, times := range seen[kind] {
+			if times != 1 {
+				t.Fatalf("%s %s reported %d times", kind, id, times)
+			}
+		}
+	}
+	if len(seen) != 2 {
+		t.Fatalf("findings of kinds %v, want only the two seeded", seen)
+	}
+}
