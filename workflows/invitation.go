@@ -230,17 +230,10 @@ func (w *invitation) command(ctx workflow.Context, do func(workflow.Context) err
 // validateAccept refuses an accept before it enters history, so the
 // customer's page learns at once why a link no longer works.
 func (w *invitation) validateAccept(ctx workflow.Context, req AcceptRequest) error {
+	if err := w.refusal(); err != nil {
+		return err
+	}
 	switch {
-	case w.accepting || w.state.Status == portal.InvitationAccepted:
-		return temporal.NewApplicationError("the invitation was already accepted", RejectAlreadyAccepted)
-	case w.state.Status == portal.InvitationRevoked:
-		return temporal.NewApplicationError("the invitation was revoked", RejectRevoked)
-	case w.state.Status == portal.InvitationExpired:
-		return temporal.NewApplicationError("the invitation expired", RejectExpired)
-	case w.state.Status == portal.InvitationUndeliverable:
-		return temporal.NewApplicationError("the invitation could not be delivered", RejectUndeliverable)
-	case w.state.Generation == 0:
-		return temporal.NewApplicationError("the invitation has not been sent yet", RejectNotReady)
 	case req.Generation != w.state.Generation:
 		return temporal.NewApplicationError("a newer invitation replaced this link", RejectSuperseded)
 	case !workflow.Now(ctx).Before(w.state.ExpiresAt):
