@@ -19,12 +19,20 @@ import (
 	"github.com/portalaccess/portal/testenv"
 )
 
-// callOn is call against another portal than the package's.
+// callOn calls the API of the portal at base: the package's (call), or
+// another one a test started. A string or []byte body goes as it is;
+// anything else as JSON.
 func callOn(t *testing.T, base, key, method, path string, body any) response {
 	t.Helper()
 	var rd io.Reader
-	if body != nil {
-		buf, _ := json.Marshal(body)
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, _ := json.Marshal(b)
 		rd = bytes.NewReader(buf)
 	}
 	req, err := http.NewRequestWithContext(t.Context(), method, base+path, rd)
