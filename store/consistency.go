@@ -31,6 +31,11 @@ const (
 	// FindingLostAccept: an accepted invitation whose account has no
 	// password or no access (active, or deactivated by an admin since).
 	FindingLostAccept = "accepted_invitation_without_access"
+	// FindingAcceptTwice: a contact has more than one accepted
+	// invitation to a help center. Access is granted once: a contact
+	// with access (active or deactivated) is never invited again, so a
+	// second accept was applied on top of the first.
+	FindingAcceptTwice = "accept_applied_twice"
 	// FindingAccessWithoutOrigin: active access that no accepted
 	// invitation (which grants record too) or active sign-up explains.
 	FindingAccessWithoutOrigin = "active_access_without_origin"
@@ -67,6 +72,7 @@ func (s *Store) CheckConsistency(ctx context.Context, grace time.Duration, emit 
 			return s.checkNoInviteEmail(ctx, grace, emit)
 		},
 		s.checkLostAccepts,
+		s.checkAcceptsTwice,
 		s.checkAccessWithoutOrigin,
 		s.checkBulkCounts,
 	}
@@ -261,6 +267,40 @@ func (s *Store) checkLostAccepts(ctx context.Context, emit func(Finding) error) 
 			return nil
 		}
 		after = rows[len(rows)-1].ID
+	}
+}
+
+// checkAcceptsTwice finds contacts accepted more than once into one help
+// center. An accept's own repeats are harmless (the store ignores a second
+// accept of an accepted invitation), so this is an accept of a second
+// invitation that should never have been issued or accepted: the first
+// one's access already stood.
+func (s *Store) checkAcceptsTwice(ctx context.Context, emit func(Finding) error) error {
+	var hc, contact int64
+	for {
+		var rows []struct {
+			HelpCenterID int64    `bun:"help_center_id"`
+			ContactID    int64    `bun:"contact_id"`
+			IDs          []string `bun:"ids,array"`
+		}
+		err := s.DB.NewRaw(`SELECT help_center_id, contact_id, array_agg(id::text ORDER BY accepted_at, id) AS ids FROM invitations
+			WHERE status = 'accepted' AND (help_center_id, contact_id) > (?, ?)
+			GROUP BY help_center_id, contact_id HAVING count(*) > 1
+			ORDER BY help_center_id, contact_id LIMIT ?`, hc, contact, checkPage).Scan(ctx, &rows)
+		if err := translateList(err, "accepted invitations by contact"); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			f := Finding{Kind: FindingAcceptTwice, HelpCenterID: r.HelpCenterID, IDs: r.IDs,
+				Detail: fmt.Sprintf("contact %d was accepted %d times (invitations %v)", r.ContactID, len(r.IDs), r.IDs)}
+			if err := emit(f); err != nil {
+				return err
+			}
+		}
+		if len(rows) < checkPage {
+			return nil
+		}
+		hc, contact = rows[len(rows)-1].HelpCenterID, rows[len(rows)-1].ContactID
 	}
 }
 

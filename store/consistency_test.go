@@ -242,6 +242,47 @@ func TestConsistencyCheckFindsTwoPendingInvitations(t *testing.T) {
 	wantOne(t, found, store.FindingTwoPending, second)
 }
 
+// A second invitation accepted on top of the first one's access: the
+// store applies it (eligibility is the caller's), leaving the contact
+// accepted twice, which the check reports naming both invitations; a
+// contact accepted once, then deactivated and reactivated, is not.
+func TestConsistencyCheckFindsAnAcceptAppliedTwice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	hc := newHelpCenter(t, "twice")
+	c := newContact(t, "twice")
+	first := invite(t, hc, c)
+	sendEmail(t, first, inviteKey(first, "1"), store.EmailSent)
+	accept(t, first)
+	second := invite(t, hc, c)
+	sendEmail(t, second, inviteKey(second, "1"), store.EmailSent)
+	accept(t, second)
+	if n := count(t, `SELECT count(*) FROM invitations WHERE contact_id = ? AND status = 'accepted'`, c.ID); n != 2 {
+		t.Fatalf("%d accepted invitations planted, want 2", n)
+	}
+
+	once := newContact(t, "twice")
+	inv := invite(t, hc, once)
+	sendEmail(t, inv, inviteKey(inv, "1"), store.EmailSent)
+	accept(t, inv)
+	account, err := db.AccountID(ctx, once.ID, hc.AccountScope())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, action := range []portal.AccessAction{portal.ActionDeactivate, portal.ActionReactivate} {
+		if _, err := db.SetAccess(ctx, hc.ID, account, action, "change-"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	found := findingsIn(t, db, hc, time.Hour)
+	wantOne(t, found, store.FindingAcceptTwice, first.ID)
+	wantOne(t, found, store.FindingAcceptTwice, second.ID)
+	if len(found) != 1 {
+		t.Fatalf("%d findings, want only the accept applied twice: %+v", len(found), found)
+	}
+}
+
 // The check reads tables a page at a time by key: findings spread over
 // several pages are each reported once, none skipped or repeated.
 func TestConsistencyCheckPagesThroughLargeTables(t *testing.T) {

@@ -14,7 +14,8 @@
 //	                 against itself and Temporal (pending invitations
 //	                 whose run is gone, two pending for one contact, a
 //	                 link emailed twice or a pending one not emailed
-//	                 after -grace, an accept lost half-way, active access
+//	                 after -grace, an accept lost half-way or applied
+//	                 twice, active access
 //	                 nothing granted, bulk counters that don't add up),
 //	                 a line a finding (-json: one object a line); exit 1
 //	                 when anything is found
