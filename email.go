@@ -26,3 +26,55 @@ const (
 	// changed or removed (a notice: at most once).
 	EmailAddressChanged EmailKind = "email_changed"
 )
+
+// Guarantee is how many times an email of a kind may reach its recipient.
+type Guarantee string
+
+// Delivery guarantees.
+const (
+	// AtLeastOnce: the email carries a link the person needs, so a send
+	// whose outcome is unknown is confirmed with the provider and, when
+	// the provider never got it, sent again.
+	AtLeastOnce Guarantee = "at_least_once"
+	// AtMostOnce: the email only tells of something already done; a
+	// second copy would confuse more than a lost one, so a send whose
+	// outcome is unknown is never repeated.
+	AtMostOnce Guarantee = "at_most_once"
+)
+
+// Guarantee returns the delivery rule of the kind.
+func (k EmailKind) Guarantee() Guarantee {
+	switch k {
+	case EmailInvite, EmailReminder, EmailSignupVerify, EmailPasswordReset:
+		return AtLeastOnce
+	}
+	return AtMostOnce
+}
+
+// EmailDelivery is what the provider later said about a sent email.
+type EmailDelivery string
+
+// Delivery states of a sent email, from its provider's events.
+const (
+	DeliveryUnknown   EmailDelivery = "unknown"
+	DeliveryDelivered EmailDelivery = "delivered"
+	// DeliveryDeferred: a temporary failure; the provider keeps trying.
+	DeliveryDeferred   EmailDelivery = "deferred"
+	DeliveryBounced    EmailDelivery = "bounced"
+	DeliveryComplained EmailDelivery = "complained"
+)
+
+// UndeliverableReason says why an address gets no more email.
+type UndeliverableReason string
+
+// Reasons an invitation, a sign-up or a reset closes as undeliverable, and
+// reasons an address is suppressed.
+const (
+	// UndeliverableRejected: the provider refused the address when asked
+	// to send.
+	UndeliverableRejected UndeliverableReason = "rejected"
+	// UndeliverableBounced: the receiving server refused it for good.
+	UndeliverableBounced UndeliverableReason = "bounced"
+	// UndeliverableComplained: the recipient marked an email as spam.
+	UndeliverableComplained UndeliverableReason = "complained"
+)

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/mail"
 	"github.com/portalaccess/portal/metrics"
@@ -37,58 +38,169 @@ const (
 	ErrTypeNotFound = "NotFound"
 )
 
-// deliver sends msg at most once for key. An earlier attempt that was
-// claimed but never confirmed (the worker died mid-send) may have reached
-// the provider: a provider that can confirm (mail.Confirmer) is asked;
-// otherwise the send is recorded as unconfirmed and not repeated, since a
-// customer must never get the same email twice.
+// ErrTypeRetryLater: the provider asked us to wait (a 429), or a
+// confirmation must wait for the provider's records; the error carries
+// the delay as its next retry delay.
+const ErrTypeRetryLater = "RetryLater"
+
+// deliver sends msg for key under the rule of its kind (portal.Guarantee):
+//
+//   - a key already sent, or already given up on, sends nothing;
+//   - an earlier attempt whose outcome is unknown (the worker died or the
+//     call timed out mid-send) is first confirmed with the provider
+//     (mail.Confirmer). A link (at least once) is sent again only once the
+//     provider says it never got it; a notice (at most once) never is;
+//   - the provider's answer is recorded even when the activity's context
+//     was cancelled (a stopping worker), and the send itself is not cut
+//     short by that cancellation: it has its own timeout, shorter than the
+//     worker's stop timeout.
+//
+// A refused recipient is a non-retryable Undeliverable error; a throttle
+// or an early confirmation a retryable one with its next retry delay; a
+// configuration error a retryable one logged as an error.
 func (a *Activities) deliver(ctx context.Context, key string, invitationID string, msg mail.Message, countsAsInvite bool) error {
 	logger := activity.GetLogger(ctx)
+	record := context.WithoutCancel(ctx)
+	guarantee := msg.Kind.Guarantee()
+	if sup, err := a.Store.SuppressionFor(ctx, msg.To); err != nil {
+		return err
+	} else if sup != nil {
+		// The provider would drop it anyway, and each attempt costs the
+		// sending domain's reputation. A notice is simply not sent; a
+		// link's process learns its address is undeliverable.
+		logger.Info("address suppressed; email not sent", "key", key, "reason", sup.Reason)
+		metrics.Emails.WithLabelValues(string(msg.Kind), "suppressed").Inc()
+		if guarantee == portal.AtMostOnce {
+			return nil
+		}
+		return undeliverable("the address is suppressed ("+string(sup.Reason)+")", sup.Reason)
+	}
 	msg.IdempotencyKey = key
 	entry := &store.EmailLog{IdempotencyKey: key, Kind: msg.Kind, Recipient: msg.To, Subject: msg.Subject}
 	if invitationID != "" {
 		entry.InvitationID = &invitationID
 	}
+	if info := activity.GetInfo(ctx); info.WorkflowExecution.ID != "" {
+		entry.WorkflowID = &info.WorkflowExecution.ID
+	}
 	claimed, existing, err := a.Store.ClaimEmail(ctx, entry)
 	if err != nil {
 		return err
 	}
+	msg.EmailID = existing.ID
 	if !claimed && existing.Status != store.EmailSending {
 		logger.Info("email already handled", "key", key, "status", existing.Status)
 		return nil
 	}
 	if !claimed {
-		confirmer, ok := a.Mail.(mail.Confirmer)
-		if !ok {
-			logger.Warn("earlier send attempt ended without confirmation; not sending again", "key", key)
-			metrics.Emails.WithLabelValues(string(msg.Kind), "unconfirmed").Inc()
-			return a.Store.FinishEmail(ctx, key, store.EmailUnconfirmed, "", "attempt ended without confirmation", false)
-		}
-		providerID, accepted, err := confirmer.Accepted(ctx, key)
-		if err != nil {
-			return fmt.Errorf("confirm %s: %w", key, err)
-		}
-		if accepted {
-			logger.Info("earlier send attempt confirmed", "key", key, "provider_id", providerID)
-			return a.Store.FinishEmail(ctx, key, store.EmailSent, providerID, "", countsAsInvite)
+		sent, err := a.confirm(ctx, msg, existing, guarantee, countsAsInvite)
+		if err != nil || sent {
+			return err
 		}
 		// The provider never got it: send now.
 	}
-	providerID, err := a.Mail.Send(ctx, msg)
-	if err != nil {
-		if ferr := a.Store.FinishEmail(ctx, key, store.EmailFailed, "", err.Error(), false); ferr != nil {
-			logger.Error("recording failed send", "key", key, "error", ferr)
+	providerID, err := a.Mail.Send(record, msg)
+	if err == nil {
+		logger.Info("email sent", "key", key, "kind", msg.Kind, "provider_id", providerID)
+		metrics.Emails.WithLabelValues(string(msg.Kind), "sent").Inc()
+		return a.Store.FinishEmail(record, key, store.EmailSent, providerID, "", countsAsInvite)
+	}
+	return a.failed(record, msg, guarantee, err)
+}
+
+// confirm settles an earlier attempt of msg whose outcome is unknown. It
+// answers sent=true when nothing more is to be done (the provider had
+// it, or a notice is given up on), false when the message must be sent.
+func (a *Activities) confirm(ctx context.Context, msg mail.Message, existing *store.EmailLog, guarantee portal.Guarantee, countsAsInvite bool) (bool, error) {
+	logger := activity.GetLogger(ctx)
+	record := context.WithoutCancel(ctx)
+	key := msg.IdempotencyKey
+	confirmer, ok := a.Mail.(mail.Confirmer)
+	if !ok {
+		if guarantee == portal.AtLeastOnce {
+			logger.Warn("earlier send attempt ended without confirmation and the provider can't tell; sending again", "key", key)
+			return false, nil
 		}
-		if errors.Is(err, mail.ErrRejected) {
-			metrics.Emails.WithLabelValues(string(msg.Kind), "rejected").Inc()
-			return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUndeliverable, nil)
+		logger.Warn("earlier send attempt ended without confirmation; a notice is not sent again", "key", key)
+		metrics.Emails.WithLabelValues(string(msg.Kind), "unconfirmed").Inc()
+		return true, a.Store.FinishEmail(record, key, store.EmailUnconfirmed, "", "attempt ended without confirmation", false)
+	}
+	providerID, accepted, err := confirmer.Accepted(ctx, msg, existing.UpdatedAt)
+	var later *mail.RetryLaterError
+	switch {
+	case errors.As(err, &later):
+		logger.Info("waiting for the provider's records before confirming", "key", key, "retry_in", later.After)
+		return true, retryLater(later)
+	case err != nil:
+		return true, fmt.Errorf("confirm %s: %w", key, err)
+	case accepted:
+		logger.Info("earlier send attempt confirmed", "key", key, "provider_id", providerID)
+		metrics.Emails.WithLabelValues(string(msg.Kind), "confirmed").Inc()
+		return true, a.Store.FinishEmail(record, key, store.EmailSent, providerID, "", countsAsInvite)
+	case guarantee == portal.AtMostOnce:
+		logger.Warn("the provider has no record of an interrupted notice; not sent again", "key", key)
+		metrics.Emails.WithLabelValues(string(msg.Kind), "unconfirmed").Inc()
+		return true, a.Store.FinishEmail(record, key, store.EmailUnconfirmed, "", "interrupted; the provider has no record of it", false)
+	}
+	logger.Info("the provider never got the interrupted send; sending again", "key", key)
+	return false, nil
+}
+
+// failed records a send the provider did not take (or may have taken) and
+// says what the workflow must do about it.
+func (a *Activities) failed(ctx context.Context, msg mail.Message, guarantee portal.Guarantee, err error) error {
+	logger := activity.GetLogger(ctx)
+	key := msg.IdempotencyKey
+	var later *mail.RetryLaterError
+	switch {
+	case errors.Is(err, mail.ErrUnknownOutcome):
+		if guarantee == portal.AtMostOnce {
+			logger.Warn("notice's send ended without knowing whether the provider got it; not sent again", "key", key, "error", err)
+			metrics.Emails.WithLabelValues(string(msg.Kind), "unconfirmed").Inc()
+			return a.Store.FinishEmail(ctx, key, store.EmailUnconfirmed, "", err.Error(), false)
 		}
-		metrics.Emails.WithLabelValues(string(msg.Kind), "failed").Inc()
+		// Left claimed: the retry confirms before it sends.
+		metrics.Emails.WithLabelValues(string(msg.Kind), "unknown").Inc()
+		if nerr := a.Store.NoteUnknownOutcome(ctx, key, err.Error()); nerr != nil {
+			logger.Error("recording unknown outcome", "key", key, "error", nerr)
+		}
+		return fmt.Errorf("send %s: %w", key, err)
+	case errors.As(err, &later):
+		metrics.Emails.WithLabelValues(string(msg.Kind), "throttled").Inc()
+		a.finishFailed(ctx, key, err)
+		return retryLater(later)
+	case errors.Is(err, mail.ErrRejected):
+		metrics.Emails.WithLabelValues(string(msg.Kind), "rejected").Inc()
+		a.finishFailed(ctx, key, err)
+		return undeliverable(err.Error(), portal.UndeliverableRejected)
+	case errors.Is(err, mail.ErrConfiguration):
+		// Ours to fix; the recipient is not to blame. Loud, and retried.
+		logger.Error("mail provider refused the send for our configuration", "key", key, "error", err)
+		metrics.Emails.WithLabelValues(string(msg.Kind), "misconfigured").Inc()
+		a.finishFailed(ctx, key, err)
 		return fmt.Errorf("send %s: %w", key, err)
 	}
-	logger.Info("email sent", "key", key, "kind", msg.Kind, "provider_id", providerID)
-	metrics.Emails.WithLabelValues(string(msg.Kind), "sent").Inc()
-	return a.Store.FinishEmail(ctx, key, store.EmailSent, providerID, "", countsAsInvite)
+	metrics.Emails.WithLabelValues(string(msg.Kind), "failed").Inc()
+	a.finishFailed(ctx, key, err)
+	return fmt.Errorf("send %s: %w", key, err)
+}
+
+func (a *Activities) finishFailed(ctx context.Context, key string, cause error) {
+	if err := a.Store.FinishEmail(ctx, key, store.EmailFailed, "", cause.Error(), false); err != nil {
+		activity.GetLogger(ctx).Error("recording failed send", "key", key, "error", err)
+	}
+}
+
+// retryLater asks Temporal for the next attempt after the delay the
+// provider (or its indexing) needs.
+func retryLater(e *mail.RetryLaterError) error {
+	return temporal.NewApplicationErrorWithOptions(e.Error(), ErrTypeRetryLater, temporal.ApplicationErrorOptions{NextRetryDelay: e.After})
+}
+
+// undeliverable is the business error that closes an invitation, a
+// sign-up or a reset: its details carry the reason.
+func undeliverable(msg string, reason portal.UndeliverableReason) error {
+	return temporal.NewNonRetryableApplicationError(msg, ErrTypeUndeliverable, nil, reason)
 }
 
 // portalURL is the address of a page of a help center's portal.

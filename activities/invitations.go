@@ -180,12 +180,20 @@ func (a *Activities) SendWelcome(ctx context.Context, invitationID string) error
 type CloseInput struct {
 	InvitationID string
 	Status       portal.InvitationStatus
+	// Reason says why an undeliverable invitation is one; empty from
+	// workflows that closed before reasons were kept.
+	Reason portal.UndeliverableReason `json:",omitempty"`
 }
 
 // CloseInvitation records that an invitation expired, was revoked or could
 // not be delivered.
 func (a *Activities) CloseInvitation(ctx context.Context, in CloseInput) error {
-	err := a.Store.CloseInvitation(ctx, in.InvitationID, in.Status)
+	var err error
+	if in.Status == portal.InvitationUndeliverable && in.Reason != "" {
+		err = a.Store.CloseUndeliverable(ctx, in.InvitationID, in.Reason)
+	} else {
+		err = a.Store.CloseInvitation(ctx, in.InvitationID, in.Status)
+	}
 	if err == nil {
 		metrics.Invitations.WithLabelValues(string(in.Status)).Inc()
 	}

@@ -37,6 +37,16 @@ type Config struct {
 	MailgunDomain  string `env:"MAILGUN_DOMAIN"`
 	MailgunAPIKey  string `env:"MAILGUN_API_KEY"`
 	MailgunAPIBase string `env:"MAILGUN_API_BASE, default=https://api.mailgun.net/v3"`
+	// MailgunTimeout bounds each call to Mailgun; a call past it is an
+	// unknown outcome, confirmed before any retry. It must be shorter
+	// than WORKER_STOP_TIMEOUT so a stopping worker lets a send finish.
+	MailgunTimeout time.Duration `env:"MAILGUN_TIMEOUT, default=15s"`
+	// MailgunEventsDelay is how long Mailgun may take to list an accepted
+	// message in its events; an interrupted send is confirmed no sooner.
+	MailgunEventsDelay time.Duration `env:"MAILGUN_EVENTS_DELAY, default=3m"`
+	// MailgunWebhookSigningKey verifies Mailgun's webhooks
+	// (POST /webhooks/mailgun); unset, the endpoint refuses every call.
+	MailgunWebhookSigningKey string `env:"MAILGUN_WEBHOOK_SIGNING_KEY"`
 
 	// AdminAPIKey, when set, is stored (hashed) as an admin key at start-up
 	// so a new installation has a way in.
@@ -134,6 +144,15 @@ func (c *Config) validate() error {
 		}
 		if c.MailgunAPIKey == "" {
 			return fmt.Errorf("MAILGUN_API_KEY: required when MAIL_DRIVER=mailgun")
+		}
+		if c.MailgunTimeout < time.Second || c.MailgunTimeout > 25*time.Second {
+			return fmt.Errorf("MAILGUN_TIMEOUT: must be between 1s and 25s (an email activity's attempt has 30s), such as 15s")
+		}
+		if c.WorkerStopTimeout <= c.MailgunTimeout {
+			return fmt.Errorf("WORKER_STOP_TIMEOUT: must be longer than MAILGUN_TIMEOUT (%s), so a stopping worker lets a send finish", c.MailgunTimeout)
+		}
+		if c.MailgunEventsDelay < 0 || c.MailgunEventsDelay > time.Hour {
+			return fmt.Errorf("MAILGUN_EVENTS_DELAY: must be between 0 and 1h, such as 3m")
 		}
 	default:
 		return fmt.Errorf("MAIL_DRIVER: must be outbox or mailgun, got %q", c.MailDriver)

@@ -39,6 +39,11 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"PUBLIC_BASE_URL":      {"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "PUBLIC_BASE_URL": "portal.example.com"},
 		"DATABASE_URL":         {"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "DATABASE_URL": "mysql://x"},
 		"PORTAL_ADMIN_API_KEY": {"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "PORTAL_ADMIN_API_KEY": "short"},
+		// A stopping worker must let a send finish rather than cut it.
+		"WORKER_STOP_TIMEOUT": {"TOKEN_SECRET": secret, "MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com", "MAILGUN_API_KEY": "k",
+			"MAILGUN_TIMEOUT": "20s", "WORKER_STOP_TIMEOUT": "20s"},
+		"MAILGUN_TIMEOUT": {"TOKEN_SECRET": secret, "MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com", "MAILGUN_API_KEY": "k",
+			"MAILGUN_TIMEOUT": "1m"},
 	} {
 		_, err := load(env)
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {

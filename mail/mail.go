@@ -5,6 +5,8 @@ package mail
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/portalaccess/portal"
 )
@@ -16,23 +18,58 @@ type Message struct {
 	Text    string
 	HTML    string
 	Kind    portal.EmailKind
-	// IdempotencyKey names this send; a Confirmer can look it up.
+	// IdempotencyKey names this send; a Confirmer can look it up, and the
+	// message's Message-Id is derived from it.
 	IdempotencyKey string
+	// EmailID is the send's row in the email log; the provider keeps it
+	// as a user variable (VarEmailID), so its later events find the row.
+	EmailID int64
 }
+
+// VarEmailID is the Mailgun user variable (v:portal-email-id) that ties a
+// message and every event about it to its email log row.
+const VarEmailID = "portal-email-id"
 
 // Sender delivers messages. It returns the provider's message ID.
 type Sender interface {
 	Send(ctx context.Context, m Message) (providerID string, err error)
 }
 
-// Confirmer is a Sender that can tell whether it already accepted the
-// message sent with an idempotency key. When a send was interrupted (the
-// worker died mid-call), asking it turns "maybe sent" into a definite
-// answer; without it the send is left unconfirmed rather than repeated.
+// Confirmer is a Sender that can tell whether it already accepted a
+// message. When a send was interrupted (the worker died mid-call, the call
+// timed out), asking it turns "maybe sent" into a definite answer. since
+// is when the interrupted attempt began; a provider that indexes its
+// records late answers a RetryLaterError while an answer could still be
+// wrong.
 type Confirmer interface {
-	Accepted(ctx context.Context, idempotencyKey string) (providerID string, ok bool, err error)
+	Accepted(ctx context.Context, m Message, since time.Time) (providerID string, ok bool, err error)
 }
 
-// ErrRejected marks a message the provider refused for good (a bad
-// address, a suspended domain): retrying cannot help.
+// ErrRejected marks a message the provider refused for its recipient (a
+// malformed or refused address): retrying cannot help, and the address is
+// undeliverable.
 var ErrRejected = errors.New("message rejected by provider")
+
+// ErrConfiguration marks a refusal caused by our side: the key, the domain
+// or the sender address. It is retried (a fix cures it) and shown to
+// operators, and it never makes a recipient undeliverable.
+var ErrConfiguration = errors.New("mail provider configuration error")
+
+// ErrUnknownOutcome marks a send that may or may not have reached the
+// provider (the call timed out or the connection broke after the request
+// went out): it must be confirmed before it is tried again.
+var ErrUnknownOutcome = errors.New("outcome of the send is unknown")
+
+// RetryLaterError asks for the next attempt no sooner than After: the
+// provider throttles us (429 with Retry-After), or it has not yet indexed
+// what a confirmation looks for.
+type RetryLaterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryLaterError) Error() string {
+	return fmt.Sprintf("%v (retry in %s)", e.Err, e.After.Round(time.Second))
+}
+
+func (e *RetryLaterError) Unwrap() error { return e.Err }

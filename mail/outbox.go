@@ -3,9 +3,13 @@ package mail
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/portalaccess/portal/store"
 )
+
+// OutboxDomain is the domain of the outbox's message IDs.
+const OutboxDomain = "outbox.portal.localhost"
 
 // Outbox keeps messages in the database for development, where a person or
 // a test reads them at /dev/outbox instead of a mailbox.
@@ -14,11 +18,18 @@ type Outbox struct {
 }
 
 // Send implements Sender. A message whose idempotency key the outbox
-// already holds is not stored twice.
+// already holds is not stored twice. Like Mailgun, the outbox keeps the
+// message's ID and user variables, so the webhook path can be tried.
 func (o *Outbox) Send(ctx context.Context, m Message) (string, error) {
-	row := &store.OutboxMessage{Recipient: m.To, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML, Kind: m.Kind}
+	row := &store.OutboxMessage{Recipient: m.To, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML, Kind: m.Kind,
+		Variables: map[string]string{}}
 	if m.IdempotencyKey != "" {
 		row.IdempotencyKey = &m.IdempotencyKey
+		id := MessageID(m.IdempotencyKey, OutboxDomain)
+		row.MessageID = &id
+	}
+	if m.EmailID != 0 {
+		row.Variables[VarEmailID] = strconv.FormatInt(m.EmailID, 10)
 	}
 	if err := o.Store.AddOutbox(ctx, row); err != nil {
 		return "", err
@@ -26,9 +37,10 @@ func (o *Outbox) Send(ctx context.Context, m Message) (string, error) {
 	return "outbox-" + strconv.FormatInt(row.ID, 10), nil
 }
 
-// Accepted implements Confirmer.
-func (o *Outbox) Accepted(ctx context.Context, key string) (string, bool, error) {
-	id, ok, err := o.Store.OutboxByKey(ctx, key)
+// Accepted implements Confirmer. The outbox writes in one transaction, so
+// its answer is final at once.
+func (o *Outbox) Accepted(ctx context.Context, m Message, _ time.Time) (string, bool, error) {
+	id, ok, err := o.Store.OutboxByKey(ctx, m.IdempotencyKey)
 	if err != nil || !ok {
 		return "", false, err
 	}

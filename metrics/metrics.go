@@ -38,10 +38,22 @@ var (
 	}, []string{"event"})
 	// Emails counts email sends by kind and outcome: sent, failed,
 	// rejected (the provider refused the address for good), unconfirmed
-	// (an attempt ended without knowing whether the provider got it).
+	// (a notice whose attempt ended without knowing whether the provider
+	// got it; never sent again), unknown (a link's attempt in that state,
+	// confirmed before any retry), confirmed (an unknown send the provider
+	// turned out to have), misconfigured (refused for our key, domain or
+	// sender), throttled (429), suppressed (not sent: the address bounced
+	// or complained before).
 	Emails = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "portal_emails_total", Help: "Email sends by kind and outcome: sent, failed, rejected, unconfirmed.",
+		Name: "portal_emails_total", Help: "Email sends by kind and outcome: sent, failed, rejected, unconfirmed, unknown, confirmed, misconfigured, throttled, suppressed.",
 	}, []string{"kind", "outcome"})
+	// EmailEvents counts the mail provider's webhook events by event
+	// (delivered, deferred, bounced, complained, unsubscribed) and how they
+	// were taken: recorded, duplicate (already known), unmatched (no email
+	// of ours), replayed (a token seen before).
+	EmailEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_email_events_total", Help: "Mail provider events received by webhook, by event and result.",
+	}, []string{"event", "result"})
 	// Signups counts sign-ups by outcome: verified, activated, and the
 	// closing statuses (rejected, expired).
 	Signups = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -88,7 +100,7 @@ func init() {
 		Invitations.WithLabelValues(e)
 	}
 	for _, k := range []portal.EmailKind{portal.EmailInvite, portal.EmailReminder, portal.EmailWelcome, portal.EmailSignupVerify, portal.EmailPasswordReset} {
-		for _, o := range []string{"sent", "failed", "rejected", "unconfirmed"} {
+		for _, o := range []string{"sent", "failed", "rejected", "unconfirmed", "unknown", "confirmed", "misconfigured", "throttled", "suppressed"} {
 			Emails.WithLabelValues(string(k), o)
 		}
 	}
@@ -101,12 +113,15 @@ func init() {
 	for _, o := range []portal.Outcome{portal.OutcomeInvited, portal.OutcomeAlreadyInvited, portal.OutcomeFailed} {
 		BulkContacts.WithLabelValues(string(o))
 	}
+	for _, e := range []string{"delivered", "deferred", "bounced", "complained"} {
+		EmailEvents.WithLabelValues(e, "recorded")
+	}
 	for _, l := range []string{"client", "target", "api"} {
 		RateLimited.WithLabelValues(l)
 	}
 	Registry.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		HTTPRequests, HTTPDuration, Invitations, Emails, Signups, BulkJobs, BulkContacts,
+		HTTPRequests, HTTPDuration, Invitations, Emails, EmailEvents, Signups, BulkJobs, BulkContacts,
 		Lockouts, RateLimited, WebhookSignatureFailures, TemporalUnavailable,
 	)
 }

@@ -83,7 +83,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 		telemetry: tel, tracing: tracing}
 	switch cfg.MailDriver {
 	case "mailgun":
-		s.Mail = mail.NewMailgun(cfg.MailgunDomain, cfg.MailgunAPIKey, cfg.MailgunAPIBase, cfg.MailFrom)
+		s.Mail = mail.NewMailgun(mail.MailgunConfig{Domain: cfg.MailgunDomain, APIKey: cfg.MailgunAPIKey, APIBase: cfg.MailgunAPIBase,
+			From: cfg.MailFrom, Timeout: cfg.MailgunTimeout, EventsDelay: cfg.MailgunEventsDelay, WebhookSigningKey: cfg.MailgunWebhookSigningKey})
 	default:
 		s.Mail = &mail.Outbox{Store: st}
 	}

@@ -75,3 +75,15 @@ func decodeTimeCursor(c string) (time.Time, string, error) {
 	}
 	return t, id, nil
 }
+
+func encodeStringCursor(k string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("k|" + k))
+}
+
+func decodeStringCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), "k|") {
+		return "", ErrBadCursor
+	}
+	return strings.TrimPrefix(string(b), "k|"), nil
+}

@@ -31,6 +31,8 @@ type Invitation struct {
 	UpdatedAt       time.Time               `bun:"updated_at,nullzero,default:now()"`
 	AcceptedAt      *time.Time              `bun:"accepted_at"`
 	ClosedAt        *time.Time              `bun:"closed_at"`
+	// UndeliverableReason says why an undeliverable invitation is one.
+	UndeliverableReason *portal.UndeliverableReason `bun:"undeliverable_reason"`
 
 	HelpCenterSlug string `bun:"help_center_slug,scanonly"`
 }
@@ -208,6 +210,17 @@ func (s *Store) IssueToken(ctx context.Context, invitationID string, gen int, to
 // undeliverable and withdraws the contact's invited status. Closing twice is
 // harmless.
 func (s *Store) CloseInvitation(ctx context.Context, invitationID string, status portal.InvitationStatus) error {
+	return s.closeInvitation(ctx, invitationID, status, "")
+}
+
+// CloseUndeliverable closes a pending invitation as undeliverable, with
+// the reason (the provider rejected the address, it bounced, its owner
+// complained).
+func (s *Store) CloseUndeliverable(ctx context.Context, invitationID string, reason portal.UndeliverableReason) error {
+	return s.closeInvitation(ctx, invitationID, portal.InvitationUndeliverable, reason)
+}
+
+func (s *Store) closeInvitation(ctx context.Context, invitationID string, status portal.InvitationStatus, reason portal.UndeliverableReason) error {
 	if !status.Closing() {
 		return fmt.Errorf("close invitation: bad status %q", status)
 	}
@@ -215,6 +228,7 @@ func (s *Store) CloseInvitation(ctx context.Context, invitationID string, status
 		inv := new(Invitation)
 		err := tx.NewUpdate().Model(inv).
 			Set("status = ?", status).Set("closed_at = now()").Set("updated_at = now()").
+			Set("undeliverable_reason = NULLIF(?, '')", string(reason)).
 			Where("id = ? AND status = ?", invitationID, portal.InvitationPending).
 			Returning("*").Scan(ctx)
 		if errors.Is(err, sql.ErrNoRows) {

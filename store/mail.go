@@ -34,8 +34,34 @@ type EmailLog struct {
 	ProviderID     *string          `bun:"provider_id"`
 	Error          *string          `bun:"error"`
 	InvitationID   *string          `bun:"invitation_id,type:uuid"`
-	CreatedAt      time.Time        `bun:"created_at,nullzero,default:now()"`
-	UpdatedAt      time.Time        `bun:"updated_at,nullzero,default:now()"`
+	// WorkflowID is the workflow that sent it, which the provider's
+	// later events about it (a bounce, a complaint) are signalled to.
+	WorkflowID    *string    `bun:"workflow_id"`
+	MessageID     *string    `bun:"message_id"`
+	DeliveredAt   *time.Time `bun:"delivered_at"`
+	DeferredAt    *time.Time `bun:"deferred_at"`
+	FailedAt      *time.Time `bun:"failed_at"`
+	FailureReason *string    `bun:"failure_reason"`
+	ComplainedAt  *time.Time `bun:"complained_at"`
+	CreatedAt     time.Time  `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt     time.Time  `bun:"updated_at,nullzero,default:now()"`
+}
+
+// Delivery is what the provider's events say of the email so far: a
+// complaint outranks a bounce, which outranks a delivery, which outranks
+// a deferral.
+func (e *EmailLog) Delivery() portal.EmailDelivery {
+	switch {
+	case e.ComplainedAt != nil:
+		return portal.DeliveryComplained
+	case e.FailedAt != nil:
+		return portal.DeliveryBounced
+	case e.DeliveredAt != nil:
+		return portal.DeliveryDelivered
+	case e.DeferredAt != nil:
+		return portal.DeliveryDeferred
+	}
+	return portal.DeliveryUnknown
 }
 
 // ClaimEmail reserves e.IdempotencyKey for one send. It returns true when
@@ -84,6 +110,14 @@ func (s *Store) FinishEmail(ctx context.Context, key, status, providerID, errTex
 	})
 }
 
+// NoteUnknownOutcome keeps a claimed send open ("sending") after an
+// attempt whose outcome is unknown, with the error that left it so: the
+// next attempt confirms it with the provider before sending again.
+func (s *Store) NoteUnknownOutcome(ctx context.Context, key, errText string) error {
+	_, err := s.DB.NewRaw(`UPDATE email_log SET error = ? WHERE idempotency_key = ? AND status = ?`, errText, key, EmailSending).Exec(ctx)
+	return translate(err, "note unknown outcome")
+}
+
 // EmailsFor lists an invitation's log entries, oldest first.
 func (s *Store) EmailsFor(ctx context.Context, invitationID string) ([]EmailLog, error) {
 	var items []EmailLog
@@ -104,6 +138,10 @@ type OutboxMessage struct {
 	CreatedAt time.Time        `bun:"created_at,nullzero,default:now()" json:"created_at"`
 
 	IdempotencyKey *string `bun:"idempotency_key" json:"-"`
+	// MessageID and Variables are what a provider would carry: the
+	// message's stable ID and its user variables (the email log row).
+	MessageID *string           `bun:"message_id" json:"message_id"`
+	Variables map[string]string `bun:"variables,type:jsonb" json:"variables"`
 }
 
 // AddOutbox stores a message in the outbox, once per idempotency key; a
