@@ -20,7 +20,17 @@ type WorkflowSettings struct {
 	// MAIL_TASK_QUEUE: the worker keeps polling them, so the emails of
 	// workflows started with a former name are still sent.
 	MailTaskQueueFormer []string `env:"MAIL_TASK_QUEUE_FORMER"`
+
+	// WorkflowDurations is how durations are written in workflow inputs
+	// and answers: "text" ("72h", readable in the Temporal UI) or
+	// "nanoseconds", which versions before text durations can read too:
+	// set it while upgrading from one of those with a rolling deploy, and
+	// remove it once none of their processes is left.
+	WorkflowDurations string `env:"WORKFLOW_DURATIONS, default=text"`
 }
+
+// DurationsAsNanoseconds tells whether durations are written as numbers.
+func (w WorkflowSettings) DurationsAsNanoseconds() bool { return w.WorkflowDurations == "nanoseconds" }
 
 // Bounds of the bulk settings; the starter clamps to the same.
 const (
@@ -39,6 +49,9 @@ func (c *Config) validateWorkflows() error {
 		return fmt.Errorf("BULK_WINDOW: must be 1 to %d (0: default), got %d", maxBulkWindow, c.BulkWindow)
 	case c.BulkChildrenPerRun != 0 && (c.BulkChildrenPerRun < minBulkChildrenPerRun || c.BulkChildrenPerRun > maxBulkChildrenPerRun):
 		return fmt.Errorf("BULK_CHILDREN_PER_RUN: must be %d to %d (0: default), got %d", minBulkChildrenPerRun, maxBulkChildrenPerRun, c.BulkChildrenPerRun)
+	}
+	if c.WorkflowDurations != "text" && c.WorkflowDurations != "nanoseconds" {
+		return fmt.Errorf("WORKFLOW_DURATIONS: must be text or nanoseconds, got %q", c.WorkflowDurations)
 	}
 	for _, q := range c.MailTaskQueueFormer {
 		switch q = strings.TrimSpace(q); q {

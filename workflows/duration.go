@@ -4,8 +4,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
+
+// durationsAsNanoseconds makes this process write durations as numbers, as
+// versions before text durations did and as they can read.
+var durationsAsNanoseconds atomic.Bool
+
+// WriteDurationsAsNanoseconds sets how this process writes durations in
+// workflow inputs and answers: as nanoseconds when on (WORKFLOW_DURATIONS
+// =nanoseconds), as text otherwise. Every version reads both; only a
+// version older than text durations cannot read text, so during a rolling
+// deploy from one the new processes write numbers until no older worker
+// or API process is left. A history holds whichever form was written and
+// replays either way: the choice never reaches workflow logic.
+func WriteDurationsAsNanoseconds(on bool) { durationsAsNanoseconds.Store(on) }
 
 // Duration is a time.Duration that reads as a person writes it in
 // workflow inputs and query answers ("72h", "90m"), where a bare
@@ -31,8 +45,14 @@ func (d Duration) String() string {
 	return td.String()
 }
 
-// MarshalJSON writes the duration as text.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+// MarshalJSON writes the duration as text, or as nanoseconds while older
+// versions may read it (WriteDurationsAsNanoseconds).
+func (d Duration) MarshalJSON() ([]byte, error) {
+	if durationsAsNanoseconds.Load() {
+		return json.Marshal(int64(d))
+	}
+	return json.Marshal(d.String())
+}
 
 // UnmarshalJSON reads text ("72h") or, from histories recorded before
 // durations were text, a number of nanoseconds.

@@ -47,3 +47,37 @@ func TestSignupAndResetInputsShowDurationsAsText(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(b), `"LinkLifetime":"1h","EmailInterval":"1m"`)
 }
+
+// olderInput is InvitationInput's policy as versions before text
+// durations declared it.
+type olderInput struct {
+	Policy struct {
+		Reminders     []time.Duration
+		LinkLifetime  time.Duration
+		AutoReinvites int
+	}
+}
+
+// During a rolling deploy from a version before text durations, this one
+// writes nanoseconds (WORKFLOW_DURATIONS=nanoseconds), which the older
+// workers decode; text is what they could not.
+func TestDurationsWrittenAsNanosecondsAreReadByOlderVersions(t *testing.T) {
+	in := InvitationInput{Policy: PolicyFrom(portal.DefaultInvitePolicy())}
+
+	text, err := json.Marshal(in)
+	require.NoError(t, err)
+	var old olderInput
+	require.Error(t, json.Unmarshal(text, &old), "an older worker would have read %s", text)
+
+	WriteDurationsAsNanoseconds(true)
+	defer WriteDurationsAsNanoseconds(false)
+	numbers, err := json.Marshal(in)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(numbers, &old))
+	require.Equal(t, []time.Duration{72 * time.Hour, 144 * time.Hour}, old.Policy.Reminders)
+	require.Equal(t, 168*time.Hour, old.Policy.LinkLifetime)
+
+	var back InvitationInput
+	require.NoError(t, json.Unmarshal(numbers, &back))
+	require.Equal(t, in.Policy, back.Policy)
+}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -76,4 +77,55 @@ func historyType(t *testing.T, path string) string {
 		t.Fatalf("%s is not a recorded history: %v", path, err)
 	}
 	return h.Events[0].Started.WorkflowType.Name
+}
+
+// A history written while this version wrote durations as nanoseconds
+// (WORKFLOW_DURATIONS=nanoseconds, during a rolling deploy) replays like
+// the one written in text: the recorded reminder, re-invite and expiry
+// history, its input rewritten to numbers, replays against this code.
+func TestReplayHistoryWithDurationsInNanoseconds(t *testing.T) {
+	raw, err := os.ReadFile("testdata/invitation_reminded_reinvited_expired_v4.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	started := h["events"].([]any)[0].(map[string]any)["workflowExecutionStartedEventAttributes"].(map[string]any)
+	payload := started["input"].(map[string]any)["payloads"].([]any)[0].(map[string]any)
+	data, err := base64.StdEncoding.DecodeString(payload["data"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in InvitationInput
+	if err := json.Unmarshal(data, &in); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"LinkLifetime":"`) {
+		t.Fatalf("the recorded input no longer holds text durations: %s", data)
+	}
+	WriteDurationsAsNanoseconds(true)
+	data, err = json.Marshal(in)
+	WriteDurationsAsNanoseconds(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), `"LinkLifetime":"`) {
+		t.Fatalf("input still in text: %s", data)
+	}
+	payload["data"] = base64.StdEncoding.EncodeToString(data)
+	rewritten, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "nanoseconds.json")
+	if err := os.WriteFile(path, rewritten, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := worker.NewWorkflowReplayer()
+	Register(r)
+	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
+		t.Fatalf("replay with nanoseconds: %v", err)
+	}
 }
