@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,7 +59,9 @@ type Config struct {
 	SweepInterval time.Duration `env:"SWEEP_INTERVAL, default=30s"`
 
 	// CrashPoint makes the process exit at a named point, for tests that
-	// prove recovery: "after-ticket-stored". Never set it in production.
+	// prove recovery: "after-ticket-stored", or a step of an accept
+	// ("accept-staged", "accept-admitted", "accept-applied"). Never set it
+	// in production.
 	CrashPoint string `env:"PORTAL_CRASH_POINT"`
 
 	// PasswordResetLinkLifetime is how long a password reset link works;
@@ -108,6 +111,9 @@ type Config struct {
 	// and tracing (operations.go).
 	Operations
 }
+
+// CrashPoints are the values PORTAL_CRASH_POINT takes.
+var CrashPoints = []string{"after-ticket-stored", "accept-staged", "accept-admitted", "accept-applied"}
 
 // Load reads the configuration through lookuper (the process environment
 // when nil) and validates it. Errors name the offending variable.
@@ -160,7 +166,7 @@ func (c *Config) validate() error {
 	if c.SweepInterval <= 0 {
 		return fmt.Errorf("SWEEP_INTERVAL: must be a positive duration such as 30s")
 	}
-	if c.CrashPoint != "" && c.CrashPoint != "after-ticket-stored" {
+	if c.CrashPoint != "" && !slices.Contains(CrashPoints, c.CrashPoint) {
 		return fmt.Errorf("PORTAL_CRASH_POINT: unknown point %q", c.CrashPoint)
 	}
 	if c.MailRatePerSecond < 0 {

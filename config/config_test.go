@@ -139,3 +139,15 @@ func TestPasswordResetSettingsDefaultToAnHourAndAMinute(t *testing.T) {
 		t.Fatalf("interval as long as the link: %v", err)
 	}
 }
+
+func TestCrashPointsAreTheNamedOnesOnly(t *testing.T) {
+	for _, point := range CrashPoints {
+		if _, err := load(map[string]string{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "PORTAL_CRASH_POINT": point}); err != nil {
+			t.Errorf("%s: %v", point, err)
+		}
+	}
+	_, err := load(map[string]string{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "PORTAL_CRASH_POINT": "accept-someday"})
+	if err == nil || !strings.Contains(err.Error(), "PORTAL_CRASH_POINT") {
+		t.Errorf("an unknown point: %v", err)
+	}
+}

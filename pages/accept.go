@@ -123,6 +123,7 @@ func (s *Site) acceptSubmit(c *gin.Context) {
 		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your account was not activated. Please try again in a moment.", "")
 		return
 	}
+	s.acceptStep(AcceptStaged)
 	err = s.acceptUpdate(c, inv, workflows.AcceptRequest{Generation: gen, StageID: stageID})
 	if err != nil {
 		if derr := s.Store.DropCredential(ctx, stageID); derr != nil {
@@ -131,6 +132,7 @@ func (s *Site) acceptSubmit(c *gin.Context) {
 		s.acceptFailed(c, hc, inv, err)
 		return
 	}
+	s.acceptStep(AcceptApplied)
 	s.startSession(c, hc, inv.ContactID)
 }
 
@@ -138,13 +140,16 @@ func (s *Site) acceptUpdate(c *gin.Context, inv *store.Invitation, req workflows
 	// The staged password's ID names the update: a retry of this submit
 	// is the same accept, and the invitation's own run chain (its first
 	// run ID is the invitation ID) is the only one it can reach.
+	// It waits in two stages, admitted then done, only so that a crash
+	// can be placed between them.
 	handle, err := s.Temporal.UpdateWorkflow(c.Request.Context(), client.UpdateWorkflowOptions{
 		WorkflowID: inv.WorkflowID, FirstExecutionRunID: inv.ID, UpdateID: req.StageID,
-		UpdateName: workflows.AcceptUpdate, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		UpdateName: workflows.AcceptUpdate, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageAccepted,
 	})
 	if err != nil {
 		return err
 	}
+	s.acceptStep(AcceptAdmitted)
 	return handle.Get(c.Request.Context(), nil)
 }
 

@@ -49,6 +49,27 @@ type Site struct {
 	TrustedProxies []netip.Prefix
 	// SessionIdleTimeout ends a session unused for that long.
 	SessionIdleTimeout time.Duration
+	// AfterAcceptStep runs after each step of an accept (AcceptStaged,
+	// AcceptAdmitted, AcceptApplied); the fault-injection suite uses it to
+	// stop the process there.
+	AfterAcceptStep func(step string)
+}
+
+// The steps of an accept, in order, for AfterAcceptStep: the password is
+// staged in Postgres; the workflow admitted the accept update; the
+// workflow applied it (the account is active) and the answer is not yet
+// written.
+const (
+	AcceptStaged   = "accept-staged"
+	AcceptAdmitted = "accept-admitted"
+	AcceptApplied  = "accept-applied"
+)
+
+// acceptStep marks an accept's step done.
+func (s *Site) acceptStep(step string) {
+	if s.AfterAcceptStep != nil {
+		s.AfterAcceptStep(step)
+	}
 }
 
 // Register mounts the pages under /portal/:slug. Every answer there

@@ -70,6 +70,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 	if err != nil {
 		return nil, fmt.Errorf("temporal tracing: %w", err)
 	}
+	workflows.WriteDurationsAsNanoseconds(cfg.DurationsAsNanoseconds())
 	st := store.Open(cfg.DatabaseURL)
 	if err := tel.watch(st, logger); err != nil {
 		return nil, errors.Join(err, st.Close())
@@ -193,10 +194,21 @@ func (s *Service) API() *api.Server {
 
 // Pages returns the customer's pages.
 func (s *Service) Pages() *pages.Site {
-	return &pages.Site{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
+	site := &pages.Site{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
 		PublicBaseURL: s.Config.PublicBaseURL, SecureCookies: s.Config.SecureCookies(), Logger: s.Logger,
 		Tokens: s.Tokens, Hasher: s.Hasher, PerIP: s.Config.PerIP(), PerTarget: s.Config.PerTarget(),
 		TrustedProxies: s.Config.TrustedProxyPrefixes(), SessionIdleTimeout: s.Config.SessionIdleTimeout}
+	if s.Config.CrashPoint != "" {
+		// Simulates the process dying after a step of an accept, for the
+		// fault-injection suite.
+		site.AfterAcceptStep = func(step string) {
+			if step == s.Config.CrashPoint {
+				s.Logger.Warn("PORTAL_CRASH_POINT reached: exiting", "point", step)
+				os.Exit(75)
+			}
+		}
+	}
+	return site
 }
 
 // Handler returns the HTTP handler: the JSON API and the customer's pages
