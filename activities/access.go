@@ -19,6 +19,10 @@ type AccessInput struct {
 	Action       portal.AccessAction
 	// RequestKey names the request, so a retry is known as one.
 	RequestKey string
+	// Actor and RequestID name who asked, for the audit trail (empty in
+	// changes started before they were recorded).
+	Actor     string
+	RequestID string
 }
 
 // AccessChange is what SetAccess did.
@@ -41,7 +45,11 @@ type AccessChange struct {
 // SetAccess deactivates or reactivates; the result says whether anything
 // changed, so a repeat sends no second email.
 func (a *Activities) SetAccess(ctx context.Context, in AccessInput) (AccessChange, error) {
-	ch, err := a.Store.SetAccess(ctx, in.HelpCenterID, in.AccountID, in.Action, in.RequestKey)
+	by := store.AuditEvent{Actor: in.Actor, RequestID: in.RequestID}
+	if by.Actor == "" {
+		by.Actor = "unknown"
+	}
+	ch, err := a.Store.SetAccess(ctx, in.HelpCenterID, in.AccountID, in.Action, in.RequestKey, by)
 	if errors.Is(err, store.ErrNotFound) {
 		// A concurrent reactivation removed a never-accepted record: there
 		// is nothing left to change, and retrying cannot bring it back.

@@ -107,15 +107,53 @@ func (a *Activities) ActivateSignup(ctx context.Context, signupID string) error 
 	return err
 }
 
+// DecisionInput approves a sign-up on an admin's behalf.
+type DecisionInput struct {
+	SignupID string
+	// Actor and RequestID name who decided, for the audit trail.
+	Actor     string
+	RequestID string
+}
+
+// decisionEvent is the audit event of an admin's decision; a decision
+// that reached the workflow by the old signal has no known actor.
+func decisionEvent(actor, requestID string) store.AuditEvent {
+	if actor == "" {
+		actor = "unknown"
+	}
+	return store.AuditEvent{Actor: actor, RequestID: requestID}
+}
+
+// ApproveSignup gives the new account access and records who approved it,
+// in one transaction.
+func (a *Activities) ApproveSignup(ctx context.Context, in DecisionInput) error {
+	_, err := a.Store.ActivateSignup(ctx, in.SignupID, decisionEvent(in.Actor, in.RequestID))
+	if errors.Is(err, store.ErrNotPending) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotPending, nil)
+	}
+	if err == nil {
+		metrics.Signups.WithLabelValues("activated").Inc()
+	}
+	return err
+}
+
 // CloseSignupInput ends a sign-up.
 type CloseSignupInput struct {
 	SignupID string
 	Status   portal.SignupStatus
+	// Actor and RequestID name who rejected it (empty for an expiry).
+	Actor     string
+	RequestID string
 }
 
-// CloseSignup records a rejected or expired sign-up.
+// CloseSignup records a rejected or expired sign-up; a rejection is
+// recorded in the audit trail with it.
 func (a *Activities) CloseSignup(ctx context.Context, in CloseSignupInput) error {
-	err := a.Store.CloseSignup(ctx, in.SignupID, in.Status)
+	by := store.AuditEvent{Actor: portal.ActorSystem}
+	if in.Status == portal.SignupRejected {
+		by = decisionEvent(in.Actor, in.RequestID)
+	}
+	err := a.Store.CloseSignup(ctx, in.SignupID, in.Status, by)
 	if err == nil {
 		metrics.Signups.WithLabelValues(string(in.Status)).Inc()
 	}

@@ -3,9 +3,11 @@ package api
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
@@ -13,70 +15,109 @@ import (
 )
 
 const (
-	roleKey = "role"
-	// keyIDKey holds the ID of the request's API key, for the record of
-	// what it changed.
+	// apiKeyKey holds the request's API key (never its secret).
+	apiKeyKey = "api_key"
+	// keyIDKey holds the ID of the request's API key, for the log line
+	// and the record of what it changed.
 	keyIDKey = "api_key_id"
+	// requestIDKey holds the request's ID, answered in X-Request-Id and
+	// kept in the audit events it causes.
+	requestIDKey = "request_id"
 )
 
-// authenticate requires a bearer API key; keys are looked up by hash.
+// authenticate requires a bearer API key that is neither revoked nor
+// expired; keys are looked up by hash.
 func (s *Server) authenticate(c *gin.Context) {
-	key, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(key) == "" {
+	secret, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(secret) == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="portal"`)
 		abort(c, http.StatusUnauthorized, "unauthorized", "an API key is required: Authorization: Bearer <key>")
 		return
 	}
-	k, err := s.Store.APIKeyByHash(c.Request.Context(), credentials.Hash(strings.TrimSpace(key)))
+	k, err := s.Store.APIKeyByHash(c.Request.Context(), credentials.Hash(strings.TrimSpace(secret)))
 	if errors.Is(err, store.ErrNotFound) {
 		c.Header("WWW-Authenticate", `Bearer realm="portal", error="invalid_token"`)
-		abort(c, http.StatusUnauthorized, "unauthorized", "the API key is not valid")
+		abort(c, http.StatusUnauthorized, "unauthorized", "the API key is not valid (unknown, revoked or expired)")
 		return
 	}
 	if err != nil {
 		s.internal(c, err)
 		return
 	}
-	c.Set(roleKey, k.Role)
+	c.Set(apiKeyKey, k)
 	c.Set(keyIDKey, k.ID)
+	if err := s.Store.TouchAPIKey(c.Request.Context(), k.ID); err != nil {
+		// Last use is a hint for people tidying keys; a failed note must
+		// not fail the request.
+		s.Logger.Warn("note api key use", "api_key_id", k.ID, "error", err)
+	}
 	c.Next()
 }
 
-func requireRole(role portal.Role) gin.HandlerFunc {
+// requestKey is the request's API key; authenticate has set it on every
+// route under /api/v1.
+func requestKey(c *gin.Context) *store.APIKey {
+	k, _ := c.Value(apiKeyKey).(*store.APIKey)
+	if k == nil {
+		return &store.APIKey{}
+	}
+	return k
+}
+
+// authorize enforces the role a route needs (see routes): admin routes
+// refuse agent keys, and key management refuses keys scoped to some help
+// centers, which could otherwise issue themselves a wider key.
+func authorize(need portal.Role, unscoped bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if have, _ := c.Value(roleKey).(portal.Role); have != role {
-			abort(c, http.StatusForbidden, "forbidden", "this action needs the "+string(role)+" role")
+		k := requestKey(c)
+		if need == portal.RoleAdmin && k.Role != portal.RoleAdmin {
+			abort(c, http.StatusForbidden, "forbidden", "this action needs the admin role")
+			return
+		}
+		if unscoped && k.Scoped() {
+			abort(c, http.StatusForbidden, "forbidden", "this action needs a key not limited to some help centers")
 			return
 		}
 		c.Next()
 	}
 }
 
-type apiKeyRequest struct {
-	Name string      `json:"name"`
-	Role portal.Role `json:"role"`
+// requestIDs names each request: a caller's X-Request-Id is kept when it
+// is a plain token, otherwise a new one is made. It is answered, logged,
+// and kept in the audit events the request causes.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+func requestIDs(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if !requestIDPattern.MatchString(id) {
+		id = uuid.NewString()
+	}
+	c.Set(requestIDKey, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
 }
 
-// createAPIKey issues a key; it is shown once and stored only hashed.
-func (s *Server) createAPIKey(c *gin.Context) {
-	var req apiKeyRequest
-	if !decodeJSON(c, &req) {
-		return
+// event is an audit event by the request's key.
+func event(c *gin.Context, action portal.AuditAction, target string, helpCenterID *int64, details map[string]any) store.AuditEvent {
+	return store.AuditEvent{Actor: actor(c), Action: action, Target: target,
+		HelpCenterID: helpCenterID, RequestID: requestID(c), Details: details}
+}
+
+// canSee answers 404 for a help center outside the key's scope, the same
+// answer as for one that does not exist, and reports whether it may go on.
+func canSee(c *gin.Context, helpCenterID int64, what string) bool {
+	if requestKey(c).CanSee(helpCenterID) {
+		return true
 	}
-	req.Name = strings.TrimSpace(req.Name)
-	if req.Name == "" || len(req.Name) > 100 {
-		invalidField(c, "name", "name is required (at most 100 characters)")
-		return
-	}
-	if req.Role != portal.RoleAdmin && req.Role != portal.RoleAgent {
-		invalidField(c, "role", "role must be admin or agent")
-		return
-	}
-	key := "pk_" + credentials.Random()
-	k := &store.APIKey{Name: req.Name, Role: req.Role, KeyHash: credentials.Hash(key)}
-	if err := s.Store.EnsureAPIKey(c.Request.Context(), k); err != nil {
-		s.internal(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"name": k.Name, "role": k.Role, "key": key})
+	abort(c, http.StatusNotFound, what+"_not_found", strings.ReplaceAll(what, "_", " ")+" not found")
+	return false
+}
+
+// actor is the audit actor of the request's key.
+func actor(c *gin.Context) string { return portal.KeyActor(requestKey(c).ID) }
+
+// requestID is the request's ID (see requestIDs).
+func requestID(c *gin.Context) string {
+	id, _ := c.Value(requestIDKey).(string)
+	return id
 }

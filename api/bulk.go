@@ -160,6 +160,9 @@ func (s *Server) bulkJob(c *gin.Context) (*store.BulkJob, *store.HelpCenter, boo
 		s.storeError(c, err, "bulk_invitation")
 		return nil, nil, false
 	}
+	if !canSee(c, job.HelpCenterID, "bulk_invitation") {
+		return nil, nil, false
+	}
 	hc, err := s.Store.HelpCenterByID(c.Request.Context(), job.HelpCenterID)
 	if err != nil {
 		s.internal(c, err)

@@ -77,7 +77,11 @@ func (s *Server) importContacts(c *gin.Context) {
 	}
 	report := importReport{Rejected: []rejection{}}
 	err = s.Store.Import(c.Request.Context(), func(im *store.Importer) error {
-		return readImport(c.Request.Context(), body, im, &report)
+		if err := readImport(c.Request.Context(), body, im, &report); err != nil {
+			return err
+		}
+		return im.Record(c.Request.Context(), event(c, portal.AuditContactsImported, "contacts", nil,
+			map[string]any{"created": report.Created, "updated": report.Updated, "rejected": report.RejectedCount}))
 	})
 	var ie *importError
 	var maxErr *http.MaxBytesError

@@ -70,7 +70,7 @@ func (s *Server) createContact(c *gin.Context) {
 		}
 		ct.Email = &email
 	}
-	if err := s.Store.CreateContact(c.Request.Context(), ct); err != nil {
+	if err := s.Store.CreateContact(c.Request.Context(), ct, event(c, portal.AuditContactCreated, "", nil, nil)); err != nil {
 		s.storeError(c, err, "contact")
 		return
 	}
@@ -174,7 +174,19 @@ func (s *Server) updateContact(c *gin.Context) {
 	if req.Verified != nil {
 		ct.Verified = *req.Verified
 	}
-	if err := s.Store.UpdateContact(c.Request.Context(), ct); err != nil {
+	var fields []string
+	for _, f := range []struct {
+		name  string
+		given bool
+	}{{"email", req.Email != nil}, {"name", req.Name != nil}, {"verified", req.Verified != nil}} {
+		if f.given {
+			fields = append(fields, f.name)
+		}
+	}
+	// The fields' names only: values are personal data, and the trail
+	// outlives an erasure.
+	ev := event(c, portal.AuditContactUpdated, portal.Target("contact", ct.ID), nil, map[string]any{"fields": fields})
+	if err := s.Store.UpdateContact(c.Request.Context(), ct, ev); err != nil {
 		s.storeError(c, err, "contact")
 		return
 	}
@@ -221,7 +233,7 @@ func emailKey(email *string) string {
 // revokes pending invitations of accounts without a password and tells
 // the old address.
 func (s *Server) changeAccountEmail(c *gin.Context, ct *store.Contact, email, name *string, verified *bool) {
-	if role, _ := c.Value(roleKey).(portal.Role); role != portal.RoleAdmin {
+	if requestKey(c).Role != portal.RoleAdmin {
 		abort(c, http.StatusForbidden, "admin_required",
 			"this contact has a portal account: only an admin may change its email address")
 		return

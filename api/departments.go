@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 )
 
@@ -53,7 +54,7 @@ func (s *Server) createDepartment(c *gin.Context) {
 		return
 	}
 	d := &store.Department{Name: name, Active: req.Active == nil || *req.Active}
-	if err := s.Store.CreateDepartment(c.Request.Context(), d); err != nil {
+	if err := s.Store.CreateDepartment(c.Request.Context(), d, event(c, portal.AuditDepartmentCreated, "", nil, nil)); err != nil {
 		s.storeError(c, err, "department")
 		return
 	}
@@ -112,7 +113,7 @@ func (s *Server) updateDepartment(c *gin.Context) {
 	if req.Active != nil {
 		d.Active = *req.Active
 	}
-	if err := s.Store.UpdateDepartment(c.Request.Context(), d); err != nil {
+	if err := s.Store.UpdateDepartment(c.Request.Context(), d, event(c, portal.AuditDepartmentUpdated, "", nil, nil)); err != nil {
 		s.storeError(c, err, "department")
 		return
 	}

@@ -66,7 +66,7 @@ func (s *Server) createHelpCenter(c *gin.Context) {
 		return
 	}
 	h := &store.HelpCenter{Slug: req.Slug, Name: req.Name, UserBase: req.UserBase, InvitePolicy: portal.DefaultInvitePolicy()}
-	if err := s.Store.CreateHelpCenter(c.Request.Context(), h); err != nil {
+	if err := s.Store.CreateHelpCenter(c.Request.Context(), h, event(c, portal.AuditHelpCenterCreated, "", nil, nil)); err != nil {
 		s.storeError(c, err, "help_center")
 		return
 	}
@@ -80,8 +80,11 @@ func (s *Server) listHelpCenters(c *gin.Context) {
 		return
 	}
 	out := list[helpCenterView]{Items: []helpCenterView{}, NextCursor: page.NextCursor}
+	k := requestKey(c)
 	for i := range page.Items {
-		out.Items = append(out.Items, s.helpCenterView(&page.Items[i]))
+		if k.CanSee(page.Items[i].ID) {
+			out.Items = append(out.Items, s.helpCenterView(&page.Items[i]))
+		}
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -99,7 +102,7 @@ func (s *Server) helpCenter(c *gin.Context) (*store.HelpCenter, bool) {
 		s.storeError(c, err, "help_center")
 		return nil, false
 	}
-	return h, true
+	return h, canSee(c, h.ID, "help_center")
 }
 
 func (s *Server) getHelpCenter(c *gin.Context) {
@@ -196,11 +199,28 @@ func (s *Server) updateHelpCenter(c *gin.Context) {
 		}
 		h.AutoInvite = a
 	}
-	if err := s.Store.UpdateHelpCenter(c.Request.Context(), h); err != nil {
+	ev := event(c, portal.AuditHelpCenterUpdated, "", &h.ID, map[string]any{"fields": changedSettings(&req)})
+	if err := s.Store.UpdateHelpCenter(c.Request.Context(), h, ev); err != nil {
 		s.storeError(c, err, "help_center")
 		return
 	}
 	c.JSON(http.StatusOK, s.helpCenterView(h))
+}
+
+// changedSettings names the settings a PATCH set, for the audit trail.
+func changedSettings(req *updateHelpCenterRequest) []string {
+	var out []string
+	for _, f := range []struct {
+		name  string
+		given bool
+	}{{"name", req.Name != nil}, {"invite_policy", req.InvitePolicy != nil}, {"email_template", req.EmailTemplate != nil},
+		{"self_signup", req.SelfSignup != nil}, {"signup_requires_approval", req.SignupRequiresApproval != nil},
+		{"auto_invite", req.AutoInvite != nil}} {
+		if f.given {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // validatePolicy returns the offending field and why, or "".

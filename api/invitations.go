@@ -147,7 +147,7 @@ func (s *Server) invitation(c *gin.Context) (*store.Invitation, bool) {
 		s.storeError(c, err, "invitation")
 		return nil, false
 	}
-	return inv, true
+	return inv, canSee(c, inv.HelpCenterID, "invitation")
 }
 
 func (s *Server) getInvitation(c *gin.Context) {

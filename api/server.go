@@ -21,7 +21,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
-	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/buildinfo"
 	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/starter"
@@ -65,7 +64,7 @@ func (s *Server) Handler() *gin.Engine {
 		r.Use(otelgin.Middleware("portal", otelgin.WithTracerProvider(s.Tracing),
 			otelgin.WithPropagators(propagation.TraceContext{})))
 	}
-	r.Use(s.logRequests, s.recoverJSON, limitBody, rejectNUL)
+	r.Use(requestIDs, s.logRequests, s.recoverJSON, limitBody, rejectNUL)
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such route") })
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route")
@@ -76,40 +75,9 @@ func (s *Server) Handler() *gin.Engine {
 	r.GET("/api/openapi.yaml", serveOpenAPI)
 
 	v1 := r.Group("/api/v1", s.authenticate)
-	admin := requireRole(portal.RoleAdmin)
-	v1.POST("/help-centers", admin, s.createHelpCenter)
-	v1.GET("/help-centers", s.listHelpCenters)
-	v1.GET("/help-centers/:slug", s.getHelpCenter)
-	v1.PATCH("/help-centers/:slug", admin, s.updateHelpCenter)
-	v1.POST("/help-centers/:slug/invitations", s.createInvitation)
-	v1.GET("/help-centers/:slug/invitations", s.listInvitations)
-	v1.GET("/help-centers/:slug/users", s.listUsers)
-	v1.GET("/help-centers/:slug/users/export.csv", s.exportUsers)
-	v1.POST("/help-centers/:slug/invitations/bulk", s.createBulkInvitation)
-	v1.GET("/bulk-invitations/:id", s.getBulkInvitation)
-	v1.GET("/bulk-invitations/:id/results.csv", s.bulkResultsCSV)
-	v1.POST("/bulk-invitations/:id/cancel", s.cancelBulkInvitation)
-	v1.POST("/contacts/import", s.importContacts)
-	v1.POST("/contacts", s.createContact)
-	v1.GET("/contacts", s.listContacts)
-	v1.GET("/contacts/:id", s.getContact)
-	v1.PATCH("/contacts/:id", s.updateContact)
-	v1.GET("/invitations/:id", s.getInvitation)
-	v1.POST("/invitations/:id/resend", s.resendInvitation)
-	v1.POST("/invitations/:id/revoke", s.revokeInvitation)
-	v1.POST("/api-keys", admin, s.createAPIKey)
-	v1.POST("/departments", admin, s.createDepartment)
-	v1.GET("/departments", s.listDepartments)
-	v1.GET("/departments/:id", s.getDepartment)
-	v1.PATCH("/departments/:id", admin, s.updateDepartment)
-	v1.POST("/tickets", s.createTicket)
-	v1.PATCH("/help-centers/:slug/users/:id", s.updateUser)
-	v1.POST("/help-centers/:slug/users/:id/approve", admin, s.approveUser)
-	v1.POST("/help-centers/:slug/users/:id/reject", admin, s.rejectUser)
-	v1.POST("/help-centers/:slug/users/:id/deactivate", s.deactivateUser)
-	v1.POST("/help-centers/:slug/users/:id/reactivate", s.reactivateUser)
-	v1.POST("/help-centers/:slug/users/deactivate", s.deactivateUsers)
-	v1.POST("/help-centers/:slug/users/reactivate", s.reactivateUsers)
+	for _, rt := range s.routes() {
+		v1.Handle(rt.Method, rt.Path, authorize(rt.Role, rt.Unscoped), rt.handle)
+	}
 
 	if s.Outbox {
 		r.GET("/dev/outbox", s.listOutbox)
@@ -127,8 +95,13 @@ func (s *Server) logRequests(c *gin.Context) {
 		route = "(unmatched)"
 	}
 	elapsed := time.Since(start)
-	s.Logger.Info("http", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
-		"duration_ms", elapsed.Milliseconds())
+	attrs := []any{"method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+		"duration_ms", elapsed.Milliseconds(), "request_id", requestID(c)}
+	// The key's ID, never the key: enough to find and revoke it.
+	if id, ok := c.Value(keyIDKey).(int64); ok {
+		attrs = append(attrs, "api_key_id", id)
+	}
+	s.Logger.Info("http", attrs...)
 	metrics.HTTPRequests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
 	metrics.HTTPDuration.WithLabelValues(route, c.Request.Method).Observe(elapsed.Seconds())
 	// The portal's forms count their 429s by limit; the API's (resends)

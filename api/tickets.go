@@ -62,7 +62,7 @@ func (s *Server) createTicket(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	hc, err := s.Store.HelpCenterBySlug(ctx, req.HelpCenter)
-	if errors.Is(err, store.ErrNotFound) || !portal.ValidSlug(req.HelpCenter) {
+	if errors.Is(err, store.ErrNotFound) || !portal.ValidSlug(req.HelpCenter) || (err == nil && !requestKey(c).CanSee(hc.ID)) {
 		invalidField(c, "help_center", "no help center has this slug")
 		return
 	}

@@ -74,6 +74,11 @@ func (s *Server) exportUsers(c *gin.Context) {
 			ids = append(ids, id)
 		}
 	}
+	if err := s.Store.Audit(c.Request.Context(), event(c, portal.AuditUsersExported, portal.Target("help_center", hc.ID), &hc.ID,
+		map[string]any{"ids": ids})); err != nil {
+		s.internal(c, err)
+		return
+	}
 	w := s.startCSV(c, hc.Slug+"-portal-users.csv", "email", "name", "status", "invited_at", "accepted_at", "last_sent_at", "send_count")
 	err := s.Store.EachExportUser(c.Request.Context(), hc.ID, ids, func(u store.ExportUser) error {
 		return w.row(u.Email, u.Name, u.Status, csvTime(u.InvitedAt), csvTime(u.AcceptedAt), csvTime(u.LastSentAt), strconv.Itoa(u.SendCount))
@@ -121,7 +126,7 @@ type updateUserRequest struct {
 
 // updateUser edits a portal user's details; the person is not notified.
 func (s *Server) updateUser(c *gin.Context) {
-	_, u, ok := s.helpCenterUser(c)
+	hc, u, ok := s.helpCenterUser(c)
 	if !ok {
 		return
 	}
@@ -134,7 +139,8 @@ func (s *Server) updateUser(c *gin.Context) {
 		if !ok {
 			return
 		}
-		if err := s.Store.RenameContact(c.Request.Context(), u.ContactID, name); err != nil {
+		ev := event(c, portal.AuditUserUpdated, portal.Target("user", u.AccountID), &hc.ID, map[string]any{"fields": []string{"name"}})
+		if err := s.Store.RenameContact(c.Request.Context(), u.ContactID, name, ev); err != nil {
 			s.internal(c, err)
 			return
 		}
@@ -169,7 +175,7 @@ func (s *Server) decideSignup(c *gin.Context, name string) {
 		return
 	}
 	err = s.command(c.Request.Context(), client.UpdateWorkflowOptions{
-		WorkflowID: su.WorkflowID, UpdateID: id, UpdateName: name, Args: []any{workflows.DecisionRequest{SignupID: su.ID}},
+		WorkflowID: su.WorkflowID, UpdateID: id, UpdateName: name, Args: []any{workflows.DecisionRequest{SignupID: su.ID, Actor: actor(c), RequestID: requestID(c)}},
 	}, nil)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
@@ -203,7 +209,11 @@ func (s *Server) setOne(c *gin.Context, action portal.AccessAction) {
 	if !ok {
 		return
 	}
-	change, err := s.Start.AccessChange(c.Request.Context(), hc, u.AccountID, action)
+	if code, msg := decisionHeld(c, u.Status); code != "" {
+		abort(c, http.StatusConflict, code, msg)
+		return
+	}
+	change, err := s.Start.AccessChange(c.Request.Context(), hc, u.AccountID, action, actor(c), requestID(c))
 	if err != nil {
 		s.temporalError(c, err)
 		return
@@ -240,11 +250,16 @@ func (s *Server) setMany(c *gin.Context, action portal.AccessAction) {
 	defer cancel()
 	out := make([]accessResult, 0, len(req.IDs))
 	for _, id := range req.IDs {
-		if _, err := s.Store.PortalUserByID(ctx, hc.ID, id); err != nil {
+		u, err := s.Store.PortalUserByID(ctx, hc.ID, id)
+		if err != nil {
 			out = append(out, accessResult{ID: id, Error: &errorDetail{Code: "user_not_found", Message: "no portal user with this id in this help center"}})
 			continue
 		}
-		change, err := s.Start.AccessChange(ctx, hc, id, action)
+		if code, msg := decisionHeld(c, u.Status); code != "" {
+			out = append(out, accessResult{ID: id, Status: u.Status, Error: &errorDetail{Code: code, Message: msg}})
+			continue
+		}
+		change, err := s.Start.AccessChange(ctx, hc, id, action, actor(c), requestID(c))
 		if err != nil {
 			s.Logger.Error("access change", "account_id", id, "action", action, "error", err)
 			out = append(out, accessResult{ID: id, Error: &errorDetail{Code: "unavailable", Message: "not changed; try again"}})
@@ -253,6 +268,23 @@ func (s *Server) setMany(c *gin.Context, action portal.AccessAction) {
 		out = append(out, accessResult{ID: id, Status: change.Status, Changed: change.Changed})
 	}
 	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+// decisionHeld keeps an admin's decision with admins: an agent can't
+// change the access of a user whose sign-up waits for approval or was
+// rejected (deactivating and then reactivating would undo a rejection).
+// It returns the 409 code and message, or "".
+func decisionHeld(c *gin.Context, status portal.AccessStatus) (string, string) {
+	if requestKey(c).Role == portal.RoleAdmin {
+		return "", ""
+	}
+	switch status {
+	case portal.AccessPendingApproval:
+		return "pending_approval", "this user's sign-up waits for an admin's approval; only an admin can change their access"
+	case portal.AccessRejected:
+		return "rejected_by_admin", "an admin rejected this user; only an admin can change their access"
+	}
+	return "", ""
 }
 
 func (s *Server) deactivateUsers(c *gin.Context) { s.setMany(c, portal.ActionDeactivate) }

@@ -22,7 +22,6 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
 	"github.com/portalaccess/portal/api"
 	"github.com/portalaccess/portal/config"
@@ -132,13 +131,38 @@ func (s *Service) Migrate(ctx context.Context) error {
 }
 
 // Bootstrap stores the configured admin API key (hashed), so a new
-// installation has a way in.
+// installation has a way in. It is one key among others, marked as the
+// bootstrap key: a new PORTAL_ADMIN_API_KEY revokes the one before it, and
+// a key revoked through the API stays revoked.
 func (s *Service) Bootstrap(ctx context.Context) error {
 	if s.Config.AdminAPIKey == "" {
 		return nil
 	}
-	return s.Store.EnsureAPIKey(ctx, &store.APIKey{Name: "bootstrap admin (PORTAL_ADMIN_API_KEY)", Role: portal.RoleAdmin,
-		KeyHash: credentials.Hash(s.Config.AdminAPIKey)})
+	k := &store.APIKey{Name: "bootstrap admin (PORTAL_ADMIN_API_KEY)", KeyHash: credentials.Hash(s.Config.AdminAPIKey),
+		Prefix: bootstrapPrefix(s.Config.AdminAPIKey)}
+	res, err := s.Store.EnsureBootstrapKey(ctx, k)
+	if err != nil {
+		return err
+	}
+	if res.Created != 0 {
+		s.Logger.Info("bootstrap admin key stored", "api_key_id", res.Created)
+	}
+	for _, id := range res.Revoked {
+		s.Logger.Warn("PORTAL_ADMIN_API_KEY changed: the previous bootstrap key is revoked", "api_key_id", id)
+	}
+	if res.StillRevoked {
+		s.Logger.Error("PORTAL_ADMIN_API_KEY names a key revoked through the API; it stays revoked: set a new value", "api_key_id", k.ID)
+	}
+	return nil
+}
+
+// bootstrapPrefix shows a few characters of a configured key, as much as
+// the API shows of any key, and never enough to guess it.
+func bootstrapPrefix(key string) string {
+	if len(key) < 32 {
+		return key[:min(len(key), 4)]
+	}
+	return key[:10]
 }
 
 // RegisterSearchAttributes adds the workflows' search attributes to the

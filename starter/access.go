@@ -16,8 +16,9 @@ import (
 // AccessChange runs a deactivation or reactivation as a workflow and
 // returns once the status change is in the database: by then the person's
 // sessions have ended. The email and the revocation of a pending
-// invitation follow durably.
-func (s *Starter) AccessChange(ctx context.Context, hc *store.HelpCenter, accountID int64, action portal.AccessAction) (activities.AccessChange, error) {
+// invitation follow durably. actor and requestID go to the audit event
+// written with the change.
+func (s *Starter) AccessChange(ctx context.Context, hc *store.HelpCenter, accountID int64, action portal.AccessAction, actor, requestID string) (activities.AccessChange, error) {
 	id := workflows.AccessWorkflowID(hc.Slug, accountID, action, uuid.NewString())
 	summary, details := accessSummary(hc, accountID, action)
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
@@ -25,6 +26,7 @@ func (s *Starter) AccessChange(ctx context.Context, hc *store.HelpCenter, accoun
 		StaticSummary: summary, StaticDetails: details,
 	}, workflows.ChangeAccess, workflows.AccessChangeInput{
 		HelpCenterID: hc.ID, AccountID: accountID, Action: action, MailTaskQueue: s.MailTaskQueue,
+		Actor: actor, RequestID: requestID,
 	})
 	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,

@@ -41,8 +41,11 @@ type AccessChange struct {
 // for an account with a password; one that never set a password loses its
 // record and can be invited again. requestKey names the request: a retry
 // of the request that made the last change gets that change back, not
-// "nothing changed", so its email and revocation still happen.
-func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, action portal.AccessAction, requestKey string) (AccessChange, error) {
+// "nothing changed", so its email and revocation still happen. A change
+// is recorded in the audit trail in the same transaction, by the actor
+// and request that by names (the action, target and help center are
+// filled in here).
+func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, action portal.AccessAction, requestKey string, by ...AuditEvent) (AccessChange, error) {
 	var ch AccessChange
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var row struct {
@@ -70,9 +73,11 @@ func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, ac
 		case action == portal.ActionReactivate && row.Status == portal.AccessDeactivated && row.PasswordHash != nil:
 			next = portal.AccessActive
 		case action == portal.ActionReactivate && row.Status == portal.AccessDeactivated:
-			_, err := tx.NewRaw(`DELETE FROM portal_access WHERE help_center_id = ? AND account_id = ?`, helpCenterID, accountID).Exec(ctx)
+			if _, err := tx.NewRaw(`DELETE FROM portal_access WHERE help_center_id = ? AND account_id = ?`, helpCenterID, accountID).Exec(ctx); err != nil {
+				return translate(err, "remove access")
+			}
 			ch.Changed, ch.Status = true, ""
-			return translate(err, "remove access")
+			return recordAccessChange(ctx, tx, helpCenterID, accountID, action, ch, by)
 		default:
 			return nil
 		}
@@ -81,6 +86,9 @@ func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, ac
 			return translate(err, "set access")
 		}
 		ch.Changed, ch.Status = true, next
+		if err := recordAccessChange(ctx, tx, helpCenterID, accountID, action, ch, by); err != nil {
+			return err
+		}
 		if next != portal.AccessDeactivated {
 			return nil
 		}
@@ -90,6 +98,21 @@ func (s *Store) SetAccess(ctx context.Context, helpCenterID, accountID int64, ac
 		return pendingInvitation(ctx, tx, helpCenterID, &ch)
 	})
 	return ch, err
+}
+
+// recordAccessChange writes the audit event of an access change.
+func recordAccessChange(ctx context.Context, tx bun.Tx, helpCenterID, accountID int64, action portal.AccessAction, ch AccessChange, by []AuditEvent) error {
+	ev := AuditEvent{Actor: "unknown"}
+	if len(by) > 0 {
+		ev = by[0]
+	}
+	ev.Action = portal.AuditUserDeactivated
+	if action == portal.ActionReactivate {
+		ev.Action = portal.AuditUserReactivated
+	}
+	ev.Target, ev.HelpCenterID = portal.Target("user", accountID), &helpCenterID
+	ev.Details = map[string]any{"from": ch.Previous, "to": ch.Status}
+	return RecordAudit(ctx, tx, ev)
 }
 
 // pendingInvitation notes, for a deactivation, the workflow of a pending
@@ -117,8 +140,10 @@ func deref(s *string) string {
 	return *s
 }
 
-// RenameContact sets a contact's name.
-func (s *Store) RenameContact(ctx context.Context, contactID int64, name string) error {
-	_, err := s.DB.NewRaw(`UPDATE contacts SET name = ?, updated_at = now() WHERE id = ?`, name, contactID).Exec(ctx)
-	return translate(err, "rename contact")
+// RenameContact sets a contact's name and records events with it.
+func (s *Store) RenameContact(ctx context.Context, contactID int64, name string, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) (string, error) {
+		_, err := db.NewRaw(`UPDATE contacts SET name = ?, updated_at = now() WHERE id = ?`, name, contactID).Exec(ctx)
+		return portal.Target("contact", contactID), translate(err, "rename contact")
+	})
 }

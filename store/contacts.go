@@ -35,10 +35,13 @@ func (c *Contact) EmailAddress() string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// CreateContact inserts c; an email already in use is ErrConflict.
-func (s *Store) CreateContact(ctx context.Context, c *Contact) error {
-	_, err := s.DB.NewInsert().Model(c).Returning("*").Exec(ctx)
-	return translate(err, "create contact")
+// CreateContact inserts c, with events in the same transaction; an email
+// already in use is ErrConflict.
+func (s *Store) CreateContact(ctx context.Context, c *Contact, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) (string, error) {
+		_, err := db.NewInsert().Model(c).Returning("*").Exec(ctx)
+		return portal.Target("contact", c.ID), translate(err, "create contact")
+	})
 }
 
 // ContactByID finds a contact.
@@ -59,11 +62,14 @@ func (s *Store) ContactByEmail(ctx context.Context, email string) (*Contact, err
 	return c, translate(err, "contact by email")
 }
 
-// UpdateContact writes name, email and verified.
-func (s *Store) UpdateContact(ctx context.Context, c *Contact) error {
-	_, err := s.DB.NewUpdate().Model(c).Column("email", "name", "verified").
-		Set("updated_at = now()").WherePK().Returning("*").Exec(ctx)
-	return translate(err, "update contact")
+// UpdateContact writes name, email and verified, with events in the same
+// transaction.
+func (s *Store) UpdateContact(ctx context.Context, c *Contact, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) (string, error) {
+		_, err := db.NewUpdate().Model(c).Column("email", "name", "verified").
+			Set("updated_at = now()").WherePK().Returning("*").Exec(ctx)
+		return portal.Target("contact", c.ID), translate(err, "update contact")
+	})
 }
 
 // ContactFilter narrows the contact list.

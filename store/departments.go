@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/portalaccess/portal"
 )
 
 // Department is where tickets arrive.
@@ -18,10 +20,13 @@ type Department struct {
 	UpdatedAt time.Time `bun:"updated_at,nullzero,default:now()" json:"updated_at"`
 }
 
-// CreateDepartment inserts d; a taken name is ErrConflict.
-func (s *Store) CreateDepartment(ctx context.Context, d *Department) error {
-	_, err := s.DB.NewInsert().Model(d).Returning("*").Exec(ctx)
-	return translate(err, "create department")
+// CreateDepartment inserts d, with events in the same transaction; a
+// taken name is ErrConflict.
+func (s *Store) CreateDepartment(ctx context.Context, d *Department, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) (string, error) {
+		_, err := db.NewInsert().Model(d).Returning("*").Exec(ctx)
+		return portal.Target("department", d.ID), translate(err, "create department")
+	})
 }
 
 // DepartmentByID finds a department.
@@ -38,10 +43,13 @@ func (s *Store) DepartmentByName(ctx context.Context, name string) (*Department,
 	return d, translate(err, "department "+name)
 }
 
-// UpdateDepartment writes name and active.
-func (s *Store) UpdateDepartment(ctx context.Context, d *Department) error {
-	_, err := s.DB.NewUpdate().Model(d).Column("name", "active").Set("updated_at = now()").WherePK().Returning("*").Exec(ctx)
-	return translate(err, "update department")
+// UpdateDepartment writes name and active, with events in the same
+// transaction.
+func (s *Store) UpdateDepartment(ctx context.Context, d *Department, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) (string, error) {
+		_, err := db.NewUpdate().Model(d).Column("name", "active").Set("updated_at = now()").WherePK().Returning("*").Exec(ctx)
+		return portal.Target("department", d.ID), translate(err, "update department")
+	})
 }
 
 // ListDepartments returns departments by id.

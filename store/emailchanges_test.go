@@ -15,7 +15,7 @@ import (
 func apiKey(t *testing.T) int64 {
 	t.Helper()
 	k := &store.APIKey{Name: unique("key"), Role: portal.RoleAdmin, KeyHash: credentials.Hash(uuid.NewString())}
-	if err := db.EnsureAPIKey(context.Background(), k); err != nil {
+	if err := db.CreateAPIKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}
 	return k.ID

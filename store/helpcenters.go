@@ -35,10 +35,16 @@ func (h *HelpCenter) AccountScope() string {
 	return "help_center:" + itoa(h.ID)
 }
 
-// CreateHelpCenter inserts h; a taken slug is ErrConflict.
-func (s *Store) CreateHelpCenter(ctx context.Context, h *HelpCenter) error {
-	_, err := s.DB.NewInsert().Model(h).Returning("*").Exec(ctx)
-	return translate(err, "create help center")
+// CreateHelpCenter inserts h, with events in the same transaction; a
+// taken slug is ErrConflict.
+func (s *Store) CreateHelpCenter(ctx context.Context, h *HelpCenter, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) (string, error) {
+		_, err := db.NewInsert().Model(h).Returning("*").Exec(ctx)
+		for i := range events {
+			events[i].HelpCenterID = &h.ID
+		}
+		return portal.Target("help_center", h.ID), translate(err, "create help center")
+	})
 }
 
 // HelpCenterBySlug finds a help center.
@@ -63,13 +69,16 @@ func (s *Store) ListHelpCenters(ctx context.Context, cursor string, limit int) (
 	return pageByID(items, limit, func(h HelpCenter) int64 { return h.ID }), nil
 }
 
-// UpdateHelpCenter writes the settable fields of h.
-func (s *Store) UpdateHelpCenter(ctx context.Context, h *HelpCenter) error {
-	_, err := s.DB.NewUpdate().Model(h).
-		Column("name", "invite_policy", "email_template", "self_signup", "signup_requires_approval", "auto_invite").
-		Set("updated_at = now()").
-		WherePK().Returning("*").Exec(ctx)
-	return translate(err, "update help center")
+// UpdateHelpCenter writes the settable fields of h, with events in the
+// same transaction.
+func (s *Store) UpdateHelpCenter(ctx context.Context, h *HelpCenter, events ...AuditEvent) error {
+	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) (string, error) {
+		_, err := db.NewUpdate().Model(h).
+			Column("name", "invite_policy", "email_template", "self_signup", "signup_requires_approval", "auto_invite").
+			Set("updated_at = now()").
+			WherePK().Returning("*").Exec(ctx)
+		return portal.Target("help_center", h.ID), translate(err, "update help center")
+	})
 }
 
 func pageByID[T any](items []T, limit int, id func(T) int64) Page[T] {

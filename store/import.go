@@ -91,3 +91,9 @@ func (im *Importer) Upsert(ctx context.Context, rows []ImportRow) ([]string, err
 	}
 	return out, nil
 }
+
+// Record appends events in the import's transaction: they are kept if
+// and only if the import is.
+func (im *Importer) Record(ctx context.Context, events ...AuditEvent) error {
+	return RecordAudit(ctx, im.tx, events...)
+}

@@ -174,7 +174,10 @@ func lockSignup(ctx context.Context, tx bun.Tx, id string) (*Signup, *HelpCenter
 // the account's unless it already has one (a common account active in
 // another help center keeps its password). It reports whether the account
 // kept an existing password. Repeating it is harmless.
-func (s *Store) ActivateSignup(ctx context.Context, id string) (keptPassword bool, err error) {
+//
+// by, when given, names who approved a sign-up that waited for approval:
+// the approval is recorded in the audit trail in the same transaction.
+func (s *Store) ActivateSignup(ctx context.Context, id string, by ...AuditEvent) (keptPassword bool, err error) {
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		su, hc, err := lockSignup(ctx, tx, id)
 		if err != nil {
@@ -216,6 +219,13 @@ func (s *Store) ActivateSignup(ctx context.Context, id string) (keptPassword boo
 		if _, err := tx.NewRaw(`UPDATE signups SET status = 'active', decided_at = now() WHERE id = ?`, id).Exec(ctx); err != nil {
 			return translate(err, "mark sign-up active")
 		}
+		if len(by) > 0 && su.Status == portal.SignupPendingApproval {
+			ev := by[0]
+			ev.Action, ev.Target, ev.HelpCenterID = portal.AuditUserApproved, portal.Target("user", accountID), &hc.ID
+			if err := RecordAudit(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
 		_, err = tx.NewRaw(`DELETE FROM credential_stages WHERE signup_id = ?`, id).Exec(ctx)
 		return translate(err, "clear staged credentials")
 	})
@@ -224,7 +234,9 @@ func (s *Store) ActivateSignup(ctx context.Context, id string) (keptPassword boo
 
 // CloseSignup ends a sign-up as rejected or expired; a rejected one's
 // access record says so, and the staged password is dropped.
-func (s *Store) CloseSignup(ctx context.Context, id string, status portal.SignupStatus) error {
+// A rejection is recorded in the audit trail in the same transaction, by
+// the actor by names.
+func (s *Store) CloseSignup(ctx context.Context, id string, status portal.SignupStatus, by ...AuditEvent) error {
 	if status != portal.SignupRejected && status != portal.SignupExpired {
 		return fmt.Errorf("close sign-up: bad status %q", status)
 	}
@@ -242,9 +254,22 @@ func (s *Store) CloseSignup(ctx context.Context, id string, status portal.Signup
 			if _, err := tx.NewRaw(`DELETE FROM portal_access WHERE signup_id = ? AND status = 'pending_approval'`, id).Exec(ctx); err != nil {
 				return translate(err, "drop pending access")
 			}
-		} else if _, err := tx.NewRaw(`UPDATE portal_access SET status = ?, signup_id = NULL, changes = changes + 1, updated_at = now()
-			WHERE signup_id = ? AND status = 'pending_approval'`, access, id).Exec(ctx); err != nil {
-			return translate(err, "reject access")
+		} else {
+			var accounts []int64
+			if err := tx.NewRaw(`UPDATE portal_access SET status = ?, signup_id = NULL, changes = changes + 1, updated_at = now()
+				WHERE signup_id = ? AND status = 'pending_approval' RETURNING account_id`, access, id).Scan(ctx, &accounts); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return translate(err, "reject access")
+			}
+			for _, account := range accounts {
+				if len(by) == 0 {
+					break
+				}
+				ev := by[0]
+				ev.Action, ev.Target, ev.HelpCenterID = portal.AuditUserRejected, portal.Target("user", account), &su.HelpCenterID
+				if err := RecordAudit(ctx, tx, ev); err != nil {
+					return err
+				}
+			}
 		}
 		_, err = tx.NewRaw(`DELETE FROM credential_stages WHERE signup_id = ?`, id).Exec(ctx)
 		return translate(err, "clear staged credentials")

@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -114,6 +115,9 @@ type Options struct {
 	Service []service.Option
 }
 
+// adminKeys holds the bootstrap admin key of each test database.
+var adminKeys sync.Map
+
 // StartPortal runs the portal on a fresh port with outbox mail.
 func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts Options) (*Portal, error) {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
@@ -121,7 +125,14 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 		return nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	adminKey := "test_admin_" + credentials.Random()
+	// Portals on one database are replicas of one deployment and share
+	// its PORTAL_ADMIN_API_KEY: a new value would revoke the key the
+	// package's other tests use.
+	key, _ := adminKeys.LoadOrStore(databaseURL, "test_admin_"+credentials.Random())
+	adminKey := key.(string)
+	if k, ok := opts.Env["PORTAL_ADMIN_API_KEY"]; ok {
+		adminKey = k
+	}
 	env := map[string]string{
 		"DATABASE_URL": databaseURL, "TEMPORAL_ADDRESS": temporalAddress, "PUBLIC_BASE_URL": base,
 		"MAIL_DRIVER": "outbox", "TOKEN_SECRET": credentials.Random(), "PORTAL_ADMIN_API_KEY": adminKey,

@@ -31,6 +31,11 @@ type AccessChangeInput struct {
 	AccountID     int64
 	Action        portal.AccessAction
 	MailTaskQueue string
+	// Actor and RequestID name who asked, for the audit event the change
+	// writes; IDs only, never a person's name or address. Executions
+	// started before they existed decode them empty.
+	Actor     string
+	RequestID string
 }
 
 // ChangeAccess applies a deactivation or reactivation durably: the status
@@ -48,7 +53,7 @@ func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (activities.Access
 	ctx = withActivityOptions(ctx)
 	var a *activities.Activities
 	err := executeLocal(ctx, a.SetAccess, activities.AccessInput{HelpCenterID: in.HelpCenterID, AccountID: in.AccountID, Action: in.Action,
-		RequestKey: workflow.GetInfo(ctx).WorkflowExecution.ID}, &change)
+		RequestKey: workflow.GetInfo(ctx).WorkflowExecution.ID, Actor: in.Actor, RequestID: in.RequestID}, &change)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound {
 		// The record went away meanwhile: nothing changed.

@@ -37,6 +37,10 @@ const (
 // workflow ID.
 type DecisionRequest struct {
 	SignupID string
+	// Actor and RequestID name who decided, for the audit event written
+	// with the decision (IDs only).
+	Actor     string
+	RequestID string
 }
 
 // SignupWorkflowID is the ID of a contact's sign-up to a help center: one
@@ -61,6 +65,11 @@ const (
 // and starting afresh. Runs started before wait for their link as they
 // did and send nothing more; a repeat only gets their state.
 const signupResendOnRequest = "signup-resend-on-request"
+
+// signupDecisionAudited approves through ApproveSignup, which records who
+// approved in the same transaction; runs that got further before it
+// activate as they did.
+const signupDecisionAudited = "signup-decision-audited"
 
 // SignupInput starts a sign-up.
 type SignupInput struct {
@@ -125,6 +134,8 @@ type signup struct {
 	// that beat it, is recorded.
 	decisions         workflow.Channel
 	deciding, decided bool
+	// decider is who decided, from the decision's update.
+	decider DecisionRequest
 }
 
 // Signup drives a customer's own sign-up: a verification email, the wait
@@ -151,7 +162,12 @@ func Signup(ctx workflow.Context, in SignupInput) (SignupState, error) {
 	// No version gate: a handler writes nothing to history, and a decision
 	// by update records what the signal's did.
 	for _, name := range []string{ApproveUpdate, RejectUpdate} {
-		decide := func(ctx workflow.Context, _ DecisionRequest) (SignupState, error) { return w.decide(ctx, name) }
+		decide := func(ctx workflow.Context, req DecisionRequest) (SignupState, error) {
+			if !w.deciding {
+				w.decider = req
+			}
+			return w.decide(ctx, name)
+		}
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, name, decide, workflow.UpdateHandlerOptions{Validator: w.validateDecision}); err != nil {
 			return w.state, err
 		}
@@ -345,7 +361,14 @@ func (w *signup) awaitDecision(ctx workflow.Context) error {
 	sel.Select(ctx)
 	switch decision {
 	case ApproveSignal:
-		if err := workflow.ExecuteActivity(ctx, a.ActivateSignup, w.in.SignupID).Get(ctx, nil); err != nil {
+		var approve workflow.Future
+		if workflow.GetVersion(ctx, signupDecisionAudited, workflow.DefaultVersion, 1) == 1 {
+			approve = workflow.ExecuteActivity(ctx, a.ApproveSignup, activities.DecisionInput{
+				SignupID: w.in.SignupID, Actor: w.decider.Actor, RequestID: w.decider.RequestID})
+		} else {
+			approve = workflow.ExecuteActivity(ctx, a.ActivateSignup, w.in.SignupID)
+		}
+		if err := approve.Get(ctx, nil); err != nil {
 			return err
 		}
 		w.state.Status, w.decided = portal.SignupActive, true
@@ -361,7 +384,8 @@ func (w *signup) awaitDecision(ctx workflow.Context) error {
 func (w *signup) close(ctx workflow.Context, status portal.SignupStatus, emailKind portal.EmailKind) (SignupState, error) {
 	var a *activities.Activities
 	w.state.Status = status
-	if err := workflow.ExecuteActivity(ctx, a.CloseSignup, activities.CloseSignupInput{SignupID: w.in.SignupID, Status: status}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.CloseSignup, activities.CloseSignupInput{SignupID: w.in.SignupID, Status: status,
+		Actor: w.decider.Actor, RequestID: w.decider.RequestID}).Get(ctx, nil); err != nil {
 		return w.state, err
 	}
 	w.decided = true

@@ -48,6 +48,10 @@ func newSignupHarness() *signupHarness {
 		h.activated++
 		return nil
 	})
+	env.OnActivity(a.ApproveSignup, mock.Anything, mock.Anything).Return(func(context.Context, activities.DecisionInput) error {
+		h.activated++
+		return nil
+	})
 	h.closeFn = func(in activities.CloseSignupInput) error {
 		h.closed = append(h.closed, in.Status)
 		return nil

@@ -1,0 +1,46 @@
+package portal
+
+import "strconv"
+
+// AuditAction names what an audit event records.
+type AuditAction string
+
+// Audit actions: what a person decided, or a process did on their behalf.
+const (
+	AuditInvitationCreated   AuditAction = "invitation.created"
+	AuditInvitationResent    AuditAction = "invitation.resent"
+	AuditInvitationRevoked   AuditAction = "invitation.revoked"
+	AuditUserDeactivated     AuditAction = "user.deactivated"
+	AuditUserReactivated     AuditAction = "user.reactivated"
+	AuditUserApproved        AuditAction = "user.approved"
+	AuditUserRejected        AuditAction = "user.rejected"
+	AuditUserUpdated         AuditAction = "user.updated"
+	AuditHelpCenterCreated   AuditAction = "help_center.created"
+	AuditHelpCenterUpdated   AuditAction = "help_center.updated"
+	AuditAPIKeyCreated       AuditAction = "api_key.created"
+	AuditAPIKeyRevoked       AuditAction = "api_key.revoked"
+	AuditBulkStarted         AuditAction = "bulk.started"
+	AuditBulkCancelled       AuditAction = "bulk.cancelled"
+	AuditContactCreated      AuditAction = "contact.created"
+	AuditContactUpdated      AuditAction = "contact.updated"
+	AuditContactErased       AuditAction = "contact.erased"
+	AuditContactsImported    AuditAction = "contacts.imported"
+	AuditUsersExported       AuditAction = "users.exported"
+	AuditDepartmentCreated   AuditAction = "department.created"
+	AuditDepartmentUpdated   AuditAction = "department.updated"
+	AuditTemplateFellBack    AuditAction = "email_template.fell_back"
+	AuditAuditEventsExported AuditAction = "audit_events.exported"
+)
+
+// ActorSystem is the actor of what timers and processes do on their own.
+const ActorSystem = "system"
+
+// KeyActor is the audit actor of an API key.
+func KeyActor(keyID int64) string { return "api_key:" + strconv.FormatInt(keyID, 10) }
+
+// CustomerActor is the audit actor of a customer acting on the portal.
+func CustomerActor(accountID int64) string { return "customer:" + strconv.FormatInt(accountID, 10) }
+
+// Target names what an audit event is about: kind and ID, never a name or
+// an address, so the trail survives a person's erasure whole.
+func Target(kind string, id int64) string { return kind + ":" + strconv.FormatInt(id, 10) }
