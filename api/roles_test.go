@@ -193,7 +193,7 @@ func TestAgentCannotUndoAnAdminsRejection(t *testing.T) {
 		if r := call(t, "POST", userPath(slug, id)+"/"+action, agent, nil); r.Status != 409 || r.errorCode(t) != "rejected_by_admin" {
 			t.Fatalf("agent %s of a rejected user: %d %s", action, r.Status, r.Body)
 		}
-		r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+action, agent, map[string]any{"ids": []string{id}})
+		r := call(t, "POST", "/api/v1/help-centers/"+slug+"/users/"+action, agent, map[string]any{"ids": []json.Number{json.Number(id)}})
 		item := r.json(t)["items"].([]any)[0].(map[string]any)
 		if r.Status != 200 || item["changed"] == true || item["error"].(map[string]any)["code"] != "rejected_by_admin" {
 			t.Fatalf("agent bulk %s of a rejected user: %d %s", action, r.Status, r.Body)

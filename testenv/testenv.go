@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -115,8 +116,17 @@ type Options struct {
 	Service []service.Option
 }
 
-// adminKeys holds the bootstrap admin key of each test database.
+// adminKeys holds the bootstrap admin key of each test database, by
+// name: a test may reach one database by two addresses (through a proxy).
 var adminKeys sync.Map
+
+func databaseName(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return databaseURL
+	}
+	return u.Path
+}
 
 // StartPortal runs the portal on a fresh port with outbox mail.
 func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts Options) (*Portal, error) {
@@ -128,7 +138,7 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 	// Portals on one database are replicas of one deployment and share
 	// its PORTAL_ADMIN_API_KEY: a new value would revoke the key the
 	// package's other tests use.
-	key, _ := adminKeys.LoadOrStore(databaseURL, "test_admin_"+credentials.Random())
+	key, _ := adminKeys.LoadOrStore(databaseName(databaseURL), "test_admin_"+credentials.Random())
 	adminKey := key.(string)
 	if k, ok := opts.Env["PORTAL_ADMIN_API_KEY"]; ok {
 		adminKey = k
