@@ -20,7 +20,7 @@ STATICCHECK_VERSION   := v0.8.2
 GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 STATICCHECK   := $(BIN)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
-.PHONY: run test lint bench build temporal migrate fmt vet record-history vulncheck vulndb-latest deps image
+.PHONY: run test faults lint bench build temporal migrate fmt vet record-history vulncheck vulndb-latest deps image
 
 ## run: the whole portal on local defaults (Temporal dev server, Postgres database, outbox mail)
 run: $(TEMPORAL) build
@@ -29,6 +29,14 @@ run: $(TEMPORAL) build
 ## test: the linters, then every test under the race detector, against a database of its own and a Temporal dev server
 test: lint $(TEMPORAL)
 	TEMPORAL_CLI=$(TEMPORAL) go test -race -count=1 -timeout 30m ./...
+
+## faults: the fault-injection suite (about 10 minutes; faults/): the built binary as API and worker
+##   processes on real Postgres and a Temporal dev server on a file database, with Postgres and
+##   the mail provider behind Toxiproxy; each case's figures go to .bin/faults-report.jsonl
+faults: build $(TEMPORAL)
+	rm -f $(BIN)/faults-report.jsonl
+	FAULTS=1 PORTAL_BIN=$(PORTAL) TEMPORAL_CLI=$(TEMPORAL) FAULTS_REPORT=$(BIN)/faults-report.jsonl \
+		go test -count=1 -v -timeout 30m -parallel 3 ./faults/
 
 ## lint: go vet, staticcheck and golangci-lint (.golangci.yml: import boundaries, gosec, errcheck...)
 lint: $(GOLANGCI_LINT) $(STATICCHECK)

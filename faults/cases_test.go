@@ -1,0 +1,157 @@
+package faults
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// midway starts the workload and returns once the job is under way: 100
+// invite emails out, most still to go, singles and accepts in flight.
+func midway(t *testing.T, r *rig) (*workload, string) {
+	t.Helper()
+	w := newWorkload(r)
+	w.seed()
+	w.startBulk()
+	w.run()
+	deadline := time.Now().Add(3 * time.Minute)
+	for w.invitesDelivered() < 100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the job sent %d invite emails in 3 minutes", w.invitesDelivered())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	at := fmt.Sprintf("at %d of %d emailed", w.invitesDelivered(), len(w.bulk)+len(w.singles))
+	if j := w.job(); j != nil {
+		at += fmt.Sprintf(", job %d of %d processed", j.Processed, j.Total)
+	}
+	t.Logf("fault injected %s", at)
+	return w, at
+}
+
+// finish waits for the work to be done after the fault, checks it and
+// reports the figures.
+func finish(t *testing.T, w *workload, o outcome, faultEnd time.Time, within time.Duration) {
+	t.Helper()
+	first, done := w.settle(faultEnd, within)
+	w.halt()
+	o.FirstMail, o.Recovered, o.Retried = seconds(first), seconds(done), w.failures.Load()
+	w.verify(&o)
+	report(t, o)
+}
+
+// For 2 minutes the mail provider answers 503 to two calls in three, and
+// on half the connections the answer never comes back (a timeout after
+// the provider took the message, the outcome unknown to the sender).
+func TestMailProviderFailingFor2m(t *testing.T) {
+	gate(t)
+	t.Parallel()
+	r := newRig(t, 1)
+	w, at := midway(t, r)
+	r.mail.failing.Store(true)
+	r.mailNet.addToxic(`{"name": "hang", "type": "timeout", "stream": "downstream", "toxicity": 0.5, "attributes": {"timeout": 0}}`)
+	time.Sleep(2 * time.Minute)
+	r.mailNet.removeToxic("hang")
+	r.mail.failing.Store(false)
+	end := time.Now()
+	finish(t, w, outcome{Case: t.Name(), Fault: "Mail provider: 503s and timeouts for 2 min",
+		Happened: fmt.Sprintf("from %s; %d calls answered 503, answers lost on half the connections; sends retried with backoff, interrupted ones confirmed with the provider first", at, r.mail.refused.Load())}, end, 5*time.Minute)
+}
+
+// Postgres refuses connections for 60 s (the proxy stops listening and
+// cuts every open connection), then comes back.
+func TestPostgresUnreachableFor60s(t *testing.T) {
+	gate(t)
+	t.Parallel()
+	r := newRig(t, 1)
+	w, at := midway(t, r)
+	r.postgres.cut()
+	time.Sleep(60 * time.Second)
+	r.postgres.restore()
+	end := time.Now()
+	finish(t, w, outcome{Case: t.Name(), Fault: "Postgres unreachable for 60 s",
+		Happened: "cut " + at + "; database steps and the API retried, no workflow failed"}, end, 5*time.Minute)
+}
+
+// The Temporal dev server is SIGKILLed and started again on its file
+// database.
+func TestTemporalKilledAndRestarted(t *testing.T) {
+	gate(t)
+	t.Parallel()
+	r := newRig(t, 1)
+	w, at := midway(t, r)
+	r.temporal.kill()
+	time.Sleep(10 * time.Second)
+	down := time.Now()
+	r.temporal.start()
+	end := time.Now()
+	finish(t, w, outcome{Case: t.Name(), Fault: "Temporal dev server SIGKILLed, restarted on its file database",
+		Happened: fmt.Sprintf("killed %s; down 10 s, back in %.0f s more; workers and clients reconnected", at, seconds(end.Sub(down)))}, end, 4*time.Minute)
+}
+
+// Two replicas (API and worker each) share the work, sweepers of both
+// running; one is SIGKILLed whole.
+func TestReplicaKilled(t *testing.T) {
+	gate(t)
+	t.Parallel()
+	r := newRig(t, 2)
+	w, at := midway(t, r)
+	r.replicas[0].api.kill()
+	r.replicas[0].worker.kill()
+	end := time.Now()
+	finish(t, w, outcome{Case: t.Name(), Fault: "One of two replicas (API + worker) SIGKILLed",
+		Happened: "killed " + at + "; the other replica's worker took over its tasks, clients moved to its API"}, end, 4*time.Minute)
+}
+
+// The API process dies after each step of an accept (the password staged,
+// the update admitted, the update applied); the customer submits again
+// once it is back.
+func TestAPIKilledAtEveryAcceptStep(t *testing.T) {
+	gate(t)
+	t.Parallel()
+	r := newRig(t, 1)
+	w, at := midway(t, r)
+	api := r.replicas[0].api
+	base := r.replicas[0].base
+	var happened []string
+	var slowest time.Duration
+	for i, point := range []string{"accept-staged", "accept-admitted", "accept-applied"} {
+		c := w.bulk[100+i]
+		for deadline := time.Now().Add(3 * time.Minute); w.latestToken(c.Email) == ""; {
+			if time.Now().After(deadline) {
+				t.Fatalf("no invite email for %s", c.Email)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		api.kill()
+		api.start("PORTAL_CRASH_POINT=" + point)
+		waitHealthy(t, base)
+		if status := w.tryAccept(c, base); status != 0 {
+			t.Fatalf("accept with the API set to die at %s answered %d", point, status)
+		}
+		if !api.exited(30 * time.Second) {
+			t.Fatalf("the API did not die at %s", point)
+		}
+		w.addCustomer(c)
+		died := time.Now()
+		api.start()
+		waitHealthy(t, base)
+		status := 0
+		for deadline := time.Now().Add(2 * time.Minute); status != http.StatusSeeOther && status != http.StatusConflict; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the accept submitted again after %s never got an answer (last %d)", point, status)
+			}
+			status = w.tryAccept(c, base)
+			if status != http.StatusSeeOther && status != http.StatusConflict {
+				time.Sleep(time.Second)
+			}
+		}
+		slowest = max(slowest, time.Since(died))
+		happened = append(happened, fmt.Sprintf("%s: %s", point, map[int]string{http.StatusSeeOther: "accepted on the retry", http.StatusConflict: "already active"}[status]))
+	}
+	end := time.Now()
+	finish(t, w, outcome{Case: t.Name(), Fault: "API process killed after each step of an accept",
+		Happened: fmt.Sprintf("from %s; %s; slowest customer answer %.0f s after the crash", at, strings.Join(happened, ", "), seconds(slowest))}, end, 4*time.Minute)
+}
