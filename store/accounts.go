@@ -43,15 +43,21 @@ func (s *Store) ListUsers(ctx context.Context, helpCenterID int64, status portal
 	}
 	limit = ClampLimit(limit)
 	var items []PortalUser
-	q := s.DB.NewSelect().TableExpr("portal_access AS pa").
-		ColumnExpr("pa.account_id, a.contact_id, coalesce(c.email, '') AS email, c.name, pa.status, pa.invited_at, pa.accepted_at").
-		Join("JOIN portal_accounts AS a ON a.id = pa.account_id").
-		Join("JOIN contacts AS c ON c.id = a.contact_id").
-		Where("pa.help_center_id = ?", helpCenterID).Where("pa.account_id > ?", after).
-		OrderExpr("pa.account_id").Limit(int64(limit + 1))
+	// The page is chosen from portal_access alone (an index led by the
+	// help center, and the status when filtered), then joined: the joins,
+	// bounded by the cursor too, never read accounts before it.
+	page := s.DB.NewSelect().TableExpr("portal_access").
+		Column("account_id", "status", "invited_at", "accepted_at").
+		Where("help_center_id = ? AND account_id > ?", helpCenterID, after).
+		OrderExpr("account_id").Limit(int64(limit + 1))
 	if status != "" {
-		q = q.Where("pa.status = ?", status)
+		page = page.Where("status = ?", status)
 	}
+	q := s.DB.NewSelect().TableExpr("(?) AS pa", page).
+		ColumnExpr("pa.account_id, a.contact_id, coalesce(c.email, '') AS email, c.name, pa.status, pa.invited_at, pa.accepted_at").
+		Join("JOIN portal_accounts AS a ON a.id = pa.account_id AND a.id > ?", after).
+		Join("JOIN contacts AS c ON c.id = a.contact_id").
+		OrderExpr("pa.account_id")
 	if err := q.Scan(ctx, &items); err != nil {
 		return Page[PortalUser]{}, translate(err, "list users")
 	}

@@ -141,12 +141,17 @@ func (s *Store) BulkPage(ctx context.Context, job *BulkJob, hc *HelpCenter, afte
 	var out []BulkCandidate
 	access := `(SELECT pa.status FROM portal_access pa JOIN portal_accounts a ON a.id = pa.account_id
 		WHERE a.contact_id = c.id AND a.scope = ? AND pa.help_center_id = ?) AS access`
-	pending := `EXISTS (SELECT 1 FROM invitations i
-		WHERE i.contact_id = c.id AND i.help_center_id = ? AND i.status = 'pending') AS pending`
+	// A scalar subquery, unlike EXISTS, is never turned into a hash of
+	// every pending invitation of the help center: it probes
+	// invitations_one_pending once per contact of the page.
+	pending := `coalesce((SELECT true FROM invitations i
+		WHERE i.contact_id = c.id AND i.help_center_id = ? AND i.status = 'pending' LIMIT 1), false) AS pending`
 	var q *bun.SelectQuery
 	if job.Selection == portal.SelectIDs {
 		q = s.DB.NewSelect().TableExpr("bulk_job_contacts AS s").
-			Join("LEFT JOIN contacts AS c ON c.id = s.contact_id").
+			// Bounded by the cursor, so the join never reads the
+			// contacts before the page.
+			Join("LEFT JOIN contacts AS c ON c.id = s.contact_id AND c.id > ?", after).
 			ColumnExpr("s.contact_id, c.email, coalesce(c.verified, false) AS verified, c.id IS NOT NULL AS found").
 			Where("s.job_id = ? AND s.contact_id > ?", job.ID, after).
 			OrderExpr("s.contact_id")
@@ -269,10 +274,19 @@ type BulkResult struct {
 func (s *Store) EachBulkResult(ctx context.Context, jobID string, fn func(BulkResult) error) error {
 	var after int64
 	for {
+		// A client that went away cancels ctx: stop before the next query.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var page []BulkResult
+		// The page of results first, then its contacts, bounded by the
+		// cursor: a join that started again from the first contact made
+		// each page cost more than the last.
 		err := s.DB.NewRaw(`SELECT r.contact_id, coalesce(c.email, '') AS email, coalesce(c.name, '') AS name, r.outcome, r.detail
-			FROM bulk_job_results r LEFT JOIN contacts c ON c.id = r.contact_id
-			WHERE r.job_id = ? AND r.contact_id > ? ORDER BY r.contact_id LIMIT 1000`, jobID, after).Scan(ctx, &page)
+			FROM (SELECT contact_id, outcome, detail FROM bulk_job_results
+				WHERE job_id = ? AND contact_id > ? ORDER BY contact_id LIMIT 1000) AS r
+			LEFT JOIN contacts c ON c.id = r.contact_id AND c.id > ?
+			ORDER BY r.contact_id`, jobID, after, after).Scan(ctx, &page)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return translate(err, "bulk results")
 		}
