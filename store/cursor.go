@@ -87,3 +87,14 @@ func decodeStringCursor(c string) (string, error) {
 	}
 	return strings.TrimPrefix(string(b), "k|"), nil
 }
+
+// CursorAfterID is the cursor of an id-ordered list (contacts, users)
+// whose next page starts after id: a page from anywhere in the chain,
+// for benchmarks and tools that start in the middle.
+func CursorAfterID(id int64) string { return encodeIDCursor(id) }
+
+// CursorAfterInvitation is the cursor of the invitation list whose next
+// page starts after the invitation created at createdAt with id.
+func CursorAfterInvitation(createdAt time.Time, id string) string {
+	return encodeTimeCursor(createdAt, id)
+}
