@@ -23,11 +23,11 @@ func midway(t *testing.T, r *rig) (*workload, string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	at := fmt.Sprintf("at %d of %d emailed", w.invitesDelivered(), len(w.bulk)+len(w.singles))
+	at := fmt.Sprintf("%d of %d emailed", w.invitesDelivered(), len(w.bulk)+len(w.singles))
 	if j := w.job(); j != nil {
 		at += fmt.Sprintf(", job %d of %d processed", j.Processed, j.Total)
 	}
-	t.Logf("fault injected %s", at)
+	t.Logf("fault injected at %s", at)
 	return w, at
 }
 
@@ -57,7 +57,7 @@ func TestMailProviderFailingFor2m(t *testing.T) {
 	r.mail.failing.Store(false)
 	end := time.Now()
 	finish(t, w, outcome{Case: t.Name(), Fault: "Mail provider: 503s and timeouts for 2 min",
-		Happened: fmt.Sprintf("from %s; %d calls answered 503, answers lost on half the connections; sends retried with backoff, interrupted ones confirmed with the provider first", at, r.mail.refused.Load())}, end, 5*time.Minute)
+		Happened: fmt.Sprintf("from %s on; %d calls answered 503, answers lost on half the connections; sends retried with backoff, interrupted ones confirmed with the provider first", at, r.mail.refused.Load())}, end, 5*time.Minute)
 }
 
 // Postgres refuses connections for 60 s (the proxy stops listening and
@@ -72,7 +72,7 @@ func TestPostgresUnreachableFor60s(t *testing.T) {
 	r.postgres.restore()
 	end := time.Now()
 	finish(t, w, outcome{Case: t.Name(), Fault: "Postgres unreachable for 60 s",
-		Happened: "cut " + at + "; database steps and the API retried, no workflow failed"}, end, 5*time.Minute)
+		Happened: "cut at " + at + "; database steps and the API retried, no workflow failed"}, end, 5*time.Minute)
 }
 
 // The Temporal dev server is SIGKILLed and started again on its file
@@ -88,7 +88,7 @@ func TestTemporalKilledAndRestarted(t *testing.T) {
 	r.temporal.start()
 	end := time.Now()
 	finish(t, w, outcome{Case: t.Name(), Fault: "Temporal dev server SIGKILLed, restarted on its file database",
-		Happened: fmt.Sprintf("killed %s; down 10 s, back in %.0f s more; workers and clients reconnected", at, seconds(end.Sub(down)))}, end, 4*time.Minute)
+		Happened: fmt.Sprintf("killed at %s; started again after 10 s down, answering %.0f s later; workers and clients reconnected", at, seconds(end.Sub(down)))}, end, 4*time.Minute)
 }
 
 // Two replicas (API and worker each) share the work, sweepers of both
@@ -102,7 +102,7 @@ func TestReplicaKilled(t *testing.T) {
 	r.replicas[0].worker.kill()
 	end := time.Now()
 	finish(t, w, outcome{Case: t.Name(), Fault: "One of two replicas (API + worker) SIGKILLed",
-		Happened: "killed " + at + "; the other replica's worker took over its tasks, clients moved to its API"}, end, 4*time.Minute)
+		Happened: "killed at " + at + "; the other replica's worker took over its tasks, clients moved to its API"}, end, 4*time.Minute)
 }
 
 // The API process dies after each step of an accept (the password staged,
@@ -154,5 +154,5 @@ func TestAPIKilledAtEveryAcceptStep(t *testing.T) {
 	}
 	end := time.Now()
 	finish(t, w, outcome{Case: t.Name(), Fault: "API process killed after each step of an accept",
-		Happened: fmt.Sprintf("from %s; %s; slowest customer answer %.0f s after the crash", at, strings.Join(happened, ", "), seconds(slowest))}, end, 4*time.Minute)
+		Happened: fmt.Sprintf("from %s on; %s; slowest customer answer %.0f s after the crash", at, strings.Join(happened, ", "), seconds(slowest))}, end, 4*time.Minute)
 }
