@@ -16,8 +16,8 @@ const chromium = "/usr/bin/chromium"
 
 // newChromium starts a headless Chromium with a fresh profile, on a
 // machine whose network is closed: nothing in the background may try to
-// reach out. It is stopped when the test ends.
-func newChromium(t *testing.T) context.Context {
+// reach out. It is stopped when the test ends, or after timeout.
+func newChromium(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skipf("no browser test: %s is missing (apt-get install chromium chromium-driver)", chromium)
@@ -36,7 +36,7 @@ func newChromium(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 	)
 	ctx, cancelBrowser := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
 	return ctx
 }
@@ -45,7 +45,7 @@ func newChromium(t *testing.T) context.Context {
 // login page's link through the forgot-password form and the emailed
 // link's form to the home page, logged in with the new password.
 func TestBrowserForgotPasswordResetLandsOnHome(t *testing.T) {
-	ctx := newChromium(t)
+	ctx := newChromium(t, 2*time.Minute)
 	slug := newHelpCenter(t, "unique")
 	email, _, _ := activeUser(t, slug, "old-horse-battery")
 

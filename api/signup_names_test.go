@@ -56,13 +56,13 @@ func TestSignupRefusesNamesNotFitForAnEmail(t *testing.T) {
 			t.Errorf("name %q: the form lost the email typed: %q", name, got)
 		}
 		field := formInput(t, r, "name")
-		if !strings.Contains(field, `aria-invalid="true"`) || !strings.Contains(field, `aria-describedby="signup-error"`) {
+		if !strings.Contains(field, `aria-invalid="true"`) || !strings.Contains(field, `aria-describedby="name-error"`) {
 			t.Errorf("name %q: the name field is not marked invalid: %s", name, field)
 		}
 		if f := formInput(t, r, "email"); strings.Contains(f, "aria-invalid") {
 			t.Errorf("name %q: the email field is marked invalid: %s", name, f)
 		}
-		if !regexp.MustCompile(`id="signup-error" role="alert">Please give your name`).Match(r.Body) {
+		if !regexp.MustCompile(`id="name-error"><span class="visually-hidden">Error: </span>Please give your name`).Match(r.Body) {
 			t.Errorf("name %q: no explanation tied to the field: %s", name, r.Body)
 		}
 		if items := admin(t, "GET", "/api/v1/contacts?q="+url.QueryEscape(strings.ToLower(email)), nil, 200)["items"].([]any); len(items) != 0 {

@@ -44,8 +44,7 @@ func (s *Site) invitationForToken(c *gin.Context, hc *store.HelpCenter, token st
 	}
 	inv, gen, err := s.Store.InvitationByToken(c.Request.Context(), credentials.Hash(token))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.Logger.Error("find invitation by token", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
+		s.failed(c, hc.Name, "find invitation by token", err, "")
 		return nil, 0, false
 	}
 	if err != nil || inv.HelpCenterID != hc.ID {
@@ -72,12 +71,13 @@ func (s *Site) acceptPage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s.acceptForm(c, http.StatusOK, hc, inv, token, "")
+	s.acceptForm(c, http.StatusOK, hc, inv, token, nil)
 }
 
-func (s *Site) acceptForm(c *gin.Context, status int, hc *store.HelpCenter, inv *store.Invitation, token, problem string) {
+func (s *Site) acceptForm(c *gin.Context, status int, hc *store.HelpCenter, inv *store.Invitation, token string, problems []problem) {
 	p := page{Title: "Accept invitation", HelpCenter: hc.Name, Action: s.portalPath(hc, "/invitations/accept"),
-		CSRF: s.csrfToken(c), Token: token, Error: problem, MinLength: credentials.MinPasswordLength}
+		CSRF: s.csrfToken(c), Token: token, Problems: problems, MinLength: credentials.MinPasswordLength,
+		Description: "Choose a password to activate your account in the " + hc.Name + " help center."}
 	if ct, err := s.Store.ContactByID(c.Request.Context(), inv.ContactID); err == nil {
 		p.Name, p.Email = ct.Name, ct.EmailAddress()
 	}
@@ -99,28 +99,27 @@ func (s *Site) acceptSubmit(c *gin.Context) {
 	}
 	password := c.PostForm("password")
 	if err := credentials.CheckPasswordRules(password); err != nil {
-		s.acceptForm(c, http.StatusUnprocessableEntity, hc, inv, token, "The password must be between 10 and 256 characters.")
+		s.acceptForm(c, http.StatusUnprocessableEntity, hc, inv, token, fieldProblem(fieldPassword, passwordRulesMessage))
 		return
 	}
 	if password != c.PostForm("password_confirm") {
-		s.acceptForm(c, http.StatusUnprocessableEntity, hc, inv, token, "The two passwords do not match.")
+		s.acceptForm(c, http.StatusUnprocessableEntity, hc, inv, token, fieldProblem(fieldPasswordConfirm, "The two passwords do not match."))
 		return
 	}
 	ctx := c.Request.Context()
 	hash, err := s.Hasher.Hash(ctx, password)
 	if errors.Is(err, credentials.ErrBusy) {
 		busy(c)
-		s.acceptForm(c, http.StatusServiceUnavailable, hc, inv, token, busyMessage)
+		s.acceptForm(c, http.StatusServiceUnavailable, hc, inv, token, formProblem(busyMessage))
 		return
 	}
 	if err != nil {
-		s.acceptForm(c, http.StatusUnprocessableEntity, hc, inv, token, "This password can't be used.")
+		s.acceptForm(c, http.StatusUnprocessableEntity, hc, inv, token, fieldProblem(fieldPassword, "This password can't be used."))
 		return
 	}
 	stageID := uuid.NewString()
 	if err := s.Store.StageCredential(ctx, stageID, inv.ID, hash); err != nil {
-		s.Logger.Error("stage credential", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your account was not activated. Please try again in a moment.", "")
+		s.failed(c, hc.Name, "stage credential", err, "Your account was not activated.")
 		return
 	}
 	s.acceptStep(AcceptStaged)
@@ -183,6 +182,5 @@ func (s *Site) acceptFailed(c *gin.Context, hc *store.HelpCenter, inv *store.Inv
 			return
 		}
 	}
-	s.Logger.Error("accept invitation", "invitation_id", inv.ID, "error", err)
-	s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your account was not activated. Please try again in a moment.", "")
+	s.failed(c, hc.Name, "accept invitation", err, "Your account was not activated.", "invitation_id", inv.ID)
 }

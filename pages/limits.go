@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -22,6 +23,37 @@ const (
 // busyRetry is what a form answered 503 because every hashing slot was
 // taken asks the browser to wait: a hash takes a fraction of a second.
 const busyRetry = 5 * time.Second
+
+// readForm reads a POST's form before anything else looks at it. A body
+// over the server's limit answers 413 with a page saying so, rather than
+// reaching the handlers as an empty form that they would refuse as
+// expired; a body that can't be read as a form, or a link with a NUL
+// character in it, answers 400.
+func (s *Site) readForm(c *gin.Context) {
+	if strings.Contains(strings.ToLower(c.Request.URL.RawQuery), "%00") || strings.ContainsRune(c.Request.URL.Path, 0) {
+		s.message(c, http.StatusBadRequest, "Help center", "Link not valid", "This link contains characters that can't be used.",
+			"Check that you copied the whole link.")
+		c.Abort()
+		return
+	}
+	if c.Request.Method != http.MethodPost {
+		return
+	}
+	err := c.Request.ParseMultipartForm(1 << 20)
+	if err == nil || errors.Is(err, http.ErrNotMultipart) {
+		return
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		s.message(c, http.StatusRequestEntityTooLarge, "Help center", "Form too large",
+			"The form you sent is larger than "+strconv.FormatInt(tooBig.Limit>>20, 10)+" MB, and was not accepted.",
+			"Go back, shorten what you typed, and send it again.")
+	} else {
+		s.message(c, http.StatusBadRequest, "Help center", "Form not accepted", "The form you sent could not be read.",
+			"Reload the page and try again.")
+	}
+	c.Abort()
+}
 
 // limitPosts counts every POST of the portal against its client address,
 // then, when the form names an email address or carries a link's token,
@@ -69,8 +101,7 @@ func (s *Site) take(c *gin.Context, scope string, key []byte, rate portal.Rate) 
 	ok, wait, err := s.Store.TakeRate(c.Request.Context(), scope, key, rate)
 	if err != nil {
 		// Without the count, a flood would go through unchecked: refuse.
-		s.Logger.Error("rate limit", "scope", scope, "error", err)
-		s.message(c, http.StatusServiceUnavailable, "Help center", "Something went wrong", "Please try again in a moment.", "")
+		s.failed(c, "Help center", "rate limit", err, "", "scope", scope)
 		c.Abort()
 		return false
 	}

@@ -79,7 +79,7 @@ func (s *Site) Register(r *gin.Engine) {
 	// The engine's 404 and 405 answers belong to the API (JSON); under
 	// /portal/ a person reads them, so they get an HTML page instead.
 	r.Use(s.portalNotFound)
-	p := r.Group("/portal/:slug", s.securityHeaders, s.limitPosts)
+	p := r.Group("/portal/:slug", s.securityHeaders, s.recoverPages, s.readForm, s.limitPosts)
 	p.GET("/invitations/accept", s.acceptPage)
 	p.POST("/invitations/accept", s.acceptSubmit)
 	p.GET("/login", s.loginPage)
@@ -88,6 +88,8 @@ func (s *Site) Register(r *gin.Engine) {
 	p.POST("/logout/everywhere", s.logoutEverywhere)
 	p.GET("/home", s.home)
 	p.POST("/requests", s.portalRequest)
+	p.GET("/requests", s.requestsPage)
+	p.GET("/requests/:id", s.requestPage)
 	p.GET("/signup", s.signupPage)
 	p.POST("/signup", s.signupSubmit)
 	p.GET("/signup/verify", s.verifyPage)
@@ -115,21 +117,52 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 // page is what every portal template can use.
 type page struct {
 	Title, HelpCenter string
+	// Description is the page's meta description; a sentence made of the
+	// title and the help center when empty.
+	Description string
+	// Notice is a one-time message about what the last form did (request
+	// sent, password changed), shown once after its redirect.
+	Notice string
+	// Nav links a logged-in customer's pages; nil on the others.
+	Nav *nav
 	// message pages
 	Message, Next, LinkURL, LinkText string
+	// Reference identifies a failure in the log, for the customer to quote.
+	Reference string
 	// forms
-	Action, CSRF, Error, Token, Name, Email string
-	MinLength                               int
-	// Invalid names the form field that Error is about, for
-	// aria-invalid and aria-describedby.
-	Invalid string
-	// InvalidInput marks the form's fields aria-invalid along with Error.
-	InvalidInput bool
+	Action, CSRF, Token, Name, Email string
+	MinLength                        int
+	// Problems say why the form was refused, each tied to its field; the
+	// summary at the top of the page lists them.
+	Problems []problem
 	// home
 	Tickets                              []store.Ticket
 	LogoutAction, LogoutEverywhereAction string
 	// PasswordAction is where the change-password form posts.
 	PasswordAction string
+	// Subject and Body are a new request's, kept when it is refused.
+	Subject, Body string
+	// requests
+	Ticket       *store.Ticket
+	NextPageURL  string
+	RequestsPath string
+	// Older is set on a page of requests after the first.
+	Older bool
+}
+
+// nav is the logged-in customer's links.
+type nav struct {
+	Home, Requests string
+	// Current names the page shown: "home" or "requests".
+	Current string
+}
+
+// MetaDescription is the page's meta description.
+func (p page) MetaDescription() string {
+	if p.Description != "" {
+		return p.Description
+	}
+	return p.Title + ": " + p.HelpCenter + " help center, where you follow your requests to its support team."
 }
 
 // render writes a page; the security headers are already set by the
@@ -155,8 +188,7 @@ func (s *Site) portalHelpCenter(c *gin.Context) (*store.HelpCenter, bool) {
 			return hc, true
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			s.Logger.Error("load help center", "error", err)
-			s.message(c, http.StatusServiceUnavailable, "Help center", "Something went wrong", "Please try again in a moment.", "")
+			s.failed(c, "Help center", "load help center", err, "")
 			return nil, false
 		}
 	}

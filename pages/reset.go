@@ -22,18 +22,22 @@ import (
 // Form fields of the password forms.
 const (
 	fieldEmail           = "email"
+	fieldName            = "name"
 	fieldCurrentPassword = "current_password"
 	fieldPassword        = "password"
 	fieldPasswordConfirm = "password_confirm"
+	// The home page holds two forms, so its new-password fields have ids
+	// of their own (their names are the reset form's).
+	fieldNewPassword        = "new_password"
+	fieldNewPasswordConfirm = "new_password_confirm"
+	fieldSubject            = "subject"
+	fieldBody               = "body"
 )
 
-func (s *Site) forgotForm(c *gin.Context, status int, hc *store.HelpCenter, email, problem string) {
-	p := page{Title: "Forgot your password", HelpCenter: hc.Name, Action: s.portalPath(hc, "/password/forgot"),
-		CSRF: s.csrfToken(c), Email: email, Error: problem, LinkURL: s.portalPath(hc, "/login"), LinkText: "Back to the login page"}
-	if problem != "" {
-		p.Invalid = fieldEmail
-	}
-	s.render(c, status, "forgot.html", p)
+func (s *Site) forgotForm(c *gin.Context, status int, hc *store.HelpCenter, email string, problems []problem) {
+	s.render(c, status, "forgot.html", page{Title: "Forgot your password", HelpCenter: hc.Name, Action: s.portalPath(hc, "/password/forgot"),
+		CSRF: s.csrfToken(c), Email: email, Problems: problems, LinkURL: s.portalPath(hc, "/login"), LinkText: "Back to the login page",
+		Description: "Ask for a link to choose a new password for the " + hc.Name + " help center."})
 }
 
 func (s *Site) forgotPage(c *gin.Context) {
@@ -41,7 +45,7 @@ func (s *Site) forgotPage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s.forgotForm(c, http.StatusOK, hc, "", "")
+	s.forgotForm(c, http.StatusOK, hc, "", nil)
 }
 
 // forgotSubmit passes the request to the account's reset workflow and
@@ -57,12 +61,11 @@ func (s *Site) forgotSubmit(c *gin.Context) {
 	raw := strings.TrimSpace(c.PostForm("email"))
 	email, ok := portal.NormalizeEmail(raw)
 	if !ok {
-		s.forgotForm(c, http.StatusUnprocessableEntity, hc, raw, "Enter the email address you log in with, such as ada@example.com.")
+		s.forgotForm(c, http.StatusUnprocessableEntity, hc, raw, fieldProblem(fieldEmail, "Enter the email address you log in with, such as ada@example.com."))
 		return
 	}
 	if err := s.Start.RequestPasswordReset(c.Request.Context(), hc, email); err != nil {
-		s.Logger.Error("password reset request", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your request was not received. Please try again in a moment.", "")
+		s.failed(c, hc.Name, "password reset request", err, "Your request was not received.")
 		return
 	}
 	s.render(c, http.StatusOK, "message.html", page{Title: "Check your email", HelpCenter: hc.Name,
@@ -120,8 +123,7 @@ func (s *Site) resetLinkFor(c *gin.Context, hc *store.HelpCenter, token string) 
 	}
 	link, err := s.Store.PasswordResetByToken(c.Request.Context(), credentials.Hash(token))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.Logger.Error("reset link by token", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
+		s.failed(c, hc.Name, "reset link by token", err, "")
 		return nil, false
 	}
 	if err != nil || link.HelpCenterID != hc.ID {
@@ -136,9 +138,9 @@ func (s *Site) resetLinkFor(c *gin.Context, hc *store.HelpCenter, token string) 
 	return link, true
 }
 
-func (s *Site) resetForm(c *gin.Context, status int, hc *store.HelpCenter, link *store.PasswordReset, token, problem, field string) {
+func (s *Site) resetForm(c *gin.Context, status int, hc *store.HelpCenter, link *store.PasswordReset, token string, problems []problem) {
 	s.render(c, status, "reset.html", page{Title: "Choose a new password", HelpCenter: hc.Name, Action: s.portalPath(hc, "/password/reset"),
-		CSRF: s.csrfToken(c), Token: token, Email: link.Email, Error: problem, Invalid: field, MinLength: credentials.MinPasswordLength})
+		CSRF: s.csrfToken(c), Token: token, Email: link.Email, Problems: problems, MinLength: credentials.MinPasswordLength})
 }
 
 // resetPage shows the new-password form. It changes nothing: mail
@@ -153,7 +155,7 @@ func (s *Site) resetPage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s.resetForm(c, http.StatusOK, hc, link, token, "", "")
+	s.resetForm(c, http.StatusOK, hc, link, token, nil)
 }
 
 // resetSubmit sets the new password through the reset workflow: the
@@ -172,28 +174,27 @@ func (s *Site) resetSubmit(c *gin.Context) {
 	}
 	password := c.PostForm(fieldPassword)
 	if credentials.CheckPasswordRules(password) != nil {
-		s.resetForm(c, http.StatusUnprocessableEntity, hc, link, token, passwordRulesMessage, fieldPassword)
+		s.resetForm(c, http.StatusUnprocessableEntity, hc, link, token, fieldProblem(fieldPassword, passwordRulesMessage))
 		return
 	}
 	if password != c.PostForm(fieldPasswordConfirm) {
-		s.resetForm(c, http.StatusUnprocessableEntity, hc, link, token, "The two passwords do not match.", fieldPasswordConfirm)
+		s.resetForm(c, http.StatusUnprocessableEntity, hc, link, token, fieldProblem(fieldPasswordConfirm, "The two passwords do not match."))
 		return
 	}
 	ctx := c.Request.Context()
 	hash, err := s.Hasher.Hash(ctx, password)
 	if errors.Is(err, credentials.ErrBusy) {
 		busy(c)
-		s.resetForm(c, http.StatusServiceUnavailable, hc, link, token, busyMessage, "")
+		s.resetForm(c, http.StatusServiceUnavailable, hc, link, token, formProblem(busyMessage))
 		return
 	}
 	if err != nil {
-		s.resetForm(c, http.StatusUnprocessableEntity, hc, link, token, "This password can't be used.", fieldPassword)
+		s.resetForm(c, http.StatusUnprocessableEntity, hc, link, token, fieldProblem(fieldPassword, "This password can't be used."))
 		return
 	}
 	stageID := uuid.NewString()
 	if err := s.Store.StageAccountPassword(ctx, stageID, link.AccountID, hash); err != nil {
-		s.Logger.Error("stage new password", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your password was not changed. Please try again in a moment.", "")
+		s.failed(c, hc.Name, "stage new password", err, "Your password was not changed.")
 		return
 	}
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -212,6 +213,7 @@ func (s *Site) resetSubmit(c *gin.Context) {
 		return
 	}
 	s.Logger.Info("password reset", "account_id", link.AccountID, "help_center", hc.Slug)
+	s.setNotice(c, hc, noticePasswordReset, 0)
 	s.openSession(c, hc, link.AccountID)
 }
 
@@ -248,8 +250,7 @@ func (s *Site) resetFailed(c *gin.Context, hc *store.HelpCenter, link *store.Pas
 			return
 		}
 	}
-	s.Logger.Error("password reset", "reset_id", link.ResetID, "error", err)
-	s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your password was not changed. Please try again in a moment.", "")
+	s.failed(c, hc.Name, "password reset", err, "Your password was not changed.", "reset_id", link.ResetID)
 }
 
 const passwordRulesMessage = "The password must be between 10 and 256 characters."
@@ -271,22 +272,22 @@ func (s *Site) changePassword(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		s.Logger.Error("session lookup", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your password was not changed. Please try again in a moment.", "")
+		s.failed(c, hc.Name, "session lookup", err, "Your password was not changed.")
 		return
 	}
-	fail := func(status int, problem, field string) { s.renderHome(c, hc, u, status, problem, field) }
+	fail := func(status int, msg, field string) {
+		s.renderHome(c, hc, u, status, homeForm{Problems: []problem{{Field: field, Message: msg}}})
+	}
 	unavailable := func(what string, err error) {
-		s.Logger.Error(what, "account_id", u.AccountID, "error", err)
-		fail(http.StatusServiceUnavailable, "Your password was not changed. Please try again in a moment.", "")
+		s.failed(c, hc.Name, what, err, "Your password was not changed.", "account_id", u.AccountID)
 	}
 	password := c.PostForm(fieldPassword)
 	switch {
 	case credentials.CheckPasswordRules(password) != nil:
-		fail(http.StatusUnprocessableEntity, "The new password must be between 10 and 256 characters.", fieldPassword)
+		fail(http.StatusUnprocessableEntity, "The new password must be between 10 and 256 characters.", fieldNewPassword)
 		return
 	case password != c.PostForm(fieldPasswordConfirm):
-		fail(http.StatusUnprocessableEntity, "The two new passwords do not match.", fieldPasswordConfirm)
+		fail(http.StatusUnprocessableEntity, "The two new passwords do not match.", fieldNewPasswordConfirm)
 		return
 	}
 	key := s.Tokens.AddressKey(hc.AccountScope(), u.Email)
@@ -330,7 +331,7 @@ func (s *Site) changePassword(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		fail(http.StatusUnprocessableEntity, "This password can't be used.", fieldPassword)
+		fail(http.StatusUnprocessableEntity, "This password can't be used.", fieldNewPassword)
 		return
 	}
 	stageID := uuid.NewString()
@@ -346,5 +347,6 @@ func (s *Site) changePassword(c *gin.Context) {
 		return
 	}
 	s.Logger.Info("password changed from home", "account_id", u.AccountID, "help_center", hc.Slug)
+	s.setNotice(c, hc, noticePasswordChanged, 0)
 	s.openSession(c, hc, u.AccountID)
 }

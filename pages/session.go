@@ -45,7 +45,15 @@ func (s *Site) loginPage(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, s.portalPath(hc, "/home"))
 		return
 	}
-	s.render(c, http.StatusOK, "login.html", page{Title: "Log in", HelpCenter: hc.Name, Action: s.portalPath(hc, "/login"), CSRF: s.csrfToken(c)})
+	s.loginForm(c, http.StatusOK, hc, "", nil)
+}
+
+// loginForm shows the login form, with the address typed (never the
+// password) and the problems, if any.
+func (s *Site) loginForm(c *gin.Context, status int, hc *store.HelpCenter, email string, problems []problem) {
+	s.render(c, status, "login.html", page{Title: "Log in", HelpCenter: hc.Name, Action: s.portalPath(hc, "/login"),
+		CSRF: s.csrfToken(c), Email: email, Problems: problems, LinkURL: s.portalPath(hc, "/password/forgot"),
+		Description: "Log in to the " + hc.Name + " help center to send requests and follow them."})
 }
 
 // loginSubmit checks an email and password. Failures are counted per
@@ -63,20 +71,14 @@ func (s *Site) loginSubmit(c *gin.Context) {
 	ctx := c.Request.Context()
 	email := strings.TrimSpace(c.PostForm("email"))
 	password := c.PostForm("password")
-	form := func(status int, problem string, invalid bool) {
-		s.render(c, status, "login.html", page{Title: "Log in", HelpCenter: hc.Name, Action: s.portalPath(hc, "/login"),
-			CSRF: s.csrfToken(c), Email: email, Error: problem, InvalidInput: invalid})
-	}
+	form := func(status int, problems []problem) { s.loginForm(c, status, hc, email, problems) }
 	locked := func(wait time.Duration) {
 		metrics.Lockouts.Inc()
 		c.Header("Retry-After", retrySeconds(wait))
-		form(http.StatusTooManyRequests, "Too many failed attempts to log in with this email address. Please try again "+
-			portal.RetryWords(wait)+".", false)
+		form(http.StatusTooManyRequests, formProblem("Too many failed attempts to log in with this email address. Please try again "+
+			portal.RetryWords(wait)+"."))
 	}
-	unavailable := func(what string, err error) {
-		s.Logger.Error(what, "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
-	}
+	unavailable := func(what string, err error) { s.failed(c, hc.Name, what, err, "You are not logged in.") }
 
 	// Failures count per address, however it is spelled (the stored,
 	// normal form when it has one), as a password reset clears them.
@@ -107,7 +109,7 @@ func (s *Site) loginSubmit(c *gin.Context) {
 	}
 	if errors.Is(err, credentials.ErrBusy) {
 		busy(c)
-		form(http.StatusServiceUnavailable, busyMessage, false)
+		form(http.StatusServiceUnavailable, formProblem(busyMessage))
 		return
 	}
 	if !match {
@@ -119,7 +121,8 @@ func (s *Site) loginSubmit(c *gin.Context) {
 			// lock say enough to spot a guessing run.
 			s.Logger.Warn("login locked after repeated failures", "help_center", hc.Slug, "locked_for", lock.String())
 		}
-		form(http.StatusUnauthorized, "The email address or password is not correct.", true)
+		form(http.StatusUnauthorized, []problem{{Field: fieldEmail, Message: "The email address or password is not correct.",
+			Also: []string{fieldPassword}}})
 		return
 	}
 	if err := s.Store.ClearLoginFailures(ctx, key); err != nil {
@@ -142,8 +145,7 @@ func (s *Site) openSession(c *gin.Context, hc *store.HelpCenter, accountID int64
 	}
 	token := credentials.Random()
 	if err := s.Store.CreateSession(ctx, credentials.Hash(token), accountID, hc.ID, time.Now().Add(sessionLifetime)); err != nil {
-		s.Logger.Error("create session", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Please try again in a moment.", "")
+		s.failed(c, hc.Name, "create session", err, "")
 		return
 	}
 	http.SetCookie(c.Writer, s.cookie(sessionCookie+hc.Slug, token, int(sessionLifetime.Seconds()), http.SameSiteLaxMode))
@@ -186,15 +188,13 @@ func (s *Site) logoutEverywhere(c *gin.Context) {
 	}
 	u, err := s.sessionUser(c, hc)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.Logger.Error("session lookup", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "You are still logged in. Please try again in a moment.", "")
+		s.failed(c, hc.Name, "session lookup", err, "You are still logged in.")
 		return
 	}
 	if err == nil {
 		n, err := s.Store.EndSessions(c.Request.Context(), u.AccountID)
 		if err != nil {
-			s.Logger.Error("end sessions", "account_id", u.AccountID, "error", err)
-			s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "You are still logged in. Please try again in a moment.", "")
+			s.failed(c, hc.Name, "end sessions", err, "You are still logged in.", "account_id", u.AccountID)
 			return
 		}
 		s.Logger.Info("logged out everywhere", "account_id", u.AccountID, "sessions", n)

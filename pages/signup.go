@@ -26,16 +26,12 @@ func (s *Site) signupClosed(c *gin.Context, hc *store.HelpCenter) bool {
 	return true
 }
 
-func (s *Site) signupForm(c *gin.Context, status int, hc *store.HelpCenter, name, email, problem string) {
-	s.signupFormInvalid(c, status, hc, name, email, "", problem)
-}
-
-// signupFormInvalid shows the sign-up form again with what the person
-// typed (passwords aside) and the problem, tied to the field it is about
-// (aria-invalid, aria-describedby).
-func (s *Site) signupFormInvalid(c *gin.Context, status int, hc *store.HelpCenter, name, email, field, problem string) {
+// signupForm shows the sign-up form with what the person typed
+// (passwords aside) and the problems, each tied to its field.
+func (s *Site) signupForm(c *gin.Context, status int, hc *store.HelpCenter, name, email string, problems []problem) {
 	s.render(c, status, "signup.html", page{Title: "Sign up", HelpCenter: hc.Name, Action: s.portalPath(hc, "/signup"),
-		CSRF: s.csrfToken(c), Name: name, Email: email, Error: problem, Invalid: field, MinLength: credentials.MinPasswordLength})
+		CSRF: s.csrfToken(c), Name: name, Email: email, Problems: problems, MinLength: credentials.MinPasswordLength,
+		Description: "Create an account in the " + hc.Name + " help center to send requests and follow them."})
 }
 
 func (s *Site) signupPage(c *gin.Context) {
@@ -43,7 +39,7 @@ func (s *Site) signupPage(c *gin.Context) {
 	if !ok || s.signupClosed(c, hc) {
 		return
 	}
-	s.signupForm(c, http.StatusOK, hc, "", "", "")
+	s.signupForm(c, http.StatusOK, hc, "", "", nil)
 }
 
 // signupSubmit starts a sign-up. Every address gets the same answer, so
@@ -65,35 +61,34 @@ func (s *Site) signupSubmit(c *gin.Context) {
 	password := c.PostForm("password")
 	email, ok := portal.NormalizeEmail(rawEmail)
 	invalid := func(field, problem string) {
-		s.signupFormInvalid(c, http.StatusUnprocessableEntity, hc, name, rawEmail, field, problem)
+		s.signupForm(c, http.StatusUnprocessableEntity, hc, name, rawEmail, fieldProblem(field, problem))
 	}
 	switch {
 	case nameErr != nil:
-		invalid("name", nameProblem(nameErr))
+		invalid(fieldName, nameProblem(nameErr))
 		return
 	case !ok:
-		invalid("email", "That is not a valid email address.")
+		invalid(fieldEmail, "Enter a valid email address, such as ada@example.com.")
 		return
 	case credentials.CheckPasswordRules(password) != nil:
-		invalid("password", "The password must be between 10 and 256 characters.")
+		invalid(fieldPassword, passwordRulesMessage)
 		return
 	case password != c.PostForm("password_confirm"):
-		invalid("password_confirm", "The two passwords do not match.")
+		invalid(fieldPasswordConfirm, "The two passwords do not match.")
 		return
 	}
 	// Hash first, whatever happens next, so every branch costs the same.
 	hash, err := s.Hasher.Hash(c.Request.Context(), password)
 	if errors.Is(err, credentials.ErrBusy) {
 		busy(c)
-		s.signupForm(c, http.StatusServiceUnavailable, hc, name, email, busyMessage)
+		s.signupForm(c, http.StatusServiceUnavailable, hc, name, email, formProblem(busyMessage))
 		return
 	}
 	if err == nil {
 		err = s.Start.Signup(c.Request.Context(), hc, email, name, hash)
 	}
 	if err != nil {
-		s.Logger.Error("sign-up", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your sign-up was not received. Please try again in a moment.", "")
+		s.failed(c, hc.Name, "sign-up", err, "Your sign-up was not received.")
 		return
 	}
 	s.message(c, http.StatusOK, hc.Name, "Check your email",
@@ -165,12 +160,12 @@ func (s *Site) verifyPage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s.verifyForm(c, http.StatusOK, hc, su, token, "")
+	s.verifyForm(c, http.StatusOK, hc, su, token, nil)
 }
 
-func (s *Site) verifyForm(c *gin.Context, status int, hc *store.HelpCenter, su *store.Signup, token, problem string) {
+func (s *Site) verifyForm(c *gin.Context, status int, hc *store.HelpCenter, su *store.Signup, token string, problems []problem) {
 	p := page{Title: "Confirm your email", HelpCenter: hc.Name, Action: s.portalPath(hc, "/signup/verify"),
-		CSRF: s.csrfToken(c), Token: token, Error: problem}
+		CSRF: s.csrfToken(c), Token: token, Problems: problems}
 	if ct, err := s.Store.ContactByID(c.Request.Context(), su.ContactID); err == nil {
 		p.Email = ct.EmailAddress()
 	}
@@ -194,18 +189,17 @@ func (s *Site) verifySubmit(c *gin.Context) {
 	// password to their account.
 	staged, err := s.Store.SignupPassword(ctx, su.ID)
 	if err != nil {
-		s.Logger.Error("staged sign-up password", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your address was not confirmed. Please try again in a moment.", "")
+		s.failed(c, hc.Name, "staged sign-up password", err, "Your address was not confirmed.")
 		return
 	}
 	ok, err = s.Hasher.Check(ctx, staged, c.PostForm("password"))
 	if errors.Is(err, credentials.ErrBusy) {
 		busy(c)
-		s.verifyForm(c, http.StatusServiceUnavailable, hc, su, token, busyMessage)
+		s.verifyForm(c, http.StatusServiceUnavailable, hc, su, token, formProblem(busyMessage))
 		return
 	}
 	if !ok {
-		s.verifyForm(c, http.StatusUnauthorized, hc, su, token, "That is not the password chosen when signing up.")
+		s.verifyForm(c, http.StatusUnauthorized, hc, su, token, fieldProblem(fieldPassword, "That is not the password chosen when signing up."))
 		return
 	}
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -226,8 +220,7 @@ func (s *Site) verifySubmit(c *gin.Context) {
 			s.message(c, http.StatusGone, hc.Name, "Link expired", "This sign-up link has expired or was replaced by a newer one.", "Sign up again to get a new link.")
 			return
 		}
-		s.Logger.Error("verify sign-up", "error", err)
-		s.message(c, http.StatusServiceUnavailable, hc.Name, "Something went wrong", "Your address was not confirmed. Please try again in a moment.", "")
+		s.failed(c, hc.Name, "verify sign-up", err, "Your address was not confirmed.")
 		return
 	}
 	if st.Status == portal.SignupActive {

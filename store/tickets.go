@@ -25,24 +25,53 @@ type Ticket struct {
 	Channel      string    `bun:"channel" json:"channel"`
 	Status       string    `bun:"status" json:"status"`
 	CreatedAt    time.Time `bun:"created_at" json:"created_at"`
+	UpdatedAt    time.Time `bun:"updated_at" json:"updated_at"`
 }
 
-// TicketsOf lists a contact's requests in a help center, newest first.
-func (s *Store) TicketsOf(ctx context.Context, contactID, helpCenterID int64) ([]Ticket, error) {
+const ticketColumns = `id, help_center_id, contact_id, department_id, subject, body, channel, status, created_at, updated_at`
+
+// TicketsPage lists a contact's requests in a help center, newest first,
+// a page of at most limit after cursor ("" for the first page).
+func (s *Store) TicketsPage(ctx context.Context, contactID, helpCenterID int64, cursor string, limit int) (Page[Ticket], error) {
+	before, err := decodeIDCursor(cursor)
+	if err != nil {
+		return Page[Ticket]{}, err
+	}
+	limit = ClampLimit(limit)
 	var items []Ticket
-	err := s.DB.NewRaw(`SELECT id, help_center_id, contact_id, department_id, subject, body, channel, status, created_at FROM tickets
-		WHERE contact_id = ? AND help_center_id = ? ORDER BY created_at DESC, id DESC LIMIT 200`,
-		contactID, helpCenterID).Scan(ctx, &items)
+	err = s.DB.NewRaw(`SELECT `+ticketColumns+` FROM tickets
+		WHERE contact_id = ? AND help_center_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?`,
+		contactID, helpCenterID, before, before, limit+1).Scan(ctx, &items)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil
 	}
-	return items, translate(err, "tickets")
+	if err != nil {
+		return Page[Ticket]{}, translate(err, "tickets")
+	}
+	page := Page[Ticket]{Items: items}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		page.NextCursor = encodeIDCursor(items[limit-1].ID)
+	}
+	return page, nil
+}
+
+// TicketOf returns one of a contact's requests in a help center, or
+// ErrNotFound when it is not theirs there.
+func (s *Store) TicketOf(ctx context.Context, contactID, helpCenterID, id int64) (*Ticket, error) {
+	var t Ticket
+	err := s.DB.NewRaw(`SELECT `+ticketColumns+` FROM tickets WHERE id = ? AND contact_id = ? AND help_center_id = ?`,
+		id, contactID, helpCenterID).Scan(ctx, &t)
+	if err != nil {
+		return nil, translate(err, "ticket")
+	}
+	return &t, nil
 }
 
 func insertTicket(ctx context.Context, db bun.IDB, t *Ticket) error {
 	return db.NewRaw(`INSERT INTO tickets (help_center_id, contact_id, department_id, subject, body, channel)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id, status, created_at`,
-		t.HelpCenterID, t.ContactID, t.DepartmentID, t.Subject, t.Body, t.Channel).Scan(ctx, &t.ID, &t.Status, &t.CreatedAt)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id, status, created_at, updated_at`,
+		t.HelpCenterID, t.ContactID, t.DepartmentID, t.Subject, t.Body, t.Channel).Scan(ctx, &t.ID, &t.Status, &t.CreatedAt, &t.UpdatedAt)
 }
 
 // CreateTicket stores a request from a known contact (the portal).
