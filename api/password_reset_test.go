@@ -106,7 +106,7 @@ func TestForgotPasswordEmailsALinkThatSetsANewPasswordAndLogsIn(t *testing.T) {
 	other := mustLogIn(t, slug, email, "old-horse-battery")
 
 	login := newBrowser(t).get(app.URL + "/portal/" + slug + "/login")
-	if !strings.Contains(string(login.Body), `<a href="password/forgot">Forgot your password?</a>`) {
+	if !strings.Contains(string(login.Body), `<a href="/portal/`+slug+`/password/forgot">Forgot your password?</a>`) {
 		t.Fatalf("the login page has no link to the reset: %s", login.Body)
 	}
 	if r := askForReset(t, slug, email); r.Status != 200 || !strings.Contains(string(r.Body), "Check your email") {

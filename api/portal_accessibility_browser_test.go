@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,6 +25,15 @@ var wcagTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"}
 // allowedBestPractices are the axe best-practice rules a portal page may
 // break, each with the reason; any other best-practice violation fails.
 var allowedBestPractices = map[string]string{}
+
+// axeTags is the JSON list of the tags axe runs.
+var axeTags = func() string {
+	b, err := json.Marshal(append(slices.Clone(wcagTags), "best-practice"))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 type axeViolation struct {
 	ID     string   `json:"id"`
@@ -72,6 +82,14 @@ func evaluate[T any](a *auditor, what, js string) T {
 // narrow widths nothing scrolls sideways.
 func (a *auditor) page(state, heading string) {
 	a.t.Helper()
+	// A page that was audited is marked: until the browser has left it
+	// (a form's answer still on its way), the next state has not come.
+	for deadline := time.Now().Add(30 * time.Second); !evaluate[bool](a, state, `!window.auditedState && document.readyState === 'complete'`); {
+		if time.Now().After(deadline) {
+			a.t.Fatalf("%s: the browser stays on the page before", state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	a.do(state, chromedp.WaitVisible(chromedp.CSS(`h1`)))
 	if h1 := evaluate[string](a, state, `document.querySelector('h1').textContent`); !strings.HasPrefix(strings.TrimSpace(h1), heading) {
 		a.t.Fatalf("%s: the page's heading is %q, want %q (at %s)", state, h1, heading, evaluate[string](a, state, `location.href`))
@@ -85,8 +103,8 @@ func (a *auditor) page(state, heading string) {
 			a.t.Errorf("%s at %s: the page scrolls %d px sideways", state, vp.name, over)
 		}
 		violations, err := chromedp.Run(a.ctx, chromedp.Evaluate[[]axeViolation](fmt.Sprintf(
-			`axe.run(document, {runOnly: {type: 'tag', values: %q}, resultTypes: ['violations']}).then(r => r.violations)`,
-			append(slices.Clone(wcagTags), "best-practice")), chromedp.EvalAwaitPromise))
+			`axe.run(document, {runOnly: {type: 'tag', values: %s}, resultTypes: ['violations']}).then(r => r.violations)`,
+			axeTags), chromedp.EvalAwaitPromise))
 		if err != nil {
 			a.t.Fatalf("%s at %s: axe: %v", state, vp.name, err)
 		}
@@ -102,7 +120,8 @@ func (a *auditor) page(state, heading string) {
 			}
 		}
 	}
-	a.do(state, chromedp.EmulateViewport(viewports[0].width, viewports[0].height))
+	a.do(state, chromedp.EmulateViewport(viewports[0].width, viewports[0].height),
+		chromedp.Evaluate[chromedp.Void](`window.auditedState = true`))
 	a.audited = append(a.audited, state)
 }
 
@@ -230,7 +249,8 @@ func TestBrowserEveryPortalPageAndErrorStatePassesAxe(t *testing.T) {
 	}
 
 	// A reset link, refused then used.
-	a.do("log out", chromedp.Navigate(base+"/home"), chromedp.Click(`//button[text()="Log out"]`))
+	a.do("log out", chromedp.Navigate(base+"/home"), chromedp.Click(`//button[text()="Log out"]`),
+		chromedp.WaitVisible(`//h1[text()="Log in"]`))
 	a.do("forgot", chromedp.Navigate(base+"/password/forgot"), chromedp.SendKeys(chromedp.CSS(`#email`), email),
 		chromedp.Click(`//button[text()="Email me a link"]`))
 	a.page("forgot-password sent", "Check your email")

@@ -42,7 +42,7 @@ func requireSecurityHeaders(t *testing.T, what string, r response) {
 		return
 	}
 	body := string(r.Body)
-	if !strings.HasPrefix(h.Get("Content-Type"), "text/html") || !strings.Contains(body, "<main>") || !strings.Contains(body, `<html lang="en">`) {
+	if !strings.HasPrefix(h.Get("Content-Type"), "text/html") || !strings.Contains(body, `<main id="main"`) || !strings.Contains(body, `<html lang="en">`) {
 		t.Errorf("%s (%d): not a portal HTML page: %s %s", what, r.Status, h.Get("Content-Type"), body)
 		return
 	}
@@ -109,7 +109,7 @@ func TestEveryPortalAnswerCarriesTheSecurityHeaders(t *testing.T) {
 		"/portal/" + slug + "/home/deeper/still":    http.StatusNotFound,
 		"/portal/no-such-help-center/anything":      http.StatusNotFound,
 		"/portal/" + slug + "/logout":               http.StatusMethodNotAllowed,
-		"/portal/" + slug + "/requests":             http.StatusMethodNotAllowed,
+		"/portal/" + slug + "/password/change":      http.StatusMethodNotAllowed,
 		"/portal/" + slug + "/signup/verify/extra/": http.StatusNotFound,
 	} {
 		r := b.get(app.URL + path)

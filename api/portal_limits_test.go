@@ -138,7 +138,7 @@ func tooManyPage(t *testing.T, r response, what string) time.Duration {
 		t.Fatalf("%s: Retry-After %q", what, r.Header.Get("Retry-After"))
 	}
 	body := string(r.Body)
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, "<main>") ||
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, `<main id="main"`) ||
 		!regexp.MustCompile(`[Tt]ry again in \d+ (second|minute|hour)s?\.`).MatchString(body) {
 		t.Fatalf("%s: the 429 answer is not a page saying when to try again: %s", what, body)
 	}

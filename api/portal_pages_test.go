@@ -139,7 +139,7 @@ func TestARefusedRequestKeepsWhatWasTypedAndASentOneIsConfirmedOnce(t *testing.T
 	// A notice cookie made up by someone else says nothing.
 	forged := newBrowser(t)
 	u, _ := url.Parse(app.URL)
-	forged.client.Jar.SetCookies(u, append(me.client.Jar.Cookies(u), &http.Cookie{Name: "portal_notice", Value: "request-sent.1.AAAA"}))
+	forged.client.Jar.SetCookies(u, append(me.client.Jar.Cookies(u), &http.Cookie{Name: "portal_notice", Value: "request-sent.1.AAAA"})) //nolint:gosec // G124: a forged cookie planted in a test client over plain http
 	if r := forged.get(app.URL + "/portal/" + slug + "/home"); r.Status != 200 || strings.Contains(string(r.Body), "was sent") {
 		t.Fatalf("a forged notice: %d", r.Status)
 	}

@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -54,8 +55,8 @@ func (s *Site) recoverPages(c *gin.Context) {
 		if r == nil {
 			return
 		}
-		if err, ok := r.(error); ok && err == http.ErrAbortHandler { //nolint:errorlint // the sentinel itself is panicked
-			panic(r)
+		if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+			panic(r) // a stream cut short on purpose: drop the connection
 		}
 		ref := reference()
 		s.Logger.Error("panic in portal page", slog.String("reference", ref), slog.String("route", c.FullPath()), slog.Any("panic", r))

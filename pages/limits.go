@@ -39,8 +39,13 @@ func (s *Site) readForm(c *gin.Context) {
 	if c.Request.Method != http.MethodPost {
 		return
 	}
-	err := c.Request.ParseMultipartForm(1 << 20)
-	if err == nil || errors.Is(err, http.ErrNotMultipart) {
+	// ParseMultipartForm hides ParseForm's error behind ErrNotMultipart,
+	// so a URL-encoded form (every portal form) is read on its own.
+	err := c.Request.ParseForm()
+	if err == nil && strings.HasPrefix(c.ContentType(), "multipart/") {
+		err = c.Request.ParseMultipartForm(1 << 20)
+	}
+	if err == nil {
 		return
 	}
 	var tooBig *http.MaxBytesError
