@@ -78,3 +78,15 @@ const (
 	// UndeliverableComplained: the recipient marked an email as spam.
 	UndeliverableComplained UndeliverableReason = "complained"
 )
+
+// CarriesToken reports whether emails of this kind carry a link with a
+// secret token (accept, verify, reset). Such messages must never pass
+// through a provider's click or open tracking, which would rewrite and
+// log the link.
+func (k EmailKind) CarriesToken() bool {
+	switch k {
+	case EmailInvite, EmailReminder, EmailSignupVerify, EmailPasswordReset:
+		return true
+	}
+	return false
+}

@@ -84,5 +84,6 @@ func (a *Activities) SendAccessEmail(ctx context.Context, in AccessEmailInput) e
 	if err != nil {
 		return err
 	}
+	msg.Sender = senderOf(hc)
 	return a.deliver(ctx, fmt.Sprintf("access/%d/%d/%s/%s", in.HelpCenterID, in.ContactID, in.Kind, in.Key), "", msg, false)
 }

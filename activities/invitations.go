@@ -80,6 +80,7 @@ func (a *Activities) SendAccessGranted(ctx context.Context, invitationID string)
 	if err != nil {
 		return err
 	}
+	msg.Sender = senderOf(hc)
 	return a.deliver(ctx, "invitation/"+inv.ID+"/access-granted", inv.ID, msg, false)
 }
 
@@ -137,6 +138,7 @@ func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
 	if in.Reminder > 0 {
 		key += "/reminder/" + itoa(in.Reminder)
 	}
+	msg.Sender = senderOf(hc)
 	return a.deliver(ctx, key, inv.ID, msg, in.Reminder == 0)
 }
 
@@ -173,6 +175,7 @@ func (a *Activities) SendWelcome(ctx context.Context, invitationID string) error
 	if err != nil {
 		return err
 	}
+	msg.Sender = senderOf(hc)
 	return a.deliver(ctx, "invitation/"+inv.ID+"/welcome", inv.ID, msg, false)
 }
 

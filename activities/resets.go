@@ -92,6 +92,7 @@ func (a *Activities) SendPasswordReset(ctx context.Context, in ResetEmailInput) 
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("render reset email: %v", err), "Template", nil)
 	}
+	msg.Sender = senderOf(hc)
 	return a.deliver(ctx, "password-reset/"+in.ResetID+"/link/"+itoa(in.Generation), "", msg, false)
 }
 
@@ -162,6 +163,7 @@ func (a *Activities) SendPasswordChanged(ctx context.Context, in PasswordChanged
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("render password notice: %v", err), "Template", nil)
 	}
+	msg.Sender = senderOf(hc)
 	return a.deliver(ctx, "password-reset/"+in.ResetID+"/changed/"+itoa(in.Seq), "", msg, false)
 }
 

@@ -76,6 +76,7 @@ func (a *Activities) SendSignupEmail(ctx context.Context, in SignupEmailInput) e
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "Template", nil)
 	}
+	msg.Sender = senderOf(hc)
 	return a.deliver(ctx, key, "", msg, false)
 }
 

@@ -26,6 +26,7 @@ type helpCenterView struct {
 	// SignupRequiresApproval holds verified sign-ups for an admin.
 	SignupRequiresApproval bool           `json:"signup_requires_approval"`
 	AutoInvite             autoInviteView `json:"auto_invite"`
+	Sender                 senderView     `json:"sender"`
 	PortalURL              string         `json:"portal_url"`
 	CreatedAt              time.Time      `json:"created_at"`
 	UpdatedAt              time.Time      `json:"updated_at"`
@@ -35,7 +36,8 @@ func (s *Server) helpCenterView(h *store.HelpCenter) helpCenterView {
 	v := helpCenterView{Slug: h.Slug, Name: h.Name, UserBase: h.UserBase, InvitePolicy: h.InvitePolicy,
 		EmailTemplate: mail.DefaultInvite, PortalURL: s.PublicBaseURL + "/portal/" + h.Slug + "/home",
 		CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt,
-		SelfSignup: h.SelfSignup, SignupRequiresApproval: h.SignupRequiresApproval, AutoInvite: viewAutoInvite(h.AutoInvite)}
+		SelfSignup: h.SelfSignup, SignupRequiresApproval: h.SignupRequiresApproval, AutoInvite: viewAutoInvite(h.AutoInvite),
+		Sender: viewSender(h)}
 	if h.EmailTemplate != nil {
 		v.EmailTemplate, v.CustomEmail = *h.EmailTemplate, true
 	}
@@ -120,6 +122,7 @@ type updateHelpCenterRequest struct {
 	SelfSignup             *bool                `json:"self_signup"`
 	SignupRequiresApproval *bool                `json:"signup_requires_approval"`
 	AutoInvite             *autoInviteRequest   `json:"auto_invite"`
+	Sender                 json.RawMessage      `json:"sender"`
 }
 
 // autoInviteView shows departments as a list of IDs or "all".
@@ -199,6 +202,13 @@ func (s *Server) updateHelpCenter(c *gin.Context) {
 		}
 		h.AutoInvite = a
 	}
+	if req.Sender != nil {
+		sender, ok := s.parseSender(c, req.Sender)
+		if !ok {
+			return
+		}
+		h.Sender = sender
+	}
 	ev := event(c, portal.AuditHelpCenterUpdated, "", &h.ID, map[string]any{"fields": changedSettings(&req)})
 	if err := s.Store.UpdateHelpCenter(c.Request.Context(), h, ev); err != nil {
 		s.storeError(c, err, "help_center")
@@ -215,7 +225,7 @@ func changedSettings(req *updateHelpCenterRequest) []string {
 		given bool
 	}{{"name", req.Name != nil}, {"invite_policy", req.InvitePolicy != nil}, {"email_template", req.EmailTemplate != nil},
 		{"self_signup", req.SelfSignup != nil}, {"signup_requires_approval", req.SignupRequiresApproval != nil},
-		{"auto_invite", req.AutoInvite != nil}} {
+		{"auto_invite", req.AutoInvite != nil}, {"sender", req.Sender != nil}} {
 		if f.given {
 			out = append(out, f.name)
 		}

@@ -124,11 +124,18 @@ func newContact(t *testing.T, email any, verified bool) int64 {
 }
 
 type outboxItem struct {
-	To      string `json:"to"`
-	Subject string `json:"subject"`
-	Text    string `json:"text"`
-	HTML    string `json:"html"`
-	Kind    string `json:"kind"`
+	To       string            `json:"to"`
+	Subject  string            `json:"subject"`
+	Text     string            `json:"text"`
+	HTML     string            `json:"html"`
+	Kind     string            `json:"kind"`
+	From     string            `json:"from"`
+	ReplyTo  *string           `json:"reply_to"`
+	Headers  map[string]string `json:"headers"`
+	Tracking *struct {
+		Clicks bool `json:"clicks"`
+		Opens  bool `json:"opens"`
+	} `json:"tracking"`
 }
 
 func outbox(t *testing.T, to string) []outboxItem {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -12,17 +13,29 @@ import (
 
 // outboxMessageView is an email in the development outbox.
 type outboxMessageView struct {
-	To        string           `json:"to"`
-	Subject   string           `json:"subject"`
-	Text      string           `json:"text"`
-	HTML      string           `json:"html"`
-	Kind      portal.EmailKind `json:"kind"`
-	CreatedAt time.Time        `json:"created_at"`
+	To        string            `json:"to"`
+	Subject   string            `json:"subject"`
+	Text      string            `json:"text"`
+	HTML      string            `json:"html"`
+	Kind      portal.EmailKind  `json:"kind"`
+	CreatedAt time.Time         `json:"created_at"`
+	From      string            `json:"from"`
+	ReplyTo   *string           `json:"reply_to"`
+	Headers   map[string]string `json:"headers"`
+	// Tracking is null where the sending domain's setting applies.
+	Tracking json.RawMessage `json:"tracking"`
 }
 
 func viewOutboxMessage(m *store.OutboxMessage) outboxMessageView {
-	return outboxMessageView{To: m.Recipient, Subject: m.Subject, Text: m.TextBody, HTML: m.HTMLBody, Kind: m.Kind,
-		CreatedAt: m.CreatedAt}
+	v := outboxMessageView{To: m.Recipient, Subject: m.Subject, Text: m.TextBody, HTML: m.HTMLBody, Kind: m.Kind,
+		CreatedAt: m.CreatedAt, From: m.From, ReplyTo: m.ReplyTo, Headers: m.Headers, Tracking: m.Tracking}
+	if v.Headers == nil {
+		v.Headers = map[string]string{}
+	}
+	if len(v.Tracking) == 0 {
+		v.Tracking = json.RawMessage("null")
+	}
+	return v
 }
 
 // listOutbox lists the emails the development mail driver kept, newest

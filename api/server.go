@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/buildinfo"
 	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/starter"
@@ -40,6 +41,8 @@ type Server struct {
 	// ResendInterval is the least time between two resends of one
 	// invitation (0: no limit).
 	ResendInterval time.Duration
+	// SenderAllowList holds the from addresses a help center may set.
+	SenderAllowList portal.SenderAllowList
 	// Outbox enables GET /dev/outbox (development mail driver only).
 	Outbox bool
 	// AfterTicketStored runs between storing a ticket and starting its

@@ -5,6 +5,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"reflect"
@@ -48,6 +49,11 @@ type Config struct {
 	// MailgunWebhookSigningKey verifies Mailgun's webhooks
 	// (POST /webhooks/mailgun); unset, the endpoint refuses every call.
 	MailgunWebhookSigningKey string `env:"MAILGUN_WEBHOOK_SIGNING_KEY"`
+
+	// MailFromAllowed lists the other from addresses help centers may
+	// use: addresses, or "@domain" for a whole domain, each on a domain
+	// the provider sends for (SPF and DMARC pass).
+	MailFromAllowed []string `env:"MAIL_FROM_ALLOWED"`
 
 	// AdminAPIKey, when set, is stored (hashed) as an admin key at start-up
 	// so a new installation has a way in.
@@ -163,6 +169,14 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("MAIL_DRIVER: must be outbox or mailgun, got %q", c.MailDriver)
 	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		return fmt.Errorf("MAIL_FROM: must be an address such as \"Help Center <help@example.com>\", got %q", c.MailFrom)
+	}
+	for _, e := range c.MailFromAllowed {
+		if err := portal.ValidSenderAllowEntry(e); err != nil {
+			return fmt.Errorf("MAIL_FROM_ALLOWED: %w; list addresses or @domain entries, comma-separated", err)
+		}
+	}
 	if c.SweepInterval <= 0 {
 		return fmt.Errorf("SWEEP_INTERVAL: must be a positive duration such as 30s")
 	}
@@ -261,4 +275,14 @@ func (c *Config) TokenSecretBytes() []byte { return []byte(c.TokenSecret) }
 // SecureCookies reports whether cookies must carry the Secure flag.
 func (c *Config) SecureCookies() bool {
 	return strings.HasPrefix(c.PublicBaseURL, "https://")
+}
+
+// SenderAllowList is every from address a help center may use:
+// MAIL_FROM's own and MAIL_FROM_ALLOWED.
+func (c *Config) SenderAllowList() portal.SenderAllowList {
+	l := portal.SenderAllowList(slices.Clone(c.MailFromAllowed))
+	if a, err := mail.ParseAddress(c.MailFrom); err == nil {
+		l = append(l, a.Address)
+	}
+	return l
 }

@@ -151,3 +151,23 @@ func TestCrashPointsAreTheNamedOnesOnly(t *testing.T) {
 		t.Errorf("an unknown point: %v", err)
 	}
 }
+
+func TestSenderAllowListHoldsMailFromAndTheListedEntries(t *testing.T) {
+	c, err := load(map[string]string{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox",
+		"MAIL_FROM": "Acme <help@mg.example.com>", "MAIL_FROM_ALLOWED": "@brand.example,desk@other.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.SenderAllowList()
+	if !l.Allows("help@mg.example.com") || !l.Allows("anyone@brand.example") || !l.Allows("desk@other.example") || l.Allows("x@mg.example.com") {
+		t.Fatalf("allow-list %v", l)
+	}
+	for _, env := range []map[string]string{
+		{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "MAIL_FROM_ALLOWED": "Name <a@b.example>"},
+		{"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "MAIL_FROM": "not an address"},
+	} {
+		if _, err := load(env); err == nil || !strings.Contains(err.Error(), "MAIL_FROM") {
+			t.Errorf("%v: got %v", env, err)
+		}
+	}
+}

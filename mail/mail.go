@@ -24,6 +24,16 @@ type Message struct {
 	// EmailID is the send's row in the email log; the provider keeps it
 	// as a user variable (VarEmailID), so its later events find the row.
 	EmailID int64
+	// Sender is the help center's identity; its zero value sends as the
+	// installation's MAIL_FROM.
+	Sender portal.Sender
+	// Headers are extra MIME headers by name (List-Unsubscribe and
+	// List-Unsubscribe-Post on invitations).
+	Headers map[string]string
+	// Untracked asks the provider not to track clicks or opens of this
+	// message: its links carry tokens, which tracking would rewrite
+	// through the provider's redirect and log there.
+	Untracked bool
 }
 
 // VarEmailID is the Mailgun user variable (v:portal-email-id) that ties a

@@ -82,7 +82,12 @@ func MessageID(key, domain string) string {
 // ErrUnknownOutcome (maybe sent), *RetryLaterError (throttled), or a plain
 // error for a request that certainly never reached Mailgun.
 func (s *Mailgun) Send(ctx context.Context, m Message) (string, error) {
-	msg := mailgun.NewMessage(s.from, m.Subject, m.Text, m.To)
+	from, err := From(m, s.from)
+	if err != nil {
+		return "", err
+	}
+	msg := mailgun.NewMessage(from, m.Subject, m.Text, m.To)
+	dress(msg, m)
 	if m.HTML != "" {
 		msg.SetHTML(m.HTML)
 	}
@@ -297,4 +302,21 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// dress sets what a message carries beyond its content: the reply-to
+// address, extra headers and, for a message with a token, tracking off
+// for this message whatever the domain's setting.
+func dress(msg *mailgun.Message, m Message) {
+	if m.Sender.ReplyTo != "" {
+		msg.SetReplyTo(m.Sender.ReplyTo)
+	}
+	for name, value := range m.Headers {
+		msg.AddHeader(name, value)
+	}
+	if m.Untracked {
+		msg.SetTracking(false)
+		msg.SetTrackingClicks(false)
+		msg.SetTrackingOpens(false)
+	}
 }

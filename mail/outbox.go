@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -15,14 +16,31 @@ const OutboxDomain = "outbox.portal.localhost"
 // a test reads them at /dev/outbox instead of a mailbox.
 type Outbox struct {
 	Store *store.Store
+	// From is the installation's MAIL_FROM, as Mailgun would use it.
+	From string
 }
 
 // Send implements Sender. A message whose idempotency key the outbox
 // already holds is not stored twice. Like Mailgun, the outbox keeps the
 // message's ID and user variables, so the webhook path can be tried.
 func (o *Outbox) Send(ctx context.Context, m Message) (string, error) {
+	from, err := From(m, o.From)
+	if err != nil {
+		return "", err
+	}
 	row := &store.OutboxMessage{Recipient: m.To, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML, Kind: m.Kind,
-		Variables: map[string]string{}}
+		From: from, Headers: m.Headers, Variables: map[string]string{}}
+	if row.Headers == nil {
+		row.Headers = map[string]string{}
+	}
+	if m.Sender.ReplyTo != "" {
+		row.ReplyTo = &m.Sender.ReplyTo
+	}
+	if t := TrackingOf(m); t != nil {
+		if row.Tracking, err = json.Marshal(t); err != nil {
+			return "", err
+		}
+	}
 	if m.IdempotencyKey != "" {
 		row.IdempotencyKey = &m.IdempotencyKey
 		id := MessageID(m.IdempotencyKey, OutboxDomain)

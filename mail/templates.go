@@ -226,7 +226,8 @@ func render(t portal.EmailTemplate, d Data, subjectPrefix string, kind portal.Em
 		}
 	}
 	html.WriteString(`</body></html>`)
-	return Message{To: d.Email, Subject: subjectPrefix + strings.Join(strings.Fields(subject), " "), Text: text, HTML: html.String(), Kind: kind}, nil
+	return Message{To: d.Email, Subject: subjectPrefix + strings.Join(strings.Fields(subject), " "), Text: text, HTML: html.String(), Kind: kind,
+		Untracked: kind.CarriesToken()}, nil
 }
 
 var actionButton = htmltemplate.Must(htmltemplate.New("button").Parse(

@@ -86,7 +86,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 		s.Mail = mail.NewMailgun(mail.MailgunConfig{Domain: cfg.MailgunDomain, APIKey: cfg.MailgunAPIKey, APIBase: cfg.MailgunAPIBase,
 			From: cfg.MailFrom, Timeout: cfg.MailgunTimeout, EventsDelay: cfg.MailgunEventsDelay, WebhookSigningKey: cfg.MailgunWebhookSigningKey})
 	default:
-		s.Mail = &mail.Outbox{Store: st}
+		s.Mail = &mail.Outbox{Store: st, From: cfg.MailFrom}
 	}
 	return s, nil
 }
@@ -204,7 +204,7 @@ func (s *Service) Starter() *starter.Starter {
 func (s *Service) API() *api.Server {
 	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
 		PublicBaseURL: s.Config.PublicBaseURL, ResendInterval: s.Config.ResendMinInterval,
-		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger, Tracing: s.telemetry.TracerProvider()}
+		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger, SenderAllowList: s.Config.SenderAllowList(), Tracing: s.telemetry.TracerProvider()}
 	if s.Config.CrashPoint == "after-ticket-stored" {
 		// Simulates the process dying between storing a ticket and starting
 		// its auto-invite, for the recovery test.

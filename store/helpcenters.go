@@ -23,8 +23,10 @@ type HelpCenter struct {
 	// SignupRequiresApproval holds verified sign-ups for an admin.
 	SignupRequiresApproval bool              `bun:"signup_requires_approval"`
 	AutoInvite             portal.AutoInvite `bun:"auto_invite,type:jsonb"`
-	CreatedAt              time.Time         `bun:"created_at,nullzero,default:now()"`
-	UpdatedAt              time.Time         `bun:"updated_at,nullzero,default:now()"`
+	// Sender is who the help center's emails come from.
+	Sender    portal.Sender `bun:"sender,type:jsonb"`
+	CreatedAt time.Time     `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt time.Time     `bun:"updated_at,nullzero,default:now()"`
 }
 
 // AccountScope is the scope of the portal accounts that log in here.
@@ -74,7 +76,7 @@ func (s *Store) ListHelpCenters(ctx context.Context, cursor string, limit int) (
 func (s *Store) UpdateHelpCenter(ctx context.Context, h *HelpCenter, events ...AuditEvent) error {
 	return s.audited(ctx, events, func(ctx context.Context, db bun.IDB) (string, error) {
 		_, err := db.NewUpdate().Model(h).
-			Column("name", "invite_policy", "email_template", "self_signup", "signup_requires_approval", "auto_invite").
+			Column("name", "invite_policy", "email_template", "self_signup", "signup_requires_approval", "auto_invite", "sender").
 			Set("updated_at = now()").
 			WherePK().Returning("*").Exec(ctx)
 		return portal.Target("help_center", h.ID), translate(err, "update help center")

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -136,6 +137,13 @@ type OutboxMessage struct {
 	HTMLBody  string           `bun:"html_body" json:"html"`
 	Kind      portal.EmailKind `bun:"kind" json:"kind"`
 	CreatedAt time.Time        `bun:"created_at,nullzero,default:now()" json:"created_at"`
+	// From, ReplyTo, Headers and Tracking are what a provider would get
+	// beyond the content; Tracking is null where the domain's setting
+	// applies.
+	From     string            `bun:"from_header" json:"from"`
+	ReplyTo  *string           `bun:"reply_to" json:"reply_to"`
+	Headers  map[string]string `bun:"headers,type:jsonb" json:"headers"`
+	Tracking json.RawMessage   `bun:"tracking,type:jsonb,nullzero" json:"tracking"`
 
 	IdempotencyKey *string `bun:"idempotency_key" json:"-"`
 	// MessageID and Variables are what a provider would carry: the

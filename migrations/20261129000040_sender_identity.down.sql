@@ -1,0 +1,3 @@
+ALTER TABLE outbox_messages DROP COLUMN IF EXISTS tracking, DROP COLUMN IF EXISTS headers,
+  DROP COLUMN IF EXISTS reply_to, DROP COLUMN IF EXISTS from_header;
+ALTER TABLE help_centers DROP COLUMN IF EXISTS sender;
