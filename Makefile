@@ -36,7 +36,7 @@ test: lint $(TEMPORAL)
 faults: build $(TEMPORAL)
 	rm -f $(BIN)/faults-report.jsonl
 	FAULTS=1 PORTAL_BIN=$(PORTAL) TEMPORAL_CLI=$(TEMPORAL) FAULTS_REPORT=$(BIN)/faults-report.jsonl \
-		go test -count=1 -v -timeout 30m -parallel 3 ./faults/
+		go test -count=1 -v -timeout 40m -parallel 3 ./faults/
 
 ## lint: go vet, staticcheck and golangci-lint (.golangci.yml: import boundaries, gosec, errcheck...)
 lint: $(GOLANGCI_LINT) $(STATICCHECK)

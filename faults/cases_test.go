@@ -8,6 +8,12 @@ import (
 	"time"
 )
 
+// settleWithin bounds the wait for the work to be done after a fault. It
+// is a liveness bound, not a performance target: on an idle machine each
+// case settles within 2 to 3 minutes of its fault, and a busy one (CI on
+// two shared cores) can take several times that.
+const settleWithin = 10 * time.Minute
+
 // midway starts the workload and returns once the job is under way: 100
 // invite emails out, most still to go, singles and accepts in flight.
 func midway(t *testing.T, r *rig) (*workload, string) {
@@ -16,10 +22,10 @@ func midway(t *testing.T, r *rig) (*workload, string) {
 	w.seed()
 	w.startBulk()
 	w.run()
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(settleWithin)
 	for w.invitesDelivered() < 100 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the job sent %d invite emails in 3 minutes", w.invitesDelivered())
+			t.Fatalf("the job sent %d invite emails in %s", w.invitesDelivered(), settleWithin)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -57,7 +63,7 @@ func TestMailProviderFailingFor2m(t *testing.T) {
 	r.mail.failing.Store(false)
 	end := time.Now()
 	finish(t, w, outcome{Case: t.Name(), Fault: "Mail provider: 503s and timeouts for 2 min",
-		Happened: fmt.Sprintf("from %s on; %d calls answered 503, answers lost on half the connections; sends retried with backoff, interrupted ones confirmed with the provider first", at, r.mail.refused.Load())}, end, 5*time.Minute)
+		Happened: fmt.Sprintf("from %s on; %d calls answered 503, answers lost on half the connections; sends retried with backoff, interrupted ones confirmed with the provider first", at, r.mail.refused.Load())}, end, settleWithin)
 }
 
 // Postgres refuses connections for 60 s (the proxy stops listening and
@@ -72,7 +78,7 @@ func TestPostgresUnreachableFor60s(t *testing.T) {
 	r.postgres.restore()
 	end := time.Now()
 	finish(t, w, outcome{Case: t.Name(), Fault: "Postgres unreachable for 60 s",
-		Happened: "cut at " + at + "; database steps and the API retried, no workflow failed"}, end, 5*time.Minute)
+		Happened: "cut at " + at + "; database steps and the API retried, no workflow failed"}, end, settleWithin)
 }
 
 // The Temporal dev server is SIGKILLed and started again on its file
@@ -88,7 +94,7 @@ func TestTemporalKilledAndRestarted(t *testing.T) {
 	r.temporal.start()
 	end := time.Now()
 	finish(t, w, outcome{Case: t.Name(), Fault: "Temporal dev server SIGKILLed, restarted on its file database",
-		Happened: fmt.Sprintf("killed at %s; started again after 10 s down, answering %.0f s later; workers and clients reconnected", at, seconds(end.Sub(down)))}, end, 4*time.Minute)
+		Happened: fmt.Sprintf("killed at %s; started again after 10 s down, answering %.0f s later; workers and clients reconnected", at, seconds(end.Sub(down)))}, end, settleWithin)
 }
 
 // Two replicas (API and worker each) share the work, sweepers of both
@@ -102,7 +108,7 @@ func TestReplicaKilled(t *testing.T) {
 	r.replicas[0].worker.kill()
 	end := time.Now()
 	finish(t, w, outcome{Case: t.Name(), Fault: "One of two replicas (API + worker) SIGKILLed",
-		Happened: "killed at " + at + "; the other replica's worker took over its tasks, clients moved to its API"}, end, 4*time.Minute)
+		Happened: "killed at " + at + "; the other replica's worker took over its tasks, clients moved to its API"}, end, settleWithin)
 }
 
 // The API process dies after each step of an accept (the password staged,
@@ -119,7 +125,7 @@ func TestAPIKilledAtEveryAcceptStep(t *testing.T) {
 	var slowest time.Duration
 	for i, point := range []string{"accept-staged", "accept-admitted", "accept-applied"} {
 		c := w.bulk[100+i]
-		for deadline := time.Now().Add(3 * time.Minute); w.latestToken(c.Email) == ""; {
+		for deadline := time.Now().Add(settleWithin); w.latestToken(c.Email) == ""; {
 			if time.Now().After(deadline) {
 				t.Fatalf("no invite email for %s", c.Email)
 			}
@@ -138,7 +144,7 @@ func TestAPIKilledAtEveryAcceptStep(t *testing.T) {
 		api.start()
 		waitHealthy(t, base)
 		status := 0
-		for deadline := time.Now().Add(2 * time.Minute); status != http.StatusSeeOther && status != http.StatusConflict; {
+		for deadline := time.Now().Add(settleWithin); status != http.StatusSeeOther && status != http.StatusConflict; {
 			if time.Now().After(deadline) {
 				t.Fatalf("the accept submitted again after %s never got an answer (last %d)", point, status)
 			}
@@ -154,5 +160,5 @@ func TestAPIKilledAtEveryAcceptStep(t *testing.T) {
 	}
 	end := time.Now()
 	finish(t, w, outcome{Case: t.Name(), Fault: "API process killed after each step of an accept",
-		Happened: fmt.Sprintf("from %s on; %s; slowest customer answer %.0f s after the crash", at, strings.Join(happened, ", "), seconds(slowest))}, end, 4*time.Minute)
+		Happened: fmt.Sprintf("from %s on; %s; slowest customer answer %.0f s after the crash", at, strings.Join(happened, ", "), seconds(slowest))}, end, settleWithin)
 }

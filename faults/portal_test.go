@@ -87,7 +87,7 @@ func (p *process) exited(d time.Duration) bool {
 // waitHealthy waits for an API process's /healthz.
 func waitHealthy(t *testing.T, base string) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, base+"/healthz", nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
@@ -97,7 +97,7 @@ func waitHealthy(t *testing.T, base string) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s/healthz did not answer 200 within a minute", base)
+			t.Fatalf("%s/healthz did not answer 200 within 3 minutes", base)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -111,7 +111,7 @@ func (r *rig) env(base string) map[string]string {
 		"PORTAL_ADMIN_API_KEY": r.adminKey,
 		// Emails go out at a pace that keeps work in flight when the fault
 		// comes, and the sweeper looks often.
-		"MAIL_RATE_PER_SECOND": "15", "SWEEP_INTERVAL": "2s",
+		"MAIL_RATE_PER_SECOND": "15", "SWEEP_INTERVAL": "2s", "BULK_WINDOW": "100",
 		// The mock lists a message in its events at once: an interrupted
 		// send can be confirmed sooner than Mailgun's own indexing allows.
 		"MAILGUN_TIMEOUT": "10s", "MAILGUN_EVENTS_DELAY": "30s",
