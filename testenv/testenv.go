@@ -87,8 +87,12 @@ func TemporalAt(ctx context.Context, hostPort string) (*testsuite.DevServer, err
 		LogLevel:         "error",
 		SearchAttributes: temporal.NewSearchAttributes(attrs...),
 		ClientOptions:    &client.Options{Logger: quiet{}, HostPort: hostPort},
-		Stdout:           io.Discard,
-		Stderr:           io.Discard,
+		// The settings `make run` uses. The tests' server keeps its
+		// database in memory, where nothing waits for a disk anyway; the
+		// same flags keep a test that names a file as fast as make run.
+		ExtraArgs: config.DevServerArgs(),
+		Stdout:    io.Discard,
+		Stderr:    io.Discard,
 	})
 }
 

@@ -129,6 +129,7 @@ func startTemporal(ctx context.Context, logger *slog.Logger, cli, dataDir string
 		"--ip", "127.0.0.1", "--port", "7233", "--ui-port", "8233",
 		"--db-filename", filepath.Join(dataDir, "temporal.db"),
 		"--log-level", "warn"}
+	args = append(args, config.DevServerArgs()...)
 	for _, k := range workflows.SearchAttributes() {
 		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
 	}
