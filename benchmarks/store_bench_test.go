@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/portalaccess/portal"
@@ -437,7 +440,10 @@ func BenchmarkStoreAtAMillionRows(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st := store.Open(url)
+		// Loading and indexing a million rows takes longer than the
+		// driver's default read timeout.
+		st := &store.Store{DB: bun.NewDB(sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(url),
+			pgdriver.WithReadTimeout(30*time.Minute))), pgdialect.New())}
 		x := &storeBench{b: b, n: n, st: st}
 		x.seed()
 		ns, figs := x.measure(runs)

@@ -1,0 +1,222 @@
+package benchmarks
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/portalaccess/portal/config"
+	"github.com/portalaccess/portal/credentials"
+)
+
+// BaselineUpdateTarget answers its update at once and then waits, as an
+// invitation does: the raw round trip of an invite.
+func BaselineUpdateTarget(ctx workflow.Context) error {
+	if err := workflow.SetUpdateHandler(ctx, "describe", func(workflow.Context) (string, error) { return "pending", nil }); err != nil {
+		return err
+	}
+	workflow.GetSignalChannel(ctx, "stop").Receive(ctx, nil)
+	return nil
+}
+
+// rawUpdateWithStart times one update-with-start of a new no-op workflow,
+// answered at once.
+func rawUpdateWithStart(b *testing.B, tc client.Client, i int) time.Duration {
+	ctx := context.Background()
+	id := fmt.Sprintf("baseline-update/%d", i)
+	t0 := time.Now()
+	start := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID: id, TaskQueue: "baseline", WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, BaselineUpdateTarget)
+	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions:          client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: "describe", WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	if err == nil {
+		var s string
+		err = h.Get(ctx, &s)
+	}
+	if err != nil {
+		b.Errorf("raw update-with-start: %v", err)
+	}
+	return time.Since(t0)
+}
+
+// hashOnce times one argon2id hash with the portal's parameters.
+func hashOnce(b *testing.B) time.Duration {
+	t0 := time.Now()
+	if _, err := credentials.HashPassword("correct-horse-battery"); err != nil {
+		b.Error(err)
+	}
+	return time.Since(t0)
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// printMachine says where the figures come from: cores, CPU model and the
+// dev server's storage.
+func printMachine() {
+	model := "unknown"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+		_ = f.Close()
+	}
+	fmt.Printf("machine: %d cores (GOMAXPROCS %d), %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), model)
+	fmt.Printf("dev server storage: SQLite in memory, pragmas %s\n", strings.Join(config.DevServerSQLitePragmas, ", "))
+}
+
+// rssWatch samples this process's resident set (the API and the worker
+// run in it) until stopped and keeps the peak.
+type rssWatch struct {
+	peak atomic.Uint64
+	done chan struct{}
+}
+
+func startRSSWatch() *rssWatch {
+	w := &rssWatch{done: make(chan struct{})}
+	go func() {
+		for {
+			if r := currentRSS(); r > w.peak.Load() {
+				w.peak.Store(r)
+			}
+			select {
+			case <-w.done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+func (w *rssWatch) stop() uint64 {
+	close(w.done)
+	return w.peak.Load()
+}
+
+func currentRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// bulkRuns returns the history length of every run of a bulk job's
+// parent workflow.
+func (x *bench) bulkRuns(workflowID string) []int64 {
+	var out []int64
+	var token []byte
+	for {
+		resp, err := x.portal.Service.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowId = '%s'", workflowID), NextPageToken: token})
+		if err != nil {
+			x.b.Fatal(err)
+		}
+		for _, e := range resp.GetExecutions() {
+			out = append(out, e.GetHistoryLength())
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return out
+		}
+	}
+}
+
+func maxOf(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	return slices.Max(v)
+}
+
+// emailRate is the invite emails of tag a second, from the first to the
+// last one in the outbox.
+func (x *bench) emailRate(tag string) float64 {
+	var r struct {
+		N    int     `bun:"n"`
+		Secs float64 `bun:"secs"`
+	}
+	_ = x.portal.Service.Store.DB.NewRaw(`SELECT count(*) AS n, extract(epoch FROM max(created_at) - min(created_at)) AS secs
+		FROM outbox_messages WHERE recipient LIKE ? AND kind = 'invite'`, tag+"-%").Scan(context.Background(), &r)
+	if r.Secs <= 0 {
+		return 0
+	}
+	return float64(r.N-1) / r.Secs
+}
+
+// invitationCost waits for a workflow to close and counts its history
+// events by type, and the actions Temporal Cloud bills for them (a start,
+// each activity scheduled, timer, signal, accepted update, search
+// attribute or property change, child start, and one per workflow task
+// that ran local activities).
+func (x *bench) invitationCost(workflowID string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tc := x.portal.Service.Temporal
+	_ = tc.GetWorkflow(ctx, workflowID, "").Get(ctx, nil)
+	iter := tc.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	byType := map[string]int{}
+	events, actions := 0, 0
+	localInTask := false
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return "history: " + err.Error() + "\n"
+		}
+		events++
+		t := ev.GetEventType()
+		byType[strings.TrimPrefix(t.String(), "EVENT_TYPE_")]++
+		switch t {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+			enumspb.EVENT_TYPE_TIMER_STARTED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+			enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+			enumspb.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+			enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+			actions++
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" && !localInTask {
+				actions++
+				localInTask = true
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			localInTask = false
+		}
+	}
+	types := make([]string, 0, len(byType))
+	for t, c := range byType {
+		types = append(types, fmt.Sprintf("%s %d", t, c))
+	}
+	slices.Sort(types)
+	return fmt.Sprintf("%d history events, about %d actions\n  %s\n", events, actions, strings.Join(types, ", "))
+}
