@@ -172,6 +172,15 @@ func TestBrowserEveryPortalPageAndErrorStatePassesAxe(t *testing.T) {
 	a.do("sign-up", chromedp.SendKeys(chromedp.CSS(`#name`), "Ada"), chromedp.SendKeys(chromedp.CSS(`#email`), "not-an-address"),
 		chromedp.Click(`//button[text()="Sign up"]`))
 	a.refused("sign-up failed", "Sign up", "email")
+	signer := unique("axe-signup") + "@example.com"
+	a.do("sign-up", chromedp.Evaluate[chromedp.Void](`document.getElementById('email').value = ''`), chromedp.SendKeys(chromedp.CSS(`#email`), signer), chromedp.SendKeys(chromedp.CSS(`#password`), "axe-signup-battery"),
+		chromedp.SendKeys(chromedp.CSS(`#password_confirm`), "axe-signup-battery"), chromedp.Click(`//button[text()="Sign up"]`))
+	a.page("sign-up sent", "Check your email")
+	verifyURL := verifyLink.FindString(waitForMail(t, signer, "signup_verify", 1)[0].Text)
+	a.do("verify page", chromedp.Navigate(verifyURL))
+	a.page("verify page", "Confirm your email")
+	a.do("verify", chromedp.SendKeys(chromedp.CSS(`#password`), "not-the-password"), chromedp.Click(`//button[text()="Confirm"]`))
+	a.refused("verify refused", "Confirm your email", "password")
 	a.do("forgot page", chromedp.Navigate(base+"/password/forgot"))
 	a.page("forgot-password page", "Forgot your password?")
 	a.do("forgot", chromedp.SendKeys(chromedp.CSS(`#email`), "not-an-address"), chromedp.Click(`//button[text()="Email me a link"]`))
