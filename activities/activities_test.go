@@ -283,7 +283,8 @@ func TestInterruptedSendIsConfirmedWithTheOutbox(t *testing.T) {
 	if _, err := env.ExecuteActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1, Reminder: 1}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, _ := db.ListOutbox(ctx, *ct.Email, 10)
+	page, _ := db.ListOutbox(ctx, *ct.Email, "", 10)
+	msgs := page.Items
 	if len(msgs) != 2 {
 		t.Fatalf("%d outbox messages, want one invite and one reminder", len(msgs))
 	}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -61,6 +62,17 @@ func TestRecordHistories(t *testing.T) {
 		slug := newHelpCenter(t, "unique")
 		contact := newContact(t, nil, true)
 		record(t, "invitation_undeliverable", startInvitation(t, slug, contact, workflows.PolicyFrom(portal.DefaultInvitePolicy())))
+	})
+
+	t.Run("invitation bounced by webhook", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		email := unique("rec") + "@example.com"
+		contact := newContact(t, email, true)
+		inviteContact(t, slug, contact)
+		waitForMail(t, email, "invite", 1)
+		m := outboxEntries(t, email)[0]
+		admin(t, "POST", fmt.Sprintf("/dev/outbox/%d/webhook", m.ID), map[string]any{"event": "failed", "severity": "permanent"}, 200)
+		record(t, "invitation_bounced_by_webhook", workflows.InvitationWorkflowID(slug, contact))
 	})
 
 	t.Run("invitation blocked by a deactivation", func(t *testing.T) {

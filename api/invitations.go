@@ -28,12 +28,16 @@ type invitationView struct {
 	WorkflowID string                  `json:"workflow_id"`
 	CreatedAt  time.Time               `json:"created_at"`
 	AcceptedAt *time.Time              `json:"accepted_at"`
+	// UndeliverableReason: rejected, bounced or complained.
+	UndeliverableReason *portal.UndeliverableReason `json:"undeliverable_reason,omitempty"`
+	// Emails is the delivery history, on GET of one invitation.
+	Emails []emailView `json:"emails,omitempty"`
 }
 
 func viewInvitation(inv *store.Invitation) invitationView {
 	return invitationView{ID: inv.ID, Status: inv.Status, ContactID: inv.ContactID, HelpCenter: inv.HelpCenterSlug,
 		ExpiresAt: inv.ExpiresAt, SendCount: inv.SendCount, LastSentAt: inv.LastSentAt, WorkflowID: inv.WorkflowID,
-		CreatedAt: inv.CreatedAt, AcceptedAt: inv.AcceptedAt}
+		CreatedAt: inv.CreatedAt, AcceptedAt: inv.AcceptedAt, UndeliverableReason: inv.UndeliverableReason}
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -151,9 +155,21 @@ func (s *Server) invitation(c *gin.Context) (*store.Invitation, bool) {
 }
 
 func (s *Server) getInvitation(c *gin.Context) {
-	if inv, ok := s.invitation(c); ok {
-		c.JSON(http.StatusOK, viewInvitation(inv))
+	inv, ok := s.invitation(c)
+	if !ok {
+		return
 	}
+	emails, err := s.Store.EmailsFor(c.Request.Context(), inv.ID)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	v := viewInvitation(inv)
+	v.Emails = make([]emailView, 0, len(emails))
+	for i := range emails {
+		v.Emails = append(v.Emails, viewEmail(&emails[i]))
+	}
+	c.JSON(http.StatusOK, v)
 }
 
 // resendInvitation re-invites: a pending invitation gets a new link (the

@@ -23,6 +23,7 @@ import (
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/buildinfo"
+	"github.com/portalaccess/portal/mail"
 	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/starter"
 	"github.com/portalaccess/portal/store"
@@ -45,6 +46,11 @@ type Server struct {
 	SenderAllowList portal.SenderAllowList
 	// Outbox enables GET /dev/outbox (development mail driver only).
 	Outbox bool
+	// Webhooks verifies the mail provider's webhooks.
+	Webhooks *mail.WebhookVerifier
+	// WebhookSigningKey signs the outbox's simulated webhooks
+	// (development only).
+	WebhookSigningKey string
 	// AfterTicketStored runs between storing a ticket and starting its
 	// auto-invite; the crash test uses it to stop the process there.
 	AfterTicketStored func()
@@ -82,8 +88,11 @@ func (s *Server) Handler() *gin.Engine {
 		v1.Handle(rt.Method, rt.Path, authorize(rt.Role, rt.Unscoped), rt.handle)
 	}
 
+	r.POST("/webhooks/mailgun", s.mailgunWebhook)
+
 	if s.Outbox {
 		r.GET("/dev/outbox", s.listOutbox)
+		r.POST("/dev/outbox/:id/webhook", s.outboxWebhook)
 	}
 	return r
 }

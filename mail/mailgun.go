@@ -220,12 +220,6 @@ func userVariable(vars any, name string) string {
 	return ""
 }
 
-// VerifySignature checks a webhook's signature with the signing key.
-func (s *Mailgun) VerifySignature(timestamp, token, signature string) bool {
-	ok, err := s.mg.VerifyWebhookSignature(mailgun.Signature{TimeStamp: timestamp, Token: token, Signature: signature})
-	return err == nil && ok
-}
-
 // SuppressedAddress is an address on one of Mailgun's own lists.
 type SuppressedAddress struct {
 	Address string

@@ -90,6 +90,7 @@ func (s *Service) purgeSecurityState(ctx context.Context) {
 		}},
 		{"stale link tokens", func() (int64, error) { return s.Store.PurgeStaleTokens(ctx, staleTokenAge) }},
 		{"old password reset links", func() (int64, error) { return s.Store.PurgeOldPasswordResets(ctx, staleTokenAge) }},
+		{"expired webhook tokens", func() (int64, error) { return s.Store.PurgeWebhookTokens(ctx) }},
 	} {
 		n, err := p.run()
 		switch {

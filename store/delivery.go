@@ -70,7 +70,7 @@ func (s *Store) RecordEmailEvent(ctx context.Context, ev EmailEvent) (EmailEvent
 	column := strings.SplitN(set, " ", 2)[0]
 	// A permanent failure's reason outranks a temporary one's.
 	args = append(args, e.ID, ev.At)
-	res, err := s.DB.NewRaw(`UPDATE email_log SET `+set+`, updated_at = now()
+	res, err := s.DB.NewRaw(`UPDATE email_log SET `+set+`
 		WHERE id = ? AND (`+column+` IS NULL OR `+column+` > ?)`, args...).Exec(ctx)
 	if err != nil {
 		return EmailEventResult{}, translate(err, "record email event")
@@ -93,6 +93,14 @@ func (s *Store) UseWebhookToken(ctx context.Context, token string, expires time.
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// WebhookTokenSeen reports whether a webhook with this token was already
+// handled.
+func (s *Store) WebhookTokenSeen(ctx context.Context, token string) (bool, error) {
+	sum := sha256.Sum256([]byte(token))
+	n, err := s.DB.NewSelect().Table("webhook_tokens").Where("token_hash = ?", sum[:]).Count(ctx)
+	return n > 0, translate(err, "webhook token")
 }
 
 // PurgeWebhookTokens deletes tokens past their expiry: by then a replay

@@ -180,13 +180,36 @@ func (s *Store) OutboxByKey(ctx context.Context, key string) (int64, bool, error
 	return ids[0], true, nil
 }
 
-// ListOutbox returns outbox messages, newest first, optionally for one
-// recipient.
-func (s *Store) ListOutbox(ctx context.Context, to string, limit int) ([]OutboxMessage, error) {
+// ListOutbox returns a page of outbox messages, newest first, optionally
+// for one recipient.
+func (s *Store) ListOutbox(ctx context.Context, to, cursor string, limit int) (Page[OutboxMessage], error) {
+	before, err := decodeIDCursor(cursor)
+	if err != nil {
+		return Page[OutboxMessage]{}, err
+	}
+	limit = ClampLimit(limit)
 	items := []OutboxMessage{}
-	q := s.DB.NewSelect().Model(&items).Order("id DESC").Limit(int64(ClampLimit(limit)))
+	q := s.DB.NewSelect().Model(&items).Order("id DESC").Limit(int64(limit + 1))
 	if to != "" {
 		q = q.Where("lower(recipient) = lower(?)", to)
 	}
-	return items, translate(q.Scan(ctx), "list outbox")
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return Page[OutboxMessage]{}, translate(err, "list outbox")
+	}
+	page := Page[OutboxMessage]{Items: items}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		page.NextCursor = encodeIDCursor(items[limit-1].ID)
+	}
+	return page, nil
+}
+
+// OutboxByID reads one outbox message.
+func (s *Store) OutboxByID(ctx context.Context, id int64) (*OutboxMessage, error) {
+	m := new(OutboxMessage)
+	err := s.DB.NewSelect().Model(m).Where("id = ?", id).Scan(ctx)
+	return m, translate(err, "outbox message")
 }

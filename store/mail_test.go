@@ -154,10 +154,11 @@ func TestAddOutboxOncePerKey(t *testing.T) {
 	if first.ID == 0 || again.ID != first.ID {
 		t.Fatalf("repeat answered message %d, want %d", again.ID, first.ID)
 	}
-	msgs, err := db.ListOutbox(ctx, to, 0)
+	page, err := db.ListOutbox(ctx, to, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	msgs := page.Items
 	if len(msgs) != 1 || msgs[0].Subject != "first" {
 		t.Fatalf("outbox holds %+v, want only the first message", msgs)
 	}

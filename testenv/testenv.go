@@ -132,6 +132,9 @@ func databaseName(databaseURL string) string {
 	return u.Path
 }
 
+// WebhookSigningKey signs the mail provider's webhooks in tests.
+const WebhookSigningKey = "test-webhook-signing-key"
+
 // StartPortal runs the portal on a fresh port with outbox mail.
 func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts Options) (*Portal, error) {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
@@ -151,7 +154,7 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 		"DATABASE_URL": databaseURL, "TEMPORAL_ADDRESS": temporalAddress, "PUBLIC_BASE_URL": base,
 		"MAIL_DRIVER": "outbox", "TOKEN_SECRET": credentials.Random(), "PORTAL_ADMIN_API_KEY": adminKey,
 		"TEMPORAL_TASK_QUEUE": "test-" + randomSuffix(), "MAIL_TASK_QUEUE": "test-mail-" + randomSuffix(),
-		"MAIL_RATE_PER_SECOND": "0", "SWEEP_INTERVAL": "500ms",
+		"MAIL_RATE_PER_SECOND": "0", "SWEEP_INTERVAL": "500ms", "MAILGUN_WEBHOOK_SIGNING_KEY": WebhookSigningKey,
 		// Every test of a package posts from 127.0.0.1 to one shared portal,
 		// and hashes under the race detector on a busy machine: limits a
 		// real client meets would fail tests of other things. Tests of the

@@ -65,6 +65,9 @@ type InvitationState struct {
 	// Blocked: recorded as revoked because an admin's decision (a
 	// deactivation, a rejection, a sign-up awaiting approval) came first.
 	Blocked bool `json:",omitempty"`
+	// UndeliverableReason says why an undeliverable invitation is one:
+	// rejected when sent, bounced or complained of later.
+	UndeliverableReason portal.UndeliverableReason `json:",omitempty"`
 }
 
 // AcceptRequest accepts the invitation with the link of Generation and the
@@ -384,6 +387,9 @@ func (w *invitation) record(ctx workflow.Context) (activities.RecordResult, erro
 // wakeup is what ended one wait of a pending invitation.
 type wakeup struct {
 	resend, revoke bool
+	// failed: the provider reported an email of this invitation bounced
+	// or complained of.
+	failed *DeliveryFailed
 	// fired: the timer for a reminder (reminderDue) or the expiry.
 	fired, reminderDue bool
 }
@@ -394,11 +400,12 @@ type wakeup struct {
 func (w *invitation) wait(ctx workflow.Context) (again bool, err error) {
 	resendCh := workflow.GetSignalChannel(ctx, ResendSignal)
 	revokeCh := workflow.GetSignalChannel(ctx, RevokeSignal)
+	failedCh := workflow.GetSignalChannel(ctx, DeliveryFailedSignal)
 	for w.state.Status == portal.InvitationPending {
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !w.accepting && !w.busy && resendCh.Len() == 0 && revokeCh.Len() == 0 {
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !w.accepting && !w.busy && resendCh.Len() == 0 && revokeCh.Len() == 0 && failedCh.Len() == 0 {
 			return true, nil
 		}
-		wake := w.next(ctx, resendCh, revokeCh)
+		wake := w.next(ctx, resendCh, revokeCh, failedCh)
 		// An accept or an admin's update in flight decides first: if it
 		// closes the invitation, the resend, revoke or expiry that raced
 		// it no longer applies.
@@ -419,7 +426,7 @@ func (w *invitation) wait(ctx workflow.Context) (again bool, err error) {
 }
 
 // next waits for a resend, a revoke, an accept or the next timer.
-func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh workflow.ReceiveChannel) wakeup {
+func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh, failedCh workflow.ReceiveChannel) wakeup {
 	at, reminderDue := w.nextWake()
 	w.showWaiting(ctx, at, reminderDue)
 	wake := wakeup{reminderDue: reminderDue}
@@ -431,6 +438,11 @@ func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh workflow.Rece
 	sel.AddFuture(timer, func(workflow.Future) { wake.fired = true })
 	sel.AddReceive(resendCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); wake.resend = true })
 	sel.AddReceive(revokeCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); wake.revoke = true })
+	sel.AddReceive(failedCh, func(c workflow.ReceiveChannel, _ bool) {
+		var f DeliveryFailed
+		c.Receive(ctx, &f)
+		wake.failed = &f
+	})
 	sel.AddFuture(w.acceptedF, func(workflow.Future) {})
 	sel.AddReceive(w.poked, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 	sel.Select(ctx)
@@ -452,6 +464,8 @@ func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
 	switch {
 	case wake.revoke:
 		return w.close(ctx, portal.InvitationRevoked)
+	case wake.failed != nil:
+		return w.deliveryFailed(ctx, *wake.failed)
 	case wake.resend:
 		logger.Info("resending invitation")
 		return w.issue(ctx)
@@ -461,7 +475,7 @@ func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
 			InvitationID: w.state.InvitationID, Generation: w.state.Generation, Reminder: w.state.RemindersSent,
 		})
 		if isUndeliverable(err) {
-			return w.close(ctx, portal.InvitationUndeliverable)
+			return w.closeUndeliverable(ctx, undeliverableReason(err))
 		}
 		return err
 	case wake.fired && w.state.ReinvitesUsed < w.in.Policy.AutoReinvites:
@@ -503,7 +517,7 @@ func (w *invitation) issue(ctx workflow.Context) error {
 		InvitationID: w.state.InvitationID, Generation: gen,
 	})
 	if isUndeliverable(err) {
-		return w.close(ctx, portal.InvitationUndeliverable)
+		return w.closeUndeliverable(ctx, undeliverableReason(err))
 	}
 	if err != nil {
 		return err
@@ -518,9 +532,45 @@ func (w *invitation) close(ctx workflow.Context, status portal.InvitationStatus)
 	var a *activities.Activities
 	w.state.Status = status
 	w.publish(ctx)
-	return workflow.ExecuteActivity(ctx, a.CloseInvitation, activities.CloseInput{
-		InvitationID: w.state.InvitationID, Status: status,
-	}).Get(ctx, nil)
+	in := activities.CloseInput{InvitationID: w.state.InvitationID, Status: status}
+	if status == portal.InvitationUndeliverable {
+		in.Reason = w.state.UndeliverableReason
+	}
+	return workflow.ExecuteActivity(ctx, a.CloseInvitation, in).Get(ctx, nil)
+}
+
+// closeUndeliverable ends the invitation because its address can't get
+// email, saying why.
+func (w *invitation) closeUndeliverable(ctx workflow.Context, reason portal.UndeliverableReason) error {
+	w.state.UndeliverableReason = reason
+	return w.close(ctx, portal.InvitationUndeliverable)
+}
+
+// deliveryEventsChange lets the provider's later events (a bounce, a
+// complaint) close a pending invitation. The signal is new: no history
+// recorded before this change holds one, and a run that receives one
+// after it records this version first.
+const deliveryEventsChange = "delivery-events"
+
+// deliveryFailed closes the invitation as undeliverable when the provider
+// reported one of its emails bounced for good or complained of: no more
+// reminders or re-invites go to that address. An event about another
+// invitation of the same contact (an older run chain) is ignored.
+func (w *invitation) deliveryFailed(ctx workflow.Context, f DeliveryFailed) error {
+	logger := workflow.GetLogger(ctx)
+	if workflow.GetVersion(ctx, deliveryEventsChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	if f.InvitationID != "" && f.InvitationID != w.state.InvitationID {
+		logger.Info("delivery event of another invitation ignored", "invitation", f.InvitationID, "email", f.EmailKey)
+		return nil
+	}
+	reason := f.Reason
+	if reason != portal.UndeliverableComplained {
+		reason = portal.UndeliverableBounced
+	}
+	logger.Info("email undeliverable; closing the invitation", "email", f.EmailKey, "reason", reason)
+	return w.closeUndeliverable(ctx, reason)
 }
 
 // finish sends the welcome email after an accept and waits for update
@@ -557,6 +607,17 @@ func (w *invitation) publish(ctx workflow.Context) {
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
 	}
+}
+
+// undeliverableReason reads the reason an Undeliverable error carries;
+// errors from before reasons were kept say nothing, which was a refusal.
+func undeliverableReason(err error) portal.UndeliverableReason {
+	var appErr *temporal.ApplicationError
+	var reason portal.UndeliverableReason
+	if errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(&reason) == nil && reason != "" {
+		return reason
+	}
+	return portal.UndeliverableRejected
 }
 
 func isUndeliverable(err error) bool {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/portalaccess/portal"
 )
 
 // Message names of the invitation workflow.
@@ -30,7 +32,20 @@ const (
 	// The signals stay registered for callers of older versions.
 	ResendUpdate = "resend"
 	RevokeUpdate = "revoke"
+	// DeliveryFailedSignal tells the workflow that the mail provider later
+	// reported one of its emails bounced for good or complained of: it
+	// sends no more to that address and closes as undeliverable.
+	DeliveryFailedSignal = "delivery-failed"
 )
+
+// DeliveryFailed is the DeliveryFailedSignal's payload. InvitationID
+// names the invitation (the run chain) the email belonged to, so a late
+// event about an earlier invitation of the same contact is told apart.
+type DeliveryFailed struct {
+	InvitationID string `json:",omitempty"`
+	EmailKey     string
+	Reason       portal.UndeliverableReason
+}
 
 // Search attributes kept current for operators in the Temporal UI.
 var (

@@ -42,7 +42,13 @@ func dev(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	defaults := map[string]string{"MAIL_DRIVER": "outbox", "TOKEN_SECRET": secret}
+	// The outbox signs its simulated webhooks with this key, and the
+	// webhook endpoint verifies them with it, as it would Mailgun's.
+	signingKey, err := localSecret(filepath.Join(*dataDir, "webhook-signing-key"), "")
+	if err != nil {
+		return err
+	}
+	defaults := map[string]string{"MAIL_DRIVER": "outbox", "TOKEN_SECRET": secret, "MAILGUN_WEBHOOK_SIGNING_KEY": signingKey}
 	adminKey, keySet := os.LookupEnv("PORTAL_ADMIN_API_KEY")
 	if !keySet {
 		if adminKey, err = localSecret(filepath.Join(*dataDir, "admin-api-key"), "dev_"); err != nil {
