@@ -30,7 +30,7 @@ run: $(TEMPORAL) build
 test: lint $(TEMPORAL)
 	TEMPORAL_CLI=$(TEMPORAL) go test -race -count=1 -timeout 30m ./...
 
-## faults: the fault-injection suite (about 8 minutes; faults/): the built binary as API and worker
+## faults: the fault-injection suite (about 9 minutes; faults/): the built binary as API and worker
 ##   processes on real Postgres and a Temporal dev server on a file database, with Postgres and
 ##   the mail provider behind Toxiproxy; each case's figures go to .bin/faults-report.jsonl
 faults: build $(TEMPORAL)
