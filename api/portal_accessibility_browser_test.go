@@ -133,6 +133,18 @@ func nodes(v axeViolation) string {
 	return v.Help + ": " + strings.Join(out, " | ")
 }
 
+// submit presses a form's button. The page it leaves is marked first,
+// so that page waits for the answer rather than taking the form's own
+// page, opened by a navigation just before, for it.
+func submit(label string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		if _, err := chromedp.Evaluate[chromedp.Void](`window.auditedState = true`)(ctx, t); err != nil {
+			return chromedp.Void{}, err
+		}
+		return chromedp.Click(`//button[text()="` + label + `"]`)(ctx, t)
+	}
+}
+
 // refused requires the page to be a refused form: the error summary has
 // the focus, and its first link moves the focus to field.
 func (a *auditor) refused(state, heading, field string) {
@@ -165,25 +177,25 @@ func TestBrowserEveryPortalPageAndErrorStatePassesAxe(t *testing.T) {
 	a.do("login page", chromedp.Navigate(base+"/login"))
 	a.page("login page", "Log in")
 	a.do("login", chromedp.SendKeys(chromedp.CSS(`#email`), "nobody@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`#password`), "not-the-password"), chromedp.Click(`//button[text()="Log in"]`))
+		chromedp.SendKeys(chromedp.CSS(`#password`), "not-the-password"), submit("Log in"))
 	a.refused("login failed", "Log in", "email")
 	a.do("signup page", chromedp.Navigate(base+"/signup"))
 	a.page("sign-up page", "Sign up")
 	a.do("sign-up", chromedp.SendKeys(chromedp.CSS(`#name`), "Ada"), chromedp.SendKeys(chromedp.CSS(`#email`), "not-an-address"),
-		chromedp.Click(`//button[text()="Sign up"]`))
+		submit("Sign up"))
 	a.refused("sign-up failed", "Sign up", "email")
 	signer := unique("axe-signup") + "@example.com"
 	a.do("sign-up", chromedp.Evaluate[chromedp.Void](`document.getElementById('email').value = ''`), chromedp.SendKeys(chromedp.CSS(`#email`), signer), chromedp.SendKeys(chromedp.CSS(`#password`), "axe-signup-battery"),
-		chromedp.SendKeys(chromedp.CSS(`#password_confirm`), "axe-signup-battery"), chromedp.Click(`//button[text()="Sign up"]`))
+		chromedp.SendKeys(chromedp.CSS(`#password_confirm`), "axe-signup-battery"), submit("Sign up"))
 	a.page("sign-up sent", "Check your email")
 	verifyURL := verifyLink.FindString(waitForMail(t, signer, "signup_verify", 1)[0].Text)
 	a.do("verify page", chromedp.Navigate(verifyURL))
 	a.page("verify page", "Confirm your email")
-	a.do("verify", chromedp.SendKeys(chromedp.CSS(`#password`), "not-the-password"), chromedp.Click(`//button[text()="Confirm"]`))
+	a.do("verify", chromedp.SendKeys(chromedp.CSS(`#password`), "not-the-password"), submit("Confirm"))
 	a.refused("verify refused", "Confirm your email", "password")
 	a.do("forgot page", chromedp.Navigate(base+"/password/forgot"))
 	a.page("forgot-password page", "Forgot your password?")
-	a.do("forgot", chromedp.SendKeys(chromedp.CSS(`#email`), "not-an-address"), chromedp.Click(`//button[text()="Email me a link"]`))
+	a.do("forgot", chromedp.SendKeys(chromedp.CSS(`#email`), "not-an-address"), submit("Email me a link"))
 	a.refused("forgot-password form refused", "Forgot your password?", "email")
 	a.do("unknown page", chromedp.Navigate(base+"/no-such-page"))
 	a.page("404 page", "Page not found")
@@ -199,21 +211,21 @@ func TestBrowserEveryPortalPageAndErrorStatePassesAxe(t *testing.T) {
 	a.do("accept page", chromedp.Navigate(link))
 	a.page("accept page", "Accept your invitation")
 	a.do("accept", chromedp.SendKeys(chromedp.CSS(`#password`), "axe-horse-battery"),
-		chromedp.SendKeys(chromedp.CSS(`#password_confirm`), "axe-horse-batteyr"), chromedp.Click(`//button[text()="Activate account"]`))
+		chromedp.SendKeys(chromedp.CSS(`#password_confirm`), "axe-horse-batteyr"), submit("Activate account"))
 	a.refused("accept failed", "Accept your invitation", "password_confirm")
 	a.do("accept", chromedp.SendKeys(chromedp.CSS(`#password`), "axe-horse-battery"),
-		chromedp.SendKeys(chromedp.CSS(`#password_confirm`), "axe-horse-battery"), chromedp.Click(`//button[text()="Activate account"]`))
+		chromedp.SendKeys(chromedp.CSS(`#password_confirm`), "axe-horse-battery"), submit("Activate account"))
 	a.page("home page", "Welcome")
 
 	// Requests: a blank subject keeps what was typed; a sent one is
 	// confirmed once.
 	a.do("blank subject", chromedp.SendKeys(chromedp.CSS(`#body`), "The printer on floor 2 is jammed."),
-		chromedp.Click(`//button[text()="Submit request"]`))
+		submit("Submit request"))
 	a.refused("request with a blank subject", "Welcome", "subject")
 	if body := evaluate[string](a, "blank subject", `document.getElementById('body').value`); body != "The printer on floor 2 is jammed." {
 		t.Errorf("the refused request lost its details: %q", body)
 	}
-	a.do("request", chromedp.SendKeys(chromedp.CSS(`#subject`), "Printer jammed"), chromedp.Click(`//button[text()="Submit request"]`))
+	a.do("request", chromedp.SendKeys(chromedp.CSS(`#subject`), "Printer jammed"), submit("Submit request"))
 	a.page("home with a request sent", "Welcome")
 	if notice := evaluate[string](a, "notice", `(document.querySelector('.notice') || {}).textContent || ''`); !strings.Contains(notice, "was sent") {
 		t.Errorf("no notice that the request was sent: %q", notice)
@@ -233,11 +245,11 @@ func TestBrowserEveryPortalPageAndErrorStatePassesAxe(t *testing.T) {
 	a.do("home", chromedp.Navigate(base+"/home"))
 	a.do("change password", chromedp.SendKeys(chromedp.CSS(`#current_password`), "not-my-password"),
 		chromedp.SendKeys(chromedp.CSS(`#new_password`), "axe-horse-battery-2"), chromedp.SendKeys(chromedp.CSS(`#new_password_confirm`), "axe-horse-battery-2"),
-		chromedp.Click(`//button[text()="Change password"]`))
+		submit("Change password"))
 	a.refused("change password refused", "Welcome", "current_password")
 	a.do("change password", chromedp.SendKeys(chromedp.CSS(`#current_password`), "axe-horse-battery"),
 		chromedp.SendKeys(chromedp.CSS(`#new_password`), "axe-horse-battery-2"), chromedp.SendKeys(chromedp.CSS(`#new_password_confirm`), "axe-horse-battery-2"),
-		chromedp.Click(`//button[text()="Change password"]`))
+		submit("Change password"))
 	a.page("home with the password changed", "Welcome")
 	if notice := evaluate[string](a, "notice", `(document.querySelector('.notice') || {}).textContent || ''`); !strings.Contains(notice, "password was changed") {
 		t.Errorf("no notice that the password was changed: %q", notice)
@@ -246,35 +258,35 @@ func TestBrowserEveryPortalPageAndErrorStatePassesAxe(t *testing.T) {
 	// A form over the size limit, and a fault on our side.
 	a.do("oversized request", chromedp.Navigate(base+"/home"), chromedp.SendKeys(chromedp.CSS(`#subject`), "Big"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('body').value = 'x'.repeat(1100000)`),
-		chromedp.Click(`//button[text()="Submit request"]`))
+		submit("Submit request"))
 	a.page("413 page", "Form too large")
 	faulty := unique("fault-")
 	breakTicketInsert(t, faulty)
 	a.do("faulty request", chromedp.Navigate(base+"/home"), chromedp.SendKeys(chromedp.CSS(`#subject`), faulty),
-		chromedp.Click(`//button[text()="Submit request"]`))
+		submit("Submit request"))
 	a.page("500 page", "Something went wrong")
 	if ref := evaluate[string](a, "500", `(document.querySelector('.reference') || {}).textContent || ''`); len(ref) != 8 {
 		t.Errorf("the 500 page gives no reference: %q", ref)
 	}
 
 	// A reset link, refused then used.
-	a.do("log out", chromedp.Navigate(base+"/home"), chromedp.Click(`//button[text()="Log out"]`),
+	a.do("log out", chromedp.Navigate(base+"/home"), submit("Log out"),
 		chromedp.WaitVisible(`//h1[text()="Log in"]`))
 	a.do("forgot", chromedp.Navigate(base+"/password/forgot"), chromedp.SendKeys(chromedp.CSS(`#email`), email),
-		chromedp.Click(`//button[text()="Email me a link"]`))
+		submit("Email me a link"))
 	a.page("forgot-password sent", "Check your email")
 	_, resetLink, _ := resetLinkTo(t, email, 1)
 	a.do("reset page", chromedp.Navigate(resetLink))
 	a.page("reset page", "Choose a new password")
 	a.do("reset", chromedp.SendKeys(chromedp.CSS(`#password`), "short"), chromedp.SendKeys(chromedp.CSS(`#password_confirm`), "short"),
-		chromedp.Click(`//button[text()="Set new password"]`))
+		submit("Set new password"))
 	a.refused("reset refused", "Choose a new password", "password")
 
 	// Rate limited, on a portal of its own with a limit of one per address.
 	limited := startPortal(t, map[string]string{"RATE_LIMIT_PER_TARGET": "1/1m"})
 	for range 2 {
 		a.do("forgot on a limited portal", chromedp.Navigate(limited.URL+"/portal/"+slug+"/password/forgot"),
-			chromedp.SendKeys(chromedp.CSS(`#email`), email), chromedp.Click(`//button[text()="Email me a link"]`),
+			chromedp.SendKeys(chromedp.CSS(`#email`), email), submit("Email me a link"),
 			chromedp.WaitVisible(chromedp.CSS(`h1`)))
 	}
 	a.page("429 page", "Too many attempts")
