@@ -141,7 +141,7 @@ func submit(label string) chromedp.Action[chromedp.Void] {
 		if _, err := chromedp.Evaluate[chromedp.Void](`window.auditedState = true`)(ctx, t); err != nil {
 			return chromedp.Void{}, err
 		}
-		return chromedp.Click(`//button[text()="` + label + `"]`)(ctx, t)
+		return chromedp.Click(`//button[text()="`+label+`"]`)(ctx, t)
 	}
 }
 
