@@ -20,15 +20,17 @@ STATICCHECK_VERSION   := v0.8.2
 GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 STATICCHECK   := $(BIN)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
-.PHONY: run test faults lint bench build temporal migrate fmt vet record-history vulncheck vulndb-latest deps image
+.PHONY: run test faults lint bench build temporal migrate fmt vet record-history vulncheck vulndb-latest deps image client
 
 ## run: the whole portal on local defaults (Temporal dev server, Postgres database, outbox mail)
 run: $(TEMPORAL) build
 	exec $(PORTAL) dev --temporal-cli $(TEMPORAL)
 
-## test: the linters, then every test under the race detector, against a database of its own and a Temporal dev server
+## test: the linters, then every test under the race detector, against a database of its own and a Temporal dev server,
+##   then 10 s of fuzzing the request checks (seed corpus in api/contract/testdata/fuzz)
 test: lint $(TEMPORAL)
 	TEMPORAL_CLI=$(TEMPORAL) go test -race -count=1 -timeout 30m ./...
+	go test -run '^$$' -fuzz '^FuzzRequestDecoding$$' -fuzztime 10s ./api/contract/
 
 ## faults: the fault-injection suite (about 9 minutes; faults/): the built binary as API and worker
 ##   processes on real Postgres and a Temporal dev server on a file database, with Postgres and
@@ -49,6 +51,11 @@ $(GOLANGCI_LINT):
 
 $(STATICCHECK):
 	GOBIN=$(dir $(STATICCHECK)) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+## client: regenerate the typed Go client (client/client.gen.go) from api/openapi.yaml with the
+##   oapi-codegen pinned in go.mod (`tool` line); client's test fails when the two disagree
+client:
+	cd client && go tool oapi-codegen -config oapi-codegen.yaml ../api/openapi.yaml
 
 ## bench: benchmarks (not part of test)
 bench: $(TEMPORAL)

@@ -66,7 +66,7 @@ func bulkGet(t *testing.T, base, key, id string) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(context.Background(), "GET", base+"/api/v1/bulk-invitations/"+id, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checkedClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +129,9 @@ func TestBulkInviteSurvivesWorkerCrash(t *testing.T) {
 		body, _ := json.Marshal(map[string]any{"filter": map[string]any{"q": tag}})
 		req, _ := http.NewRequestWithContext(context.Background(), "POST", p2.URL+"/api/v1/help-centers/"+slug+"/invitations/bulk", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+p2.AdminKey)
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", "crash-"+tag)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := checkedClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +225,7 @@ func TestBulkInviteSurvivesWorkerCrash(t *testing.T) {
 	// The results file: one row per contact, skipped ones with reasons.
 	req, _ := http.NewRequestWithContext(context.Background(), "GET", p2.URL+"/api/v1/bulk-invitations/"+id+"/results.csv", nil)
 	req.Header.Set("Authorization", "Bearer "+p2.AdminKey)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checkedClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

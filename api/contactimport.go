@@ -76,8 +76,9 @@ func (s *Server) importContacts(c *gin.Context) {
 		return
 	}
 	report := importReport{Rejected: []rejection{}}
+	upload := &uploadReader{r: body}
 	err = s.Store.Import(c.Request.Context(), func(im *store.Importer) error {
-		if err := readImport(c.Request.Context(), body, im, &report); err != nil {
+		if err := readImport(c.Request.Context(), upload, im, &report); err != nil {
 			return err
 		}
 		return im.Record(c.Request.Context(), event(c, portal.AuditContactsImported, "contacts", nil,
@@ -90,11 +91,31 @@ func (s *Server) importContacts(c *gin.Context) {
 		c.JSON(http.StatusOK, report)
 	case errors.As(err, &ie):
 		abort(c, ie.status, ie.code, ie.message)
-	case errors.As(err, &maxErr):
+	case errors.As(err, &maxErr), errors.As(upload.err, &maxErr):
 		abort(c, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("import file exceeds %d bytes", maxErr.Limit))
+	case upload.err != nil:
+		// The client cut the upload short: its doing, and nothing was
+		// imported (the transaction rolled back).
+		s.Logger.Info("upload cut short", "route", c.FullPath(), "error", upload.err)
+		abort(c, http.StatusBadRequest, "incomplete_upload", "the upload ended before the file did; nothing was imported")
 	default:
 		s.internal(c, err)
 	}
+}
+
+// uploadReader remembers why reading the upload failed, so a file cut
+// short by the client is told apart from a failure of ours.
+type uploadReader struct {
+	r   io.Reader
+	err error
+}
+
+func (u *uploadReader) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && u.err == nil {
+		u.err = err
+	}
+	return n, err
 }
 
 func importBody(c *gin.Context) (io.Reader, error) {

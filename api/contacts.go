@@ -167,6 +167,7 @@ func (s *Server) updateContact(c *gin.Context) {
 			return
 		}
 	}
+	before := *ct
 	ct.Email = email
 	if name != nil {
 		ct.Name = *name
@@ -174,23 +175,32 @@ func (s *Server) updateContact(c *gin.Context) {
 	if req.Verified != nil {
 		ct.Verified = *req.Verified
 	}
-	var fields []string
-	for _, f := range []struct {
-		name  string
-		given bool
-	}{{"email", req.Email != nil}, {"name", req.Name != nil}, {"verified", req.Verified != nil}} {
-		if f.given {
-			fields = append(fields, f.name)
+	// A PATCH that changes nothing leaves updated_at alone (and records
+	// no change in the audit trail).
+	unchanged := ptrEqual(before.Email, ct.Email) && before.Name == ct.Name && before.Verified == ct.Verified
+	if !unchanged {
+		var fields []string
+		for _, f := range []struct {
+			name  string
+			given bool
+		}{{"email", req.Email != nil}, {"name", req.Name != nil}, {"verified", req.Verified != nil}} {
+			if f.given {
+				fields = append(fields, f.name)
+			}
+		}
+		// The fields' names only: values are personal data, and the trail
+		// outlives an erasure.
+		ev := event(c, portal.AuditContactUpdated, portal.Target("contact", ct.ID), nil, map[string]any{"fields": fields})
+		if err := s.Store.UpdateContact(c.Request.Context(), ct, ev); err != nil {
+			s.storeError(c, err, "contact")
+			return
 		}
 	}
-	// The fields' names only: values are personal data, and the trail
-	// outlives an erasure.
-	ev := event(c, portal.AuditContactUpdated, portal.Target("contact", ct.ID), nil, map[string]any{"fields": fields})
-	if err := s.Store.UpdateContact(c.Request.Context(), ct, ev); err != nil {
-		s.storeError(c, err, "contact")
-		return
-	}
 	c.JSON(http.StatusOK, viewContact(ct))
+}
+
+func ptrEqual[T comparable](a, b *T) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
 
 // requestedEmail reads the email of a PATCH: an address (normalised) or

@@ -103,6 +103,7 @@ func (s *Server) updateDepartment(c *gin.Context) {
 	if !decodeJSON(c, &req) {
 		return
 	}
+	before := *d
 	if req.Name != nil {
 		name, ok := validDepartmentName(c, *req.Name)
 		if !ok {
@@ -113,9 +114,12 @@ func (s *Server) updateDepartment(c *gin.Context) {
 	if req.Active != nil {
 		d.Active = *req.Active
 	}
-	if err := s.Store.UpdateDepartment(c.Request.Context(), d, event(c, portal.AuditDepartmentUpdated, "", nil, nil)); err != nil {
-		s.storeError(c, err, "department")
-		return
+	// A PATCH that changes nothing leaves updated_at alone.
+	if d.Name != before.Name || d.Active != before.Active {
+		if err := s.Store.UpdateDepartment(c.Request.Context(), d, event(c, portal.AuditDepartmentUpdated, "", nil, nil)); err != nil {
+			s.storeError(c, err, "department")
+			return
+		}
 	}
 	c.JSON(http.StatusOK, viewDepartment(d))
 }

@@ -25,6 +25,9 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Rule is the OpenAPI keyword a refused field breaks (maxLength,
+	// type, nullable...), when the document's check refused it.
+	Rule string `json:"rule,omitempty"`
 }
 
 func abort(c *gin.Context, status int, code, message string) {
@@ -35,9 +38,25 @@ func invalidField(c *gin.Context, field, message string) {
 	c.AbortWithStatusJSON(http.StatusUnprocessableEntity, errorBody{Error: errorDetail{Code: "invalid_field", Message: message, Field: field}})
 }
 
+// StatusClientClosedRequest is the status a request whose client went
+// away is logged and counted with (nginx's 499): the client's doing, so
+// never a 5xx that would page someone.
+const StatusClientClosedRequest = 499
+
 func (s *Server) internal(c *gin.Context, err error) {
+	if c.Request.Context().Err() != nil {
+		s.clientGone(c, err)
+		return
+	}
 	s.Logger.Error("request failed", "route", c.FullPath(), "error", err)
 	abort(c, http.StatusInternalServerError, "internal", "internal error")
+}
+
+// clientGone ends a request whose client went away before its answer:
+// nobody reads the body, and the log says whose doing it was.
+func (s *Server) clientGone(c *gin.Context, err error) {
+	s.Logger.Info("client closed request", "route", c.FullPath(), "error", err)
+	abort(c, StatusClientClosedRequest, "client_closed_request", "the client went away before the answer")
 }
 
 // storeError answers a store error: missing rows are 404s, uniqueness

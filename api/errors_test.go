@@ -52,7 +52,7 @@ func TestBadInputGetsA4xxWithCodeAndMessage(t *testing.T) {
 		{"not an object", "POST", "/api/v1/contacts", `[1,2]`, 422, "invalid_field"},
 		{"empty body", "POST", "/api/v1/contacts", ``, 400, "malformed_json"},
 		{"two objects", "POST", "/api/v1/contacts", `{} {}`, 400, "malformed_json"},
-		{"unknown field", "POST", "/api/v1/contacts", `{"emial":"a@b.c"}`, 400, "malformed_json"},
+		{"unknown field", "POST", "/api/v1/contacts", `{"emial":"a@b.c"}`, 422, "invalid_field"},
 		{"oversized body", "POST", "/api/v1/contacts", big, 413, "body_too_large"},
 		{"bad email", "POST", "/api/v1/contacts", map[string]any{"email": "not an email"}, 422, "invalid_field"},
 		{"display-name email", "POST", "/api/v1/contacts", map[string]any{"email": "Ada <ada@example.com>"}, 422, "invalid_field"},

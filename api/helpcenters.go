@@ -156,6 +156,7 @@ func (s *Server) updateHelpCenter(c *gin.Context) {
 	if !decodeJSON(c, &req) {
 		return
 	}
+	before := *h
 	if req.Name != nil {
 		name := strings.TrimSpace(*req.Name)
 		if name == "" || utf8.RuneCountInString(name) > 200 {
@@ -209,10 +210,14 @@ func (s *Server) updateHelpCenter(c *gin.Context) {
 		}
 		h.Sender = sender
 	}
-	ev := event(c, portal.AuditHelpCenterUpdated, "", &h.ID, map[string]any{"fields": changedSettings(&req)})
-	if err := s.Store.UpdateHelpCenter(c.Request.Context(), h, ev); err != nil {
-		s.storeError(c, err, "help_center")
-		return
+	// A PATCH that changes nothing leaves updated_at alone (and records
+	// no change in the audit trail).
+	if !sameSettings(&before, h) {
+		ev := event(c, portal.AuditHelpCenterUpdated, "", &h.ID, map[string]any{"fields": changedSettings(&req)})
+		if err := s.Store.UpdateHelpCenter(c.Request.Context(), h, ev); err != nil {
+			s.storeError(c, err, "help_center")
+			return
+		}
 	}
 	c.JSON(http.StatusOK, s.helpCenterView(h))
 }
@@ -231,6 +236,20 @@ func changedSettings(req *updateHelpCenterRequest) []string {
 		}
 	}
 	return out
+}
+
+// sameSettings reports whether two versions of a help center have the
+// same name and settings (an empty list is no list).
+func sameSettings(a, b *store.HelpCenter) bool {
+	sameTemplate := a.EmailTemplate == nil && b.EmailTemplate == nil ||
+		a.EmailTemplate != nil && b.EmailTemplate != nil && *a.EmailTemplate == *b.EmailTemplate
+	return a.Name == b.Name && sameTemplate && a.Sender == b.Sender && a.SelfSignup == b.SelfSignup &&
+		a.SignupRequiresApproval == b.SignupRequiresApproval &&
+		slices.Equal(a.InvitePolicy.ReminderDays, b.InvitePolicy.ReminderDays) &&
+		a.InvitePolicy.LinkLifetimeHours == b.InvitePolicy.LinkLifetimeHours &&
+		a.InvitePolicy.AutoReinvites == b.InvitePolicy.AutoReinvites &&
+		a.AutoInvite.Enabled == b.AutoInvite.Enabled && a.AutoInvite.All == b.AutoInvite.All &&
+		slices.Equal(a.AutoInvite.DepartmentIDs, b.AutoInvite.DepartmentIDs)
 }
 
 // validatePolicy returns the offending field and why, or "".

@@ -50,7 +50,7 @@ func postImport(t *testing.T, contentType string, body io.Reader) response {
 	}
 	req.Header.Set("Authorization", "Bearer "+app.AdminKey)
 	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checkedClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/portalaccess/portal/client"
 	"github.com/portalaccess/portal/testenv"
 )
 
@@ -112,16 +115,54 @@ func admin(t *testing.T, method, path string, body any, want int) map[string]any
 	return r.json(t)
 }
 
-func newHelpCenter(t *testing.T, userBase string) string {
-	slug := unique("hc-")
-	admin(t, "POST", "/api/v1/help-centers", map[string]any{"slug": slug, "name": "Help " + slug, "user_base": userBase}, 201)
-	return slug
+// typed is the generated client of the API for key, on the package's
+// portal, its exchanges checked against the document like every other.
+func typed(t *testing.T, key string) *client.ClientWithResponses {
+	t.Helper()
+	c, err := client.NewClientWithResponses(app.URL, client.WithHTTPClient(checkedClient(t)),
+		client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+			r.Header.Set("Authorization", "Bearer "+key)
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
-func newContact(t *testing.T, email any, verified bool) int64 {
-	c := admin(t, "POST", "/api/v1/contacts", map[string]any{"email": email, "name": "Ada Lovelace", "verified": verified}, 201)
-	return int64(c["id"].(float64))
+func newHelpCenter(t *testing.T, userBase string) string {
+	t.Helper()
+	slug := unique("hc-")
+	r, err := typed(t, app.AdminKey).CreateHelpCenterWithResponse(t.Context(), client.CreateHelpCenterJSONRequestBody{
+		Slug: slug, Name: "Help " + slug, UserBase: client.UserBase(userBase)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.JSON201 == nil {
+		t.Fatalf("create help center: %d %s", r.StatusCode(), r.Body)
+	}
+	return r.JSON201.Slug
 }
+
+// newContact creates a contact named Ada Lovelace; email is an address
+// or nil for none.
+func newContact(t *testing.T, email any, verified bool) int64 {
+	t.Helper()
+	body := client.CreateContactJSONRequestBody{Name: ptr("Ada Lovelace"), Verified: &verified}
+	if email != nil {
+		body.Email = nullable.NewNullableWithValue(email.(string))
+	}
+	r, err := typed(t, app.AdminKey).CreateContactWithResponse(t.Context(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.JSON201 == nil {
+		t.Fatalf("create contact: %d %s", r.StatusCode(), r.Body)
+	}
+	return r.JSON201.Id
+}
+
+func ptr[T any](v T) *T { return &v }
 
 type outboxItem struct {
 	To       string            `json:"to"`
@@ -193,9 +234,9 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &browser{t: t, client: checked(t, &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
-	}}}
+	}})}
 }
 
 func (b *browser) get(u string) response {
@@ -219,7 +260,7 @@ func get(t *testing.T, u string) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return http.DefaultClient.Do(req)
+	return checkedClient(t).Do(req)
 }
 
 // postForm posts a URL-encoded form with the test's context.

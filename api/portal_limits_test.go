@@ -44,8 +44,8 @@ func newVisitor(t *testing.T, base string) *visitor {
 	tr := &http.Transport{DialContext: dialer.DialContext}
 	t.Cleanup(tr.CloseIdleConnections)
 	jar, _ := cookiejar.New(nil)
-	return &visitor{t: t, base: base, addr: addr.String(), header: http.Header{}, client: &http.Client{Transport: tr, Jar: jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &visitor{t: t, base: base, addr: addr.String(), header: http.Header{}, client: checked(t, &http.Client{Transport: tr, Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }})}
 }
 
 func (v *visitor) do(method, path string, form url.Values) response {

@@ -83,9 +83,16 @@ func (s *Server) Handler() *gin.Engine {
 	r.GET("/readyz", s.readyz)
 	r.GET("/api/openapi.yaml", serveOpenAPI)
 
+	doc, err := LoadContract()
+	if err != nil {
+		// The document is compiled in and checked by the tests.
+		panic(err)
+	}
+	// Who may call comes first (401, 403); then the request is held to
+	// the document before its handler runs.
 	v1 := r.Group("/api/v1", s.authenticate)
 	for _, rt := range s.routes() {
-		v1.Handle(rt.Method, rt.Path, authorize(rt.Role, rt.Unscoped), rt.handle)
+		v1.Handle(rt.Method, rt.Path, authorize(rt.Role, rt.Unscoped), checkRequests(doc), rt.handle)
 	}
 
 	r.POST("/webhooks/mailgun", s.mailgunWebhook)

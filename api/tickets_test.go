@@ -160,8 +160,9 @@ func TestAutoInviteSurvivesACrashBetweenTicketAndInvitation(t *testing.T) {
 	email := unique("crash") + "@example.com"
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/api/v1/tickets", strings.NewReader(
 		`{"help_center":"`+slug+`","email":"`+email+`","name":"Cass Crash","subject":"Help"}`))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+app.AdminKey)
-	if resp, err := http.DefaultClient.Do(req); err == nil {
+	if resp, err := checkedClient(t).Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatalf("the API answered %d instead of dying", resp.StatusCode)
 	}

@@ -139,6 +139,10 @@ func (s *Server) updateUser(c *gin.Context) {
 		if !ok {
 			return
 		}
+		if name == u.Name {
+			c.JSON(http.StatusOK, viewUser(u)) // nothing changes, updated_at included
+			return
+		}
 		ev := event(c, portal.AuditUserUpdated, portal.Target("user", u.AccountID), &hc.ID, map[string]any{"fields": []string{"name"}})
 		if err := s.Store.RenameContact(c.Request.Context(), u.ContactID, name, ev); err != nil {
 			s.internal(c, err)

@@ -4,9 +4,7 @@
 package benchmarks
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +26,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	apiclient "github.com/portalaccess/portal/client"
 	"github.com/portalaccess/portal/starter"
 	"github.com/portalaccess/portal/testenv"
 	"github.com/portalaccess/portal/workflows"
@@ -74,23 +73,17 @@ func envInt(name string, def int) int {
 type bench struct {
 	b      *testing.B
 	portal *testenv.Portal
+	api    *apiclient.ClientWithResponses
 	slug   string
 }
 
-func (x *bench) call(method, path string, body any, header map[string]string) (int, []byte) {
-	buf, _ := json.Marshal(body)
-	req, _ := http.NewRequestWithContext(x.b.Context(), method, x.portal.URL+path, bytes.NewReader(buf))
-	req.Header.Set("Authorization", "Bearer "+x.portal.AdminKey)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		x.b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
+// newAPI is the generated client of the portal's API with its admin key:
+// the benchmark drives the API as a Go integrator would.
+func newAPI(p *testenv.Portal) (*apiclient.ClientWithResponses, error) {
+	return apiclient.NewClientWithResponses(p.URL, apiclient.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+p.AdminKey)
+		return nil
+	}))
 }
 
 func (x *bench) seed(tag string, n int) []int64 {
@@ -181,9 +174,18 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer p.Stop()
-	x := &bench{b: b, portal: p, slug: "bench"}
-	if code, body := x.call("POST", "/api/v1/help-centers", map[string]any{"slug": "bench", "name": "Bench", "user_base": "unique"}, nil); code != 201 {
-		b.Fatalf("help center: %d %s", code, body)
+	api, err := newAPI(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := &bench{b: b, portal: p, api: api, slug: "bench"}
+	hc, err := api.CreateHelpCenterWithResponse(ctx, apiclient.CreateHelpCenterJSONRequestBody{
+		Slug: x.slug, Name: "Bench", UserBase: apiclient.Unique})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if hc.JSON201 == nil {
+		b.Fatalf("help center: %d %s", hc.StatusCode(), hc.Body)
 	}
 	b.ResetTimer()
 	printMachine()
@@ -192,9 +194,13 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	x.seed("bulk", n)
 	rss := startRSSWatch()
 	start := time.Now()
-	code, body := x.call("POST", "/api/v1/help-centers/bench/invitations/bulk", map[string]any{"filter": map[string]any{"q": "Bench bulk"}}, nil)
-	if code != 202 {
-		b.Fatalf("bulk: %d %s", code, body)
+	created, err := api.CreateBulkInvitationWithResponse(ctx, x.slug, nil, apiclient.CreateBulkInvitationJSONRequestBody{
+		Filter: &apiclient.ContactFilter{Q: ptr("Bench bulk")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if created.JSON202 == nil {
+		b.Fatalf("bulk: %d %s", created.StatusCode(), created.Body)
 	}
 	for x.outboxCount("bulk") < n {
 		if time.Since(start) > 90*time.Minute {
@@ -204,11 +210,7 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	}
 	bulkElapsed := time.Since(start)
 	peakRSS := rss.stop()
-	var job struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal(body, &job)
-	runs := x.bulkRuns(workflows.BulkWorkflowID(job.ID))
+	runs := x.bulkRuns(workflows.BulkWorkflowID(created.JSON202.Id))
 	emailRate := x.emailRate("bulk")
 
 	// 2. The raw baseline on the same server, at each window; the best
@@ -253,8 +255,12 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	ids := x.seed("single", latencyN)
 	inviteLat := concurrently(ids, func(id int64) time.Duration {
 		t0 := time.Now()
-		if code, body := x.call("POST", "/api/v1/help-centers/bench/invitations", map[string]any{"contact_id": id}, nil); code != 202 {
-			b.Errorf("invite: %d %s", code, body)
+		inv, err := api.CreateInvitationWithResponse(ctx, x.slug, apiclient.CreateInvitationJSONRequestBody{ContactId: id})
+		switch {
+		case err != nil:
+			b.Error(err)
+		case inv.JSON202 == nil:
+			b.Errorf("invite: %d %s", inv.StatusCode(), inv.Body)
 		}
 		return time.Since(t0)
 	})
@@ -305,6 +311,8 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 		acceptRate/hashRate, mark(acceptRate/hashRate >= 0.8), float64(ap99)/float64(hp99), mark(float64(ap99) <= 2*float64(hp99)))
 	fmt.Printf("\n== cost of an invitation accepted after the first email\n%s", accepted)
 }
+
+func ptr[T any](v T) *T { return &v }
 
 var linkPattern = regexp.MustCompile(`https?://\S+/invitations/accept\?token=[A-Za-z0-9_-]+`)
 
