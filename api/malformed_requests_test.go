@@ -41,6 +41,9 @@ func TestEveryJSONOperationRefusesMalformedRequests(t *testing.T) {
 	}
 	fx := newFixtures(t)
 	for _, path := range slices.Sorted(maps.Keys(contract.Doc.Paths.Map())) {
+		if !strings.HasPrefix(path, "/api/v1/") {
+			continue // the JSON API; webhooks and the dev outbox check their own bodies
+		}
 		item := contract.Doc.Paths.Value(path)
 		for method, op := range item.Operations() {
 			if op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
