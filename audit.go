@@ -30,6 +30,9 @@ const (
 	AuditDepartmentUpdated   AuditAction = "department.updated"
 	AuditTemplateFellBack    AuditAction = "email_template.fell_back"
 	AuditAuditEventsExported AuditAction = "audit_events.exported"
+	// AuditDeclineOverridden: an admin invited a contact who had declined
+	// the help center's invitations.
+	AuditDeclineOverridden AuditAction = "invitation.decline_overridden"
 )
 
 // ActorSystem is the actor of what timers and processes do on their own.

@@ -10,6 +10,9 @@ const (
 	// admin's decision changes these, not an invitation.
 	ReasonPendingApproval Outcome = "pending_approval"
 	ReasonRejected        Outcome = "rejected"
+	// ReasonDeclined: the contact declined an invitation to this help
+	// center; only an admin's recorded override invites them again.
+	ReasonDeclined Outcome = "declined"
 )
 
 // Ineligible returns why a contact with this email, verification and

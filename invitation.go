@@ -13,10 +13,13 @@ const (
 	InvitationRevoked  InvitationStatus = "revoked"
 	// InvitationUndeliverable: the mail provider refused the address.
 	InvitationUndeliverable InvitationStatus = "undeliverable"
+	// InvitationDeclined: the contact said, through the link in the
+	// email, that they don't want to join.
+	InvitationDeclined InvitationStatus = "declined"
 )
 
 // InvitationStatuses lists every invitation status.
-var InvitationStatuses = []InvitationStatus{InvitationPending, InvitationAccepted, InvitationExpired, InvitationRevoked, InvitationUndeliverable}
+var InvitationStatuses = []InvitationStatus{InvitationPending, InvitationAccepted, InvitationExpired, InvitationRevoked, InvitationUndeliverable, InvitationDeclined}
 
 // ParseInvitationStatus checks s against the invitation statuses.
 func ParseInvitationStatus(s string) (InvitationStatus, error) {
@@ -26,7 +29,7 @@ func ParseInvitationStatus(s string) (InvitationStatus, error) {
 // Closing reports whether an open invitation may be closed with this
 // status (every final state but accepted, which only accepting reaches).
 func (s InvitationStatus) Closing() bool {
-	return s == InvitationExpired || s == InvitationRevoked || s == InvitationUndeliverable
+	return s == InvitationExpired || s == InvitationRevoked || s == InvitationUndeliverable || s == InvitationDeclined
 }
 
 // InvitePolicy is a help center's schedule for invitations.

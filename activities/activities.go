@@ -26,6 +26,9 @@ type Activities struct {
 	Mail    mail.Sender
 	Tokens  *credentials.Tokens
 	BaseURL string
+	// MailFrom is the installation's MAIL_FROM, whose address receives
+	// the mailto form of an invitation's List-Unsubscribe.
+	MailFrom string
 }
 
 // Error types that workflows branch on.

@@ -55,6 +55,14 @@ func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageRe
 		metrics.BulkJobs.WithLabelValues("started").Inc() // its first page
 	}
 	res := BulkPageResult{Examined: len(cands), Next: in.After, Done: len(cands) < in.Limit}
+	ids := make([]int64, 0, len(cands))
+	for _, c := range cands {
+		ids = append(ids, c.ContactID)
+	}
+	declined, err := a.Store.DeclinedAmong(ctx, hc.ID, ids)
+	if err != nil {
+		return BulkPageResult{}, err
+	}
 	var outcomes []store.BulkOutcome
 	for _, c := range cands {
 		res.Next = c.ContactID
@@ -67,6 +75,8 @@ func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageRe
 		case !c.Found:
 			outcome = portal.OutcomeNotFound
 		case outcome != "":
+		case declined[c.ContactID]:
+			outcome = portal.ReasonDeclined
 		case !job.DryRun:
 			res.Eligible = append(res.Eligible, c.ContactID)
 			continue

@@ -121,11 +121,17 @@ func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
 	if contact.Email == nil {
 		return temporal.NewNonRetryableApplicationError("contact has no email", ErrTypeUndeliverable, nil)
 	}
+	if d, err := a.Store.DeclineOf(ctx, inv.HelpCenterID, inv.ContactID); err != nil || d != nil {
+		// Declined: the workflow's signal may not have arrived yet, but
+		// nothing more may be sent.
+		return err
+	}
 	token := a.Tokens.Invitation(inv.ID, in.Generation)
 	data := mail.Data{
 		HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email,
-		Link:      a.portalURL(hc.Slug, "/invitations/accept?token="+url.QueryEscape(token)),
-		PortalURL: a.portalURL(hc.Slug, "/home"),
+		Link:        a.portalURL(hc.Slug, "/invitations/accept?token="+url.QueryEscape(token)),
+		PortalURL:   a.portalURL(hc.Slug, "/home"),
+		DeclineLink: a.DeclineLink(hc.Slug, inv.ID),
 	}
 	if inv.ExpiresAt != nil {
 		data.ExpiresAt = mail.FormatExpiry(*inv.ExpiresAt)
@@ -139,6 +145,7 @@ func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
 		key += "/reminder/" + itoa(in.Reminder)
 	}
 	msg.Sender = senderOf(hc)
+	msg.Headers = a.unsubscribeHeaders(data.DeclineLink, msg.Sender, inv.ID)
 	return a.deliver(ctx, key, inv.ID, msg, in.Reminder == 0)
 }
 

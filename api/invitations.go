@@ -65,6 +65,9 @@ var reasonMessages = map[portal.Outcome]string{
 
 type createInvitationRequest struct {
 	ContactID int64 `json:"contact_id"`
+	// OverrideDecline invites a contact who declined this help center's
+	// invitations; the audit trail records the admin who did.
+	OverrideDecline bool `json:"override_decline"`
 }
 
 func (s *Server) createInvitation(c *gin.Context) {
@@ -89,16 +92,29 @@ func (s *Server) createInvitation(c *gin.Context) {
 		s.internal(c, err)
 		return
 	}
-	s.invite(c, hc, ct)
+	s.invite(c, hc, ct, req.OverrideDecline)
 }
 
 // invite starts (or finds) the contact's invitation and answers 202 with
 // it, or 422 with the reason the contact can't be invited.
-func (s *Server) invite(c *gin.Context, hc *store.HelpCenter, ct *store.Contact) {
+func (s *Server) invite(c *gin.Context, hc *store.HelpCenter, ct *store.Contact, overrideDecline bool) {
 	reason, err := s.Start.Ineligible(c.Request.Context(), ct, hc)
 	if err != nil {
 		s.internal(c, err)
 		return
+	}
+	if reason == portal.ReasonDeclined {
+		if !overrideDecline {
+			abort(c, http.StatusConflict, "contact_declined",
+				"the contact declined this help center's invitations; pass override_decline: true to invite them anyway (the audit trail records it)")
+			return
+		}
+		ev := event(c, portal.AuditDeclineOverridden, portal.Target("contact", ct.ID), &hc.ID, nil)
+		if err := s.Store.OverrideDecline(c.Request.Context(), hc.ID, ct.ID, ev); err != nil {
+			s.internal(c, err)
+			return
+		}
+		reason = ""
 	}
 	if reason != "" {
 		abort(c, http.StatusUnprocessableEntity, string(reason), reasonMessages[reason])
@@ -227,7 +243,7 @@ func (s *Server) resendInvitation(c *gin.Context) {
 		s.internal(c, err)
 		return
 	}
-	s.invite(c, hc, ct)
+	s.invite(c, hc, ct, false)
 	if c.Writer.Status() >= http.StatusMultipleChoices {
 		s.giveBackResend(c, inv)
 	}

@@ -103,3 +103,18 @@ func (t *Tokens) AddressKey(scope, email string) string {
 	m.Write([]byte(strings.ToLower(email)))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
 }
+
+// Decline is the signature of an invitation's decline link. It names the
+// invitation, not a generation, so the link keeps working after the
+// invitation's links were replaced or expired.
+func (t *Tokens) Decline(invitationID string) string {
+	m := hmac.New(sha256.New, t.key)
+	m.Write([]byte("decline\x00"))
+	m.Write([]byte(invitationID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// DeclineValid checks a decline link's signature in constant time.
+func (t *Tokens) DeclineValid(invitationID, sig string) bool {
+	return hmac.Equal([]byte(t.Decline(invitationID)), []byte(sig))
+}

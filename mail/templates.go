@@ -23,6 +23,9 @@ type Data struct {
 	ExpiresAt  string
 	// ValidFor is how long a link works, in words ("1 hour").
 	ValidFor string
+	// DeclineLink, on an invitation or reminder, lets the contact say
+	// they don't want to join; it is added below any template's body.
+	DeclineLink string
 	// NewEmail is, in the notice to an old address, the address that
 	// replaced it, partly masked; empty when the address was removed.
 	NewEmail string
@@ -225,10 +228,19 @@ func render(t portal.EmailTemplate, d Data, subjectPrefix string, kind portal.Em
 			return Message{}, err
 		}
 	}
+	if d.DeclineLink != "" && (kind == portal.EmailInvite || kind == portal.EmailReminder) {
+		text += "\n\nI don't want to join: " + d.DeclineLink + "\n(Open it to stop these invitations; nothing changes until you confirm.)"
+		if err := declineLink.Execute(&html, d); err != nil {
+			return Message{}, err
+		}
+	}
 	html.WriteString(`</body></html>`)
 	return Message{To: d.Email, Subject: subjectPrefix + strings.Join(strings.Fields(subject), " "), Text: text, HTML: html.String(), Kind: kind,
 		Untracked: kind.CarriesToken()}, nil
 }
+
+var declineLink = htmltemplate.Must(htmltemplate.New("decline").Parse(
+	`<p style="font-family:sans-serif;font-size:13px"><a href="{{.DeclineLink}}">I don't want to join</a></p>`))
 
 var actionButton = htmltemplate.Must(htmltemplate.New("button").Parse(
 	`<p><a href="{{.Link}}" style="display:inline-block;padding:10px 16px;background:#1a73e8;color:#fff;text-decoration:none;border-radius:4px">Accept invitation</a></p>`))

@@ -82,6 +82,8 @@ func (s *Site) Register(r *gin.Engine) {
 	p := r.Group("/portal/:slug", s.securityHeaders, s.recoverPages, s.readForm, s.limitPosts)
 	p.GET("/invitations/accept", s.acceptPage)
 	p.POST("/invitations/accept", s.acceptSubmit)
+	p.GET("/invitations/decline", s.declinePage)
+	p.POST("/invitations/decline", s.declineSubmit)
 	p.GET("/login", s.loginPage)
 	p.POST("/login", s.loginSubmit)
 	p.POST("/logout", s.logout)

@@ -248,7 +248,7 @@ func (s *Service) Handler() http.Handler {
 // activities, and one for email activities on the mail task queue, whose
 // rate the server limits across every worker polling it.
 func (s *Service) Workers() []worker.Worker {
-	acts := &activities.Activities{Store: s.Store, Mail: s.Mail, Tokens: s.Tokens, BaseURL: s.Config.PublicBaseURL}
+	acts := &activities.Activities{Store: s.Store, Mail: s.Mail, Tokens: s.Tokens, BaseURL: s.Config.PublicBaseURL, MailFrom: s.Config.MailFrom}
 	main := worker.New(s.Temporal, s.Config.TemporalTaskQueue, worker.Options{
 		// A bulk job makes thousands of short invitation tasks at once;
 		// more pollers keep the worker fed.

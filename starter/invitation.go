@@ -63,7 +63,14 @@ func (s *Starter) Ineligible(ctx context.Context, ct *store.Contact, hc *store.H
 		return reason, nil
 	}
 	access, err := s.Store.AccessStatus(ctx, ct.ID, hc)
-	return portal.Ineligible(ct.Email, ct.Verified, access), err
+	if reason := portal.Ineligible(ct.Email, ct.Verified, access); reason != "" || err != nil {
+		return reason, err
+	}
+	d, err := s.Store.DeclineOf(ctx, hc.ID, ct.ID)
+	if d != nil {
+		return portal.ReasonDeclined, err
+	}
+	return "", err
 }
 
 // AutoInvite starts a pending auto-invite and records the outcome. A

@@ -182,6 +182,8 @@ func (w *invitation) refusal() error {
 		return temporal.NewApplicationError("the invitation expired", RejectExpired)
 	case w.state.Status == portal.InvitationUndeliverable:
 		return temporal.NewApplicationError("the invitation could not be delivered", RejectUndeliverable)
+	case w.state.Status == portal.InvitationDeclined:
+		return temporal.NewApplicationError("the contact declined the invitation", RejectDeclined)
 	case w.state.Generation == 0:
 		return temporal.NewApplicationError("the invitation has not been sent yet", RejectNotReady)
 	}
@@ -266,6 +268,11 @@ func (w *invitation) accept(ctx workflow.Context, req AcceptRequest) (Invitation
 	w.accepted.SetValue(nil)
 	return w.state, nil
 }
+
+// declineChange closes an invitation as declined when its contact uses
+// the decline link; the marker it writes is where histories without
+// declines part from those with one.
+const declineChange = "decline"
 
 // mailQueueChange routes email activities to the mail task queue.
 // Invitations started before it send mail from the workflow's own queue.
@@ -386,7 +393,7 @@ func (w *invitation) record(ctx workflow.Context) (activities.RecordResult, erro
 
 // wakeup is what ended one wait of a pending invitation.
 type wakeup struct {
-	resend, revoke bool
+	resend, revoke, decline bool
 	// failed: the provider reported an email of this invitation bounced
 	// or complained of.
 	failed *DeliveryFailed
@@ -401,11 +408,12 @@ func (w *invitation) wait(ctx workflow.Context) (again bool, err error) {
 	resendCh := workflow.GetSignalChannel(ctx, ResendSignal)
 	revokeCh := workflow.GetSignalChannel(ctx, RevokeSignal)
 	failedCh := workflow.GetSignalChannel(ctx, DeliveryFailedSignal)
+	declineCh := workflow.GetSignalChannel(ctx, DeclineSignal)
 	for w.state.Status == portal.InvitationPending {
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !w.accepting && !w.busy && resendCh.Len() == 0 && revokeCh.Len() == 0 && failedCh.Len() == 0 {
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !w.accepting && !w.busy && resendCh.Len() == 0 && revokeCh.Len() == 0 && failedCh.Len() == 0 && declineCh.Len() == 0 {
 			return true, nil
 		}
-		wake := w.next(ctx, resendCh, revokeCh, failedCh)
+		wake := w.next(ctx, resendCh, revokeCh, failedCh, declineCh)
 		// An accept or an admin's update in flight decides first: if it
 		// closes the invitation, the resend, revoke or expiry that raced
 		// it no longer applies.
@@ -426,7 +434,7 @@ func (w *invitation) wait(ctx workflow.Context) (again bool, err error) {
 }
 
 // next waits for a resend, a revoke, an accept or the next timer.
-func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh, failedCh workflow.ReceiveChannel) wakeup {
+func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh, failedCh, declineCh workflow.ReceiveChannel) wakeup {
 	at, reminderDue := w.nextWake()
 	w.showWaiting(ctx, at, reminderDue)
 	wake := wakeup{reminderDue: reminderDue}
@@ -443,6 +451,9 @@ func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh, failedCh wor
 		c.Receive(ctx, &f)
 		wake.failed = &f
 	})
+	// A run that never gets the signal records nothing for it, so
+	// listening for it leaves older histories as they were.
+	sel.AddReceive(declineCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); wake.decline = true })
 	sel.AddFuture(w.acceptedF, func(workflow.Future) {})
 	sel.AddReceive(w.poked, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 	sel.Select(ctx)
@@ -462,6 +473,9 @@ func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
 		}
 	}
 	switch {
+	case wake.decline && workflow.GetVersion(ctx, declineChange, workflow.DefaultVersion, 1) == 1:
+		logger.Info("the contact declined the invitation")
+		return w.close(ctx, portal.InvitationDeclined)
 	case wake.revoke:
 		return w.close(ctx, portal.InvitationRevoked)
 	case wake.failed != nil:

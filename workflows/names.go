@@ -26,6 +26,10 @@ const (
 	ResendSignal = "resend"
 	// RevokeSignal withdraws the invitation.
 	RevokeSignal = "revoke"
+	// DeclineSignal: the contact declined through the link in the email.
+	// A signal, since the customer's one-click request needs no answer
+	// from the workflow, and the decline is already stored when it comes.
+	DeclineSignal = "decline"
 	// ResendUpdate and RevokeUpdate are an admin's resend and revoke as
 	// updates: the caller gets the invitation's new state, or the reason
 	// it was refused, instead of a signal that a closing run may drop.
@@ -73,6 +77,7 @@ const (
 	RejectAlreadyAccepted = "InvitationAlreadyAccepted"
 	RejectUndeliverable   = "InvitationUndeliverable"
 	RejectNotReady        = "InvitationNotReady"
+	RejectDeclined        = "InvitationDeclined"
 )
 
 // Reasons an admin's command to a sign-up or a bulk job is refused; the
