@@ -36,7 +36,7 @@ func TestParseErrorListsTheChoices(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("error %T is not a *ParseError", err)
 	}
-	if got, want := pe.Choices(), "pending, accepted, expired, revoked or undeliverable"; got != want {
+	if got, want := pe.Choices(), "pending, accepted, expired, revoked, undeliverable or declined"; got != want {
 		t.Fatalf("Choices() = %q, want %q", got, want)
 	}
 	if _, err := portal.ParseUserBase("shared"); err == nil || err.Error() != `"shared" is not a valid user base; use common or unique` {

@@ -7,10 +7,10 @@ import (
 	"github.com/portalaccess/portal"
 )
 
-// DeclineLink is the signed link with which a contact declines an
+// declineLink is the signed link with which a contact declines an
 // invitation: it names the invitation, not a generation, so it works
 // after the invitation's links were replaced or expired.
-func (a *Activities) DeclineLink(slug, invitationID string) string {
+func (a *Activities) declineLink(slug, invitationID string) string {
 	return a.portalURL(slug, "/invitations/decline?invitation="+url.QueryEscape(invitationID)+"&sig="+url.QueryEscape(a.Tokens.Decline(invitationID)))
 }
 

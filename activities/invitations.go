@@ -131,7 +131,7 @@ func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
 		HelpCenter: hc.Name, Name: contact.Name, Email: *contact.Email,
 		Link:        a.portalURL(hc.Slug, "/invitations/accept?token="+url.QueryEscape(token)),
 		PortalURL:   a.portalURL(hc.Slug, "/home"),
-		DeclineLink: a.DeclineLink(hc.Slug, inv.ID),
+		DeclineLink: a.declineLink(hc.Slug, inv.ID),
 	}
 	if inv.ExpiresAt != nil {
 		data.ExpiresAt = mail.FormatExpiry(*inv.ExpiresAt)

@@ -48,7 +48,7 @@ func viewBulk(j *store.BulkJob, slug string) bulkView {
 		portal.ReasonNoEmail: j.SkippedNoEmail, portal.ReasonUnverified: j.SkippedUnverified,
 		portal.ReasonAlreadyActive: j.SkippedAlreadyActive, portal.ReasonDeactivated: j.SkippedDeactivated,
 		portal.OutcomeNotFound: j.SkippedNotFound, portal.ReasonPendingApproval: j.SkippedPending,
-		portal.ReasonRejected: j.SkippedRejected,
+		portal.ReasonRejected: j.SkippedRejected, portal.ReasonDeclined: j.SkippedDeclined,
 	}
 	processed := j.Invited + j.AlreadyInvited + j.Failed
 	for _, n := range skipped {

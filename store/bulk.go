@@ -34,6 +34,7 @@ type BulkJob struct {
 	SkippedNotFound      int               `bun:"skipped_not_found"`
 	SkippedPending       int               `bun:"skipped_pending_approval"`
 	SkippedRejected      int               `bun:"skipped_rejected"`
+	SkippedDeclined      int               `bun:"skipped_declined"`
 	WorkflowID           string            `bun:"workflow_id"`
 	CreatedAt            time.Time         `bun:"created_at,nullzero,default:now()"`
 	FinishedAt           *time.Time        `bun:"finished_at"`
@@ -52,6 +53,7 @@ var counterColumn = map[portal.Outcome]string{
 	portal.OutcomeNotFound:       "skipped_not_found",
 	portal.ReasonPendingApproval: "skipped_pending_approval",
 	portal.ReasonRejected:        "skipped_rejected",
+	portal.ReasonDeclined:        "skipped_declined",
 }
 
 // CreateBulkJob stores a job and its explicit selection (ids), and sets

@@ -44,7 +44,7 @@ func (s *Store) DeclinedAmong(ctx context.Context, helpCenterID int64, contactID
 	}
 	var ids []int64
 	err := s.DB.NewSelect().Model((*InvitationDecline)(nil)).Column("contact_id").
-		Where("help_center_id = ? AND contact_id IN (?)", helpCenterID, bun.In(contactIDs)).Scan(ctx, &ids)
+		Where("help_center_id = ? AND contact_id IN (?)", helpCenterID, bun.List(contactIDs)).Scan(ctx, &ids)
 	for _, id := range ids {
 		out[id] = true
 	}

@@ -11,3 +11,5 @@ CREATE TABLE IF NOT EXISTS invitation_declines (
     declined_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (help_center_id, contact_id)
 );
+
+ALTER TABLE bulk_jobs ADD COLUMN IF NOT EXISTS skipped_declined integer NOT NULL DEFAULT 0;
