@@ -204,6 +204,18 @@ func TestBrowserEveryPortalPageAndErrorStatePassesAxe(t *testing.T) {
 	a.do("wrong method", chromedp.Navigate(base+"/logout"))
 	a.page("405 page", "This page can't be used that way")
 
+	// Declining an invitation: the confirmation page, a forged link and
+	// the page after the decline.
+	decliner := unique("axe-decline") + "@example.com"
+	inviteContact(t, slug, newContact(t, decliner, true))
+	declineURL := declineLinkIn(t, waitForMail(t, decliner, "invite", 1)[0])
+	a.do("decline page", chromedp.Navigate(declineURL))
+	a.page("decline page", "Stop invitations from")
+	a.do("forged decline link", chromedp.Navigate(declineURL[:len(declineURL)-4]+"AAAA"))
+	a.page("decline link not valid", "Link not valid")
+	a.do("decline", chromedp.Navigate(declineURL), submit("I don't want to join"))
+	a.page("declined", "You won't be invited again")
+
 	// An invitation accepted, after a refusal.
 	email := unique("axe") + "@example.com"
 	inviteContact(t, slug, newContact(t, email, true))
