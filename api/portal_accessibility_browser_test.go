@@ -294,6 +294,15 @@ func TestBrowserEveryPortalPageAndErrorStatePassesAxe(t *testing.T) {
 		submit("Set new password"))
 	a.refused("reset refused", "Choose a new password", "password")
 
+	// Links that can't be used, and a help center without sign-up.
+	a.do("used invitation link", chromedp.Navigate(link))
+	a.page("used invitation link", "Your account is already active")
+	a.do("unknown invitation link", chromedp.Navigate(link+"x"))
+	a.page("unknown invitation link", "Invitation not found")
+	closed := newHelpCenter(t, "unique")
+	a.do("sign-up closed", chromedp.Navigate(app.URL+"/portal/"+closed+"/signup"))
+	a.page("sign-up closed", "Sign-up is closed")
+
 	// Rate limited, on a portal of its own with a limit of one per address.
 	limited := startPortal(t, map[string]string{"RATE_LIMIT_PER_TARGET": "1/1m"})
 	for range 2 {
