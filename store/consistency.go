@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/portalaccess/portal"
 )
 
@@ -115,6 +117,16 @@ func translateList(err error, what string) error {
 }
 
 func (s *Store) checkTwoPending(ctx context.Context, emit func(Finding) error) error {
+	return s.contactsWithMany(ctx, portal.InvitationPending, "id", func(hc, contact int64, ids []string) error {
+		return emit(Finding{Kind: FindingTwoPending, HelpCenterID: hc, IDs: ids,
+			Detail: fmt.Sprintf("contact %d has %d pending invitations", contact, len(ids))})
+	})
+}
+
+// contactsWithMany hands fn each contact with more than one invitation in
+// the given status to one help center, with their IDs in the given order,
+// paging by (help center, contact) so memory stays flat.
+func (s *Store) contactsWithMany(ctx context.Context, status portal.InvitationStatus, order string, fn func(hc, contact int64, ids []string) error) error {
 	var hc, contact int64
 	for {
 		var rows []struct {
@@ -122,17 +134,15 @@ func (s *Store) checkTwoPending(ctx context.Context, emit func(Finding) error) e
 			ContactID    int64    `bun:"contact_id"`
 			IDs          []string `bun:"ids,array"`
 		}
-		err := s.DB.NewRaw(`SELECT help_center_id, contact_id, array_agg(id::text ORDER BY id) AS ids FROM invitations
-			WHERE status = 'pending' AND (help_center_id, contact_id) > (?, ?)
+		err := s.DB.NewRaw(`SELECT help_center_id, contact_id, array_agg(id::text ORDER BY ?) AS ids FROM invitations
+			WHERE status = ? AND (help_center_id, contact_id) > (?, ?)
 			GROUP BY help_center_id, contact_id HAVING count(*) > 1
-			ORDER BY help_center_id, contact_id LIMIT ?`, hc, contact, checkPage).Scan(ctx, &rows)
-		if err := translateList(err, "pending invitations by contact"); err != nil {
+			ORDER BY help_center_id, contact_id LIMIT ?`, bun.Safe(order), status, hc, contact, checkPage).Scan(ctx, &rows)
+		if err := translateList(err, string(status)+" invitations by contact"); err != nil {
 			return err
 		}
 		for _, r := range rows {
-			f := Finding{Kind: FindingTwoPending, HelpCenterID: r.HelpCenterID, IDs: r.IDs,
-				Detail: fmt.Sprintf("contact %d has %d pending invitations", r.ContactID, len(r.IDs))}
-			if err := emit(f); err != nil {
+			if err := fn(r.HelpCenterID, r.ContactID, r.IDs); err != nil {
 				return err
 			}
 		}
@@ -276,32 +286,10 @@ func (s *Store) checkLostAccepts(ctx context.Context, emit func(Finding) error) 
 // invitation that should never have been issued or accepted: the first
 // one's access already stood.
 func (s *Store) checkAcceptsTwice(ctx context.Context, emit func(Finding) error) error {
-	var hc, contact int64
-	for {
-		var rows []struct {
-			HelpCenterID int64    `bun:"help_center_id"`
-			ContactID    int64    `bun:"contact_id"`
-			IDs          []string `bun:"ids,array"`
-		}
-		err := s.DB.NewRaw(`SELECT help_center_id, contact_id, array_agg(id::text ORDER BY accepted_at, id) AS ids FROM invitations
-			WHERE status = 'accepted' AND (help_center_id, contact_id) > (?, ?)
-			GROUP BY help_center_id, contact_id HAVING count(*) > 1
-			ORDER BY help_center_id, contact_id LIMIT ?`, hc, contact, checkPage).Scan(ctx, &rows)
-		if err := translateList(err, "accepted invitations by contact"); err != nil {
-			return err
-		}
-		for _, r := range rows {
-			f := Finding{Kind: FindingAcceptTwice, HelpCenterID: r.HelpCenterID, IDs: r.IDs,
-				Detail: fmt.Sprintf("contact %d was accepted %d times (invitations %v)", r.ContactID, len(r.IDs), r.IDs)}
-			if err := emit(f); err != nil {
-				return err
-			}
-		}
-		if len(rows) < checkPage {
-			return nil
-		}
-		hc, contact = rows[len(rows)-1].HelpCenterID, rows[len(rows)-1].ContactID
-	}
+	return s.contactsWithMany(ctx, portal.InvitationAccepted, "accepted_at, id", func(hc, contact int64, ids []string) error {
+		return emit(Finding{Kind: FindingAcceptTwice, HelpCenterID: hc, IDs: ids,
+			Detail: fmt.Sprintf("contact %d was accepted %d times (invitations %v)", contact, len(ids), ids)})
+	})
 }
 
 // checkAccessWithoutOrigin finds active access that nothing granted: only
