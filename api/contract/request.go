@@ -66,6 +66,11 @@ func (c *Contract) Check(req *http.Request) *Refusal {
 		o := *options
 		o.ExcludeRequestBody = true
 		in.Options = &o
+		// The validator's security step reads a body whole even when told
+		// to leave it alone; an upload streams to its handler instead.
+		unread := *req
+		unread.Body = http.NoBody
+		in.Request = &unread
 	}
 	return refusal(openapi3filter.ValidateRequest(req.Context(), in))
 }
