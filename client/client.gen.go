@@ -125,13 +125,16 @@ func (e AdminRequiredErrorErrorCode) Valid() bool {
 
 // Defines values for AlreadyStartedErrorErrorCode.
 const (
-	AlreadyStartedErrorErrorCodeAlreadyStarted AlreadyStartedErrorErrorCode = "already_started"
+	AlreadyStartedErrorErrorCodeAlreadyStarted  AlreadyStartedErrorErrorCode = "already_started"
+	AlreadyStartedErrorErrorCodeContactDeclined AlreadyStartedErrorErrorCode = "contact_declined"
 )
 
 // Valid indicates whether the value is a known member of the AlreadyStartedErrorErrorCode enum.
 func (e AlreadyStartedErrorErrorCode) Valid() bool {
 	switch e {
 	case AlreadyStartedErrorErrorCodeAlreadyStarted:
+		return true
+	case AlreadyStartedErrorErrorCodeContactDeclined:
 		return true
 	default:
 		return false
@@ -579,6 +582,7 @@ func (e InvitationNotFoundErrorErrorCode) Valid() bool {
 // Defines values for InvitationStatus.
 const (
 	InvitationStatusAccepted      InvitationStatus = "accepted"
+	InvitationStatusDeclined      InvitationStatus = "declined"
 	InvitationStatusExpired       InvitationStatus = "expired"
 	InvitationStatusPending       InvitationStatus = "pending"
 	InvitationStatusRevoked       InvitationStatus = "revoked"
@@ -589,6 +593,8 @@ const (
 func (e InvitationStatus) Valid() bool {
 	switch e {
 	case InvitationStatusAccepted:
+		return true
+	case InvitationStatusDeclined:
 		return true
 	case InvitationStatusExpired:
 		return true
@@ -1158,13 +1164,16 @@ type BulkInvitation struct {
 	Processed int                     `json:"processed"`
 	Selection BulkInvitationSelection `json:"selection"`
 	Skipped   struct {
-		AlreadyActive   int `json:"already_active"`
-		Deactivated     int `json:"deactivated"`
-		NoEmail         int `json:"no_email"`
-		NotFound        int `json:"not_found"`
-		PendingApproval int `json:"pending_approval"`
-		Rejected        int `json:"rejected"`
-		Unverified      int `json:"unverified"`
+		AlreadyActive int `json:"already_active"`
+		Deactivated   int `json:"deactivated"`
+
+		// Declined The contact declined this help center's invitations
+		Declined        *int `json:"declined,omitempty"`
+		NoEmail         int  `json:"no_email"`
+		NotFound        int  `json:"not_found"`
+		PendingApproval int  `json:"pending_approval"`
+		Rejected        int  `json:"rejected"`
+		Unverified      int  `json:"unverified"`
 	} `json:"skipped"`
 	Status BulkInvitationStatus `json:"status"`
 
@@ -2071,6 +2080,9 @@ type ListInvitationsParams struct {
 // CreateInvitationJSONBody defines parameters for CreateInvitation.
 type CreateInvitationJSONBody struct {
 	ContactId int64 `json:"contact_id"`
+
+	// OverrideDecline Invite a contact who declined this help center's invitations (else 409 contact_declined); the audit trail records it
+	OverrideDecline *bool `json:"override_decline,omitempty"`
 }
 
 // CreateBulkInvitationJSONBody defines parameters for CreateBulkInvitation.
