@@ -128,7 +128,7 @@ func TestForgotPasswordEmailsALinkThatSetsANewPasswordAndLogsIn(t *testing.T) {
 	// A mistyped confirmation gets the form again, the field marked, and
 	// neither password echoed.
 	_, bad := resetWith(t, link, token, "new-horse-battery", "new-horse-batery")
-	if bad.Status != 422 || !strings.Contains(string(bad.Body), `id="password_confirm" name="password_confirm" type="password" autocomplete="new-password" minlength="10" required aria-invalid="true" aria-describedby="password_confirm-error"`) ||
+	if bad.Status != 422 || !strings.Contains(string(bad.Body), `id="password_confirm" name="password_confirm" type="password" autocomplete="new-password" maxlength="256" minlength="10" required aria-invalid="true" aria-describedby="password_confirm-error"`) ||
 		strings.Contains(string(bad.Body), "new-horse-bat") {
 		t.Fatalf("mismatched passwords: %d %s", bad.Status, bad.Body)
 	}
@@ -308,7 +308,7 @@ func TestChangePasswordFromHomeEndsOtherSessionsAndKeepsThisOne(t *testing.T) {
 			"current_password": {current}, "password": {password}, "password_confirm": {confirm}})
 	}
 	wrong := change("not-my-password", "new-horse-battery", "new-horse-battery")
-	if wrong.Status != 422 || !strings.Contains(string(wrong.Body), `id="current_password" name="current_password" type="password" autocomplete="current-password" required aria-invalid="true" aria-describedby="current_password-error"`) ||
+	if wrong.Status != 422 || !strings.Contains(string(wrong.Body), `id="current_password" name="current_password" type="password" autocomplete="current-password" maxlength="256" required aria-invalid="true" aria-describedby="current_password-error"`) ||
 		!strings.Contains(string(wrong.Body), "current password is not correct") {
 		t.Fatalf("a wrong current password: %d %s", wrong.Status, wrong.Body)
 	}
@@ -318,7 +318,7 @@ func TestChangePasswordFromHomeEndsOtherSessionsAndKeepsThisOne(t *testing.T) {
 		}
 	}
 	if mismatch := change("old-horse-battery", "new-horse-battery", "new-horse-batery"); mismatch.Status != 422 ||
-		!strings.Contains(string(mismatch.Body), `id="new_password_confirm" name="password_confirm" type="password" autocomplete="new-password" minlength="10" required aria-invalid="true"`) {
+		!strings.Contains(string(mismatch.Body), `id="new_password_confirm" name="password_confirm" type="password" autocomplete="new-password" maxlength="256" minlength="10" required aria-invalid="true"`) {
 		t.Fatalf("mismatched new passwords: %d %s", mismatch.Status, mismatch.Body)
 	}
 	mustLogIn(t, slug, email, "old-horse-battery")
