@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net/http"
 	"net/url"
 	"runtime"
 	"slices"
@@ -44,19 +43,7 @@ const (
 // postImport posts body to the import endpoint with the given content type.
 func postImport(t *testing.T, contentType string, body io.Reader) response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), "POST", app.URL+"/api/v1/contacts/import", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+app.AdminKey)
-	req.Header.Set("Content-Type", contentType)
-	resp, err := checkedClient(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Body: out, Header: resp.Header}
+	return sendStream(t, "POST", "/api/v1/contacts/import", contentType, body)
 }
 
 // importFile imports a CSV sent as text/csv and requires a 200 report.

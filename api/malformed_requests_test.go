@@ -183,7 +183,14 @@ func without(base map[string]any, name string) map[string]any {
 
 func sendRaw(t *testing.T, method, path, contentType string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), strings.ToUpper(method), app.URL+path, bytes.NewReader(body))
+	return sendStream(t, method, path, contentType, bytes.NewReader(body))
+}
+
+// sendStream sends a body as it is read, with the admin key, through the
+// client that checks every exchange against the document.
+func sendStream(t *testing.T, method, path, contentType string, body io.Reader) response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), strings.ToUpper(method), app.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
