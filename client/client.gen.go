@@ -678,6 +678,42 @@ func (e NotWaitingErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for PortalUserLastEmailState.
+const (
+	PortalUserLastEmailStateBounced     PortalUserLastEmailState = "bounced"
+	PortalUserLastEmailStateComplained  PortalUserLastEmailState = "complained"
+	PortalUserLastEmailStateDeferred    PortalUserLastEmailState = "deferred"
+	PortalUserLastEmailStateDelivered   PortalUserLastEmailState = "delivered"
+	PortalUserLastEmailStateFailed      PortalUserLastEmailState = "failed"
+	PortalUserLastEmailStateSending     PortalUserLastEmailState = "sending"
+	PortalUserLastEmailStateSent        PortalUserLastEmailState = "sent"
+	PortalUserLastEmailStateUnconfirmed PortalUserLastEmailState = "unconfirmed"
+)
+
+// Valid indicates whether the value is a known member of the PortalUserLastEmailState enum.
+func (e PortalUserLastEmailState) Valid() bool {
+	switch e {
+	case PortalUserLastEmailStateBounced:
+		return true
+	case PortalUserLastEmailStateComplained:
+		return true
+	case PortalUserLastEmailStateDeferred:
+		return true
+	case PortalUserLastEmailStateDelivered:
+		return true
+	case PortalUserLastEmailStateFailed:
+		return true
+	case PortalUserLastEmailStateSending:
+		return true
+	case PortalUserLastEmailStateSent:
+		return true
+	case PortalUserLastEmailStateUnconfirmed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessStatus.
 const (
 	ReadinessStatusOk          ReadinessStatus = "ok"
@@ -1524,6 +1560,9 @@ type Invitation struct {
 	ContactId  int64                        `json:"contact_id"`
 	CreatedAt  time.Time                    `json:"created_at"`
 
+	// DeclinedAt When the contact declined through this invitation's link (absent unless they did)
+	DeclinedAt *time.Time `json:"declined_at,omitempty"`
+
 	// Emails Delivery history (GET of one invitation)
 	Emails     *[]Email                     `json:"emails,omitempty"`
 	ExpiresAt  nullable.Nullable[time.Time] `json:"expires_at"`
@@ -1643,9 +1682,21 @@ type PortalUser struct {
 	Email      string                       `json:"email"`
 	Id         int64                        `json:"id"`
 	InvitedAt  nullable.Nullable[time.Time] `json:"invited_at"`
-	Name       string                       `json:"name"`
-	Status     AccessStatus                 `json:"status"`
+
+	// LastEmailAt When that email was sent
+	LastEmailAt nullable.Nullable[time.Time] `json:"last_email_at,omitempty"`
+
+	// LastEmailKind Kind of the latest email the user's invitation or sign-up sent (invite, reminder, welcome, signup_verify...); null when none was
+	LastEmailKind nullable.Nullable[string] `json:"last_email_kind,omitempty"`
+
+	// LastEmailState What became of that email: the provider's latest news of it (complained, bounced, delivered, deferred), else how its send ended (sent; failed: the provider refused it; unconfirmed) or sending
+	LastEmailState nullable.Nullable[PortalUserLastEmailState] `json:"last_email_state,omitempty"`
+	Name           string                                      `json:"name"`
+	Status         AccessStatus                                `json:"status"`
 }
+
+// PortalUserLastEmailState What became of that email: the provider's latest news of it (complained, bounced, delivered, deferred), else how its send ended (sent; failed: the provider refused it; unconfirmed) or sending
+type PortalUserLastEmailState string
 
 // PortalUserList defines model for PortalUserList.
 type PortalUserList struct {
@@ -2763,7 +2814,11 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/help-centers/{slug}/users/deactivate (the `DeactivateUsers` operationId).
 	DeactivateUsers(ctx context.Context, slug Slug, body DeactivateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExportUsers Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count)
+	// ExportUsers Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count, last_email_kind, last_email_state, last_email_at, declined_at)
+	//
+	// One row per portal user of the help center, then one per contact who declined its invitations and holds no access
+	// to it (status declined, with declined_at). last_email_* describe the latest email the contact's invitation or
+	// sign-up sent, as in the user list.
 	//
 	// Corresponds with GET /api/v1/help-centers/{slug}/users/export.csv (the `ExportUsers` operationId).
 	ExportUsers(ctx context.Context, slug Slug, params *ExportUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3581,7 +3636,11 @@ func (c *Client) DeactivateUsers(ctx context.Context, slug Slug, body Deactivate
 	return c.Client.Do(req)
 }
 
-// ExportUsers Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count)
+// ExportUsers Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count, last_email_kind, last_email_state, last_email_at, declined_at)
+//
+// One row per portal user of the help center, then one per contact who declined its invitations and holds no access
+// to it (status declined, with declined_at). last_email_* describe the latest email the contact's invitation or
+// sign-up sent, as in the user list.
 //
 // Corresponds with GET /api/v1/help-centers/{slug}/users/export.csv (the `ExportUsers` operationId).
 func (c *Client) ExportUsers(ctx context.Context, slug Slug, params *ExportUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6549,7 +6608,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/help-centers/{slug}/users/deactivate (the `DeactivateUsers` operationId).
 	DeactivateUsersWithResponse(ctx context.Context, slug Slug, body DeactivateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*DeactivateUsersResponse, error)
 
-	// ExportUsersWithResponse Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count)
+	// ExportUsersWithResponse Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count, last_email_kind, last_email_state, last_email_at, declined_at)
+	//
+	// One row per portal user of the help center, then one per contact who declined its invitations and holds no access
+	// to it (status declined, with declined_at). last_email_* describe the latest email the contact's invitation or
+	// sign-up sent, as in the user list.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10727,7 +10790,11 @@ func (c *ClientWithResponses) DeactivateUsersWithResponse(ctx context.Context, s
 	return ParseDeactivateUsersResponse(rsp)
 }
 
-// ExportUsersWithResponse Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count)
+// ExportUsersWithResponse Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count, last_email_kind, last_email_state, last_email_at, declined_at)
+//
+// One row per portal user of the help center, then one per contact who declined its invitations and holds no access
+// to it (status declined, with declined_at). last_email_* describe the latest email the contact's invitation or
+// sign-up sent, as in the user list.
 //
 // Returns a wrapper object for the known response body format(s).
 //
