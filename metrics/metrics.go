@@ -55,9 +55,9 @@ var (
 		Name: "portal_email_events_total", Help: "Mail provider events received by webhook, by event and result.",
 	}, []string{"event", "result"})
 	// Signups counts sign-ups by outcome: verified, activated, and the
-	// closing statuses (rejected, expired).
+	// closing statuses (rejected, expired, undeliverable).
 	Signups = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "portal_signups_total", Help: "Sign-ups by outcome: verified, activated, rejected, expired.",
+		Name: "portal_signups_total", Help: "Sign-ups by outcome: verified, activated, rejected, expired, undeliverable.",
 	}, []string{"outcome"})
 	// BulkJobs counts bulk jobs by event: started, and how they ended.
 	BulkJobs = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -104,7 +104,7 @@ func init() {
 			Emails.WithLabelValues(string(k), o)
 		}
 	}
-	for _, o := range []string{"verified", "activated", "rejected", "expired"} {
+	for _, o := range []string{"verified", "activated", "rejected", "expired", "undeliverable"} {
 		Signups.WithLabelValues(o)
 	}
 	for _, e := range []string{"started", "completed", "cancelled", "failed"} {

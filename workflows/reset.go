@@ -39,6 +39,11 @@ const (
 	DefaultResetEmailInterval = time.Minute
 )
 
+// resetStopsWhenUndeliverable: a reset told that one of its emails
+// bounced for good or drew a complaint (DeliveryFailedSignal) sends no
+// more links. Runs started before go on as they did.
+const resetStopsWhenUndeliverable = "reset-stops-when-undeliverable"
+
 // PasswordResetInput starts an account's password reset.
 type PasswordResetInput struct {
 	// Scope is the account scope the workflow ID names.
@@ -101,7 +106,12 @@ type PasswordResetState struct {
 	// they sent nothing.
 	Throttled int
 	// NoLink counts requests that named no account that may reset here.
-	NoLink    int
+	NoLink int
+	// UndeliverableReason: the provider reported an email of this reset
+	// bounced or complained of; Undelivered counts the requests that
+	// sent nothing since.
+	UndeliverableReason portal.UndeliverableReason `json:",omitempty"`
+	Undelivered         int                        `json:",omitempty"`
 	Changes   int
 	ChangedAt time.Time
 	// Notices are "password changed" emails still to send.
@@ -124,6 +134,9 @@ type passwordReset struct {
 	state PasswordResetState
 	// changing: an update is applying a password.
 	changing bool
+	// stops: this run heeds DeliveryFailedSignal
+	// (resetStopsWhenUndeliverable).
+	stops bool
 }
 
 // PasswordReset drives an account's password resets and changes: it
@@ -166,8 +179,20 @@ func PasswordReset(ctx workflow.Context, in PasswordResetInput) (PasswordResetSt
 // being applied), then a wait for the next message or the quiet end.
 func (w *passwordReset) run(ctx workflow.Context) (PasswordResetState, error) {
 	requests := workflow.GetSignalChannel(ctx, ResetRequestSignal)
-	wakes := func() bool { return len(w.state.Notices) > 0 || (!w.changing && requests.Len() > 0) }
+	failed := workflow.GetSignalChannel(ctx, DeliveryFailedSignal)
+	w.stops = workflow.GetVersion(ctx, resetStopsWhenUndeliverable, workflow.DefaultVersion, 1) == 1
+	wakes := func() bool {
+		return len(w.state.Notices) > 0 || (!w.changing && requests.Len() > 0) || (w.stops && failed.Len() > 0)
+	}
 	for {
+		var f DeliveryFailed
+		if w.stops && failed.ReceiveAsync(&f) {
+			if w.state.UndeliverableReason == "" {
+				w.state.UndeliverableReason = f.Reason
+				workflow.GetLogger(ctx).Info("the reset's address takes no mail; no more links are sent", "reason", f.Reason)
+			}
+			continue
+		}
 		if len(w.state.Notices) > 0 {
 			w.notify(ctx)
 			continue
@@ -230,6 +255,11 @@ func (w *passwordReset) request(ctx workflow.Context, req ResetRequest) error {
 	logger := workflow.GetLogger(ctx)
 	now := workflow.Now(ctx)
 	w.state.Requests++
+	if w.state.UndeliverableReason != "" {
+		w.state.Undelivered++
+		logger.Info("reset link asked for an address that takes no mail; nothing sent", "reason", w.state.UndeliverableReason)
+		return nil
+	}
 	if !w.state.LastSentAt.IsZero() && now.Before(w.state.LastSentAt.Add(w.in.EmailInterval.Std())) {
 		w.state.Throttled++
 		logger.Info("reset link asked for again within the email interval; nothing sent", "last_sent_at", w.state.LastSentAt)
