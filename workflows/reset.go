@@ -112,8 +112,8 @@ type PasswordResetState struct {
 	// sent nothing since.
 	UndeliverableReason portal.UndeliverableReason `json:",omitempty"`
 	Undelivered         int                        `json:",omitempty"`
-	Changes   int
-	ChangedAt time.Time
+	Changes             int
+	ChangedAt           time.Time
 	// Notices are "password changed" emails still to send.
 	Notices []activities.PasswordChangedInput `json:",omitempty"`
 }
