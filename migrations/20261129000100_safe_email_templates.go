@@ -20,7 +20,8 @@ import (
 // {{else}}there{{end}}" and the link (which the layout now places), and
 // reset to the default otherwise. Either way an email_template.migrated
 // audit event records the outcome, why, and the old text, so an admin
-// can write it again (README, "Invitation email template"). Go, not SQL:
+// can write it again (README, "Invitation email template"). A template
+// with HTML markup is reset too: its markup would show as text. Go, not SQL:
 // the conversion is the portal's own template rule. The same file gives
 // API keys the address a template's test send goes to, and the table of
 // test sends.
@@ -115,6 +116,9 @@ var (
 	nameOrThere = regexp.MustCompile(`\{\{-?\s*if\s+\.Name\s*-?\}\}\s*\{\{-?\s*\.Name\s*-?\}\}\s*\{\{-?\s*else\s*-?\}\}\s*there\s*\{\{-?\s*end\s*-?\}\}`)
 	// oldField is a plain field reference, {{.Name}} or {{ .Name }}.
 	oldField = regexp.MustCompile(`\{\{-?\s*\.(\w+)\s*-?\}\}`)
+	// htmlTag: the old body was also the HTML part, so an admin could
+	// write markup; plain text would show it as text.
+	htmlTag = regexp.MustCompile(`<[a-zA-Z/!]`)
 	// blankLines separates paragraphs.
 	blankLines = regexp.MustCompile(`\n[ \t]*\n\s*`)
 )
@@ -128,6 +132,9 @@ var oldFields = map[string]string{
 // convertLegacy turns an old template into the new form, or answers why
 // it can't.
 func convertLegacy(old legacyTemplate) (portal.EmailTemplate, string) {
+	if htmlTag.MatchString(old.Subject) || htmlTag.MatchString(old.Body) {
+		return portal.EmailTemplate{}, "it holds HTML markup; a template is plain text now"
+	}
 	var unknown string
 	convert := func(s string) string {
 		s = nameOrThere.ReplaceAllString(s, "{{.Name}}")
