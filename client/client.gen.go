@@ -1416,10 +1416,10 @@ type EmailStatus string
 
 // EmailTemplate The invitation email as plain text in four parts. Each part may hold the placeholders {{help_center}}, {{name}} (the contact's name, or "there"), {{email}} and {{expires_at}}, and nothing else: any other {{...}} is refused with 422 unknown_placeholder. The acceptance link is never written by the admin: the layout puts it in the button (labelled button_label) and in the text part. Everything is HTML-escaped.
 type EmailTemplate struct {
-	// ButtonLabel One line
+	// ButtonLabel One line: the text of the button that carries the link
 	ButtonLabel string `json:"button_label"`
 
-	// Heading One line
+	// Heading One line: the email's title
 	Heading    string   `json:"heading"`
 	Paragraphs []string `json:"paragraphs"`
 
