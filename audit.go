@@ -33,6 +33,10 @@ const (
 	// AuditDeclineOverridden: an admin invited a contact who had declined
 	// the help center's invitations.
 	AuditDeclineOverridden AuditAction = "invitation.decline_overridden"
+	// AuditTemplateMigrated: the migration to safe templates converted a
+	// help center's template, or reset it to the default (details say
+	// which, why, and hold the old text).
+	AuditTemplateMigrated AuditAction = "email_template.migrated"
 )
 
 // ActorSystem is the actor of what timers and processes do on their own.

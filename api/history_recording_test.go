@@ -148,6 +148,16 @@ func TestRecordHistories(t *testing.T) {
 		})
 	}
 
+	t.Run("template test sent", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		key, _ := newKey(t, map[string]any{"role": "admin", "email": unique("rec") + "@helpdesk.example"})
+		r := call(t, "POST", "/api/v1/help-centers/"+slug+"/email-templates/send-test", key, map[string]any{})
+		if r.Status != 202 {
+			t.Fatalf("send-test: %d %s", r.Status, r.Body)
+		}
+		record(t, "template_test", workflows.TemplateTestWorkflowID(r.json(t)["id"].(string)))
+	})
+
 	t.Run("bulk job cancelled by update", func(t *testing.T) {
 		slug := newHelpCenter(t, "unique")
 		ids := seedContacts(t, unique("rec"), "r", 600, true, true)

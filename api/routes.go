@@ -30,6 +30,8 @@ func (s *Server) routes() []Route {
 		{"GET", "/help-centers", agent, false, s.listHelpCenters},
 		{"GET", "/help-centers/:slug", agent, false, s.getHelpCenter},
 		{"PATCH", "/help-centers/:slug", admin, false, s.updateHelpCenter},
+		{"POST", "/help-centers/:slug/email-templates/preview", agent, false, s.previewTemplate},
+		{"POST", "/help-centers/:slug/email-templates/send-test", admin, false, s.sendTestTemplate},
 		{"POST", "/help-centers/:slug/invitations", agent, false, s.createInvitation},
 		{"GET", "/help-centers/:slug/invitations", agent, false, s.listInvitations},
 		{"GET", "/help-centers/:slug/users", agent, false, s.listUsers},

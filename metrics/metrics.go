@@ -54,6 +54,12 @@ var (
 	EmailEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "portal_email_events_total", Help: "Mail provider events received by webhook, by event and result.",
 	}, []string{"event", "result"})
+	// TemplateFallbacks counts invitations sent with the default template
+	// because the help center's own could not be rendered at send time
+	// (each also leaves an email_template.fell_back audit event).
+	TemplateFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "portal_email_template_fallbacks_total", Help: "Invitations sent with the default template because the help center's could not be rendered.",
+	})
 	// Signups counts sign-ups by outcome: verified, activated, and the
 	// closing statuses (rejected, expired, undeliverable).
 	Signups = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -122,6 +128,6 @@ func init() {
 	Registry.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		HTTPRequests, HTTPDuration, Invitations, Emails, EmailEvents, Signups, BulkJobs, BulkContacts,
-		Lockouts, RateLimited, WebhookSignatureFailures, TemporalUnavailable,
+		Lockouts, RateLimited, WebhookSignatureFailures, TemporalUnavailable, TemplateFallbacks,
 	)
 }
