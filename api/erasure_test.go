@@ -11,6 +11,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/portalaccess/portal"
+	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
 
@@ -191,4 +193,37 @@ func tablesHolding(t *testing.T, s string) []string {
 		}
 	}
 	return holding
+}
+
+// TestAnErasureCutShortIsFinishedByTheSweeper erases a contact in
+// Postgres only, as a process that died right after the transaction
+// would have: the sweeper ends the pending invitation's workflow, and an
+// email that a send under way wrote after the erasure is removed.
+func TestAnErasureCutShortIsFinishedByTheSweeper(t *testing.T) {
+	slug := newHelpCenter(t, "unique")
+	email := unique("cut") + "@example.com"
+	contact := newContact(t, email, true)
+	inv := inviteContact(t, slug, contact)
+	inviteLinkTo(t, email, slug)
+	wfID := workflows.InvitationWorkflowID(slug, contact)
+
+	ev := store.AuditEvent{Actor: portal.ActorSystem, Action: portal.AuditContactErased, Target: portal.Target("contact", contact)}
+	if _, err := app.Service.Store.EraseContact(context.Background(), contact, nil, ev); err != nil {
+		t.Fatal(err)
+	}
+	// A send that had read the contact before the erasure lands after it.
+	lateKey := "invitation/" + inv["id"].(string) + "/invite/2"
+	execSQL(t, `INSERT INTO email_log (idempotency_key, kind, recipient, status) VALUES (?, 'invite', ?, 'sent')`, lateKey, email)
+	execSQL(t, `INSERT INTO outbox_messages (recipient, subject, text_body, html_body, kind, idempotency_key) VALUES (?, 'Join', 'x', 'x', 'invite', ?)`, email, lateKey)
+
+	waitClosed(t, wfID)
+	if status := workflowStatus(t, app.Service.Temporal, wfID); status != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+		t.Fatalf("the invitation's workflow is %v, want terminated by the sweeper", status)
+	}
+	waitUntilGone(t, "the late email log entry", `SELECT count(*) FROM email_log WHERE idempotency_key = ?`, lateKey)
+	waitUntilGone(t, "the late outbox message", `SELECT count(*) FROM outbox_messages WHERE idempotency_key = ?`, lateKey)
+	waitUntilGone(t, "the open erasure", `SELECT count(*) FROM contact_erasures WHERE contact_id = ? AND closed_at IS NULL`, contact)
+	if tables := tablesHolding(t, email); len(tables) > 0 {
+		t.Fatalf("%v still hold the address", tables)
+	}
 }
