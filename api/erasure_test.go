@@ -22,7 +22,7 @@ func personName() string {
 	n := unique("")
 	var b strings.Builder
 	for _, d := range n {
-		b.WriteByte(byte('a' + (d - '0')))
+		b.WriteString(string("abcdefghij"[strings.IndexRune("0123456789", d)]))
 	}
 	return "Erin Q" + b.String()
 }

@@ -55,14 +55,14 @@ func Finish(ctx context.Context, st *store.Store, tc client.Client, e *store.Era
 }
 
 func isRunning(ctx context.Context, tc client.Client, id string) (bool, error) {
-	desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := tc.DescribeWorkflow(ctx, id, "")
 	if gone(err) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+	return desc.RawResponse.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }
 
 // gone: no such workflow, or it closed meanwhile.
