@@ -45,6 +45,7 @@ func (s *Server) routes() []Route {
 		{"GET", "/contacts", agent, false, s.listContacts},
 		{"GET", "/contacts/:id", agent, false, s.getContact},
 		{"PATCH", "/contacts/:id", agent, false, s.updateContact},
+		{"DELETE", "/contacts/:id", admin, true, s.eraseContact},
 		{"GET", "/invitations/:id", agent, false, s.getInvitation},
 		{"POST", "/invitations/:id/resend", agent, false, s.resendInvitation},
 		{"POST", "/invitations/:id/revoke", agent, false, s.revokeInvitation},

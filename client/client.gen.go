@@ -2775,6 +2775,25 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/contacts/import (the `ImportContacts` operationId).
 	ImportContactsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EraseContact Erase a contact and their portal accounts for good (admin, unscoped key)
+	//
+	// The right to erasure. One transaction removes the contact, their
+	// portal accounts in every help center (access, sessions, passwords,
+	// reset links), their invitations and sign-ups with their links,
+	// declines, email changes, every email log and outbox entry to
+	// their addresses, suppressions of those addresses and pending
+	// forgot-password requests; their tickets stay with the help center
+	// without a requester; and it records a contact.erased audit event
+	// naming the contact by id only. Then the contact's running
+	// workflows (pending invitations, sign-ups, password resets, email
+	// changes) are cancelled; the sweeper completes that if this request
+	// can't. Workflow histories hold ids, never an address or a name,
+	// so nothing of the person is left. The contact is gone: a second
+	// DELETE, like any request for it, answers 404.
+	//
+	// Corresponds with DELETE /api/v1/contacts/{id} (the `EraseContact` operationId).
+	EraseContact(ctx context.Context, id ContactId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetContact Get a contact
 	//
 	// Corresponds with GET /api/v1/contacts/{id} (the `GetContact` operationId).
@@ -3393,6 +3412,35 @@ func (c *Client) CreateContact(ctx context.Context, body CreateContactJSONReques
 // Corresponds with POST /api/v1/contacts/import (the `ImportContacts` operationId).
 func (c *Client) ImportContactsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewImportContactsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EraseContact Erase a contact and their portal accounts for good (admin, unscoped key)
+//
+// The right to erasure. One transaction removes the contact, their
+// portal accounts in every help center (access, sessions, passwords,
+// reset links), their invitations and sign-ups with their links,
+// declines, email changes, every email log and outbox entry to
+// their addresses, suppressions of those addresses and pending
+// forgot-password requests; their tickets stay with the help center
+// without a requester; and it records a contact.erased audit event
+// naming the contact by id only. Then the contact's running
+// workflows (pending invitations, sign-ups, password resets, email
+// changes) are cancelled; the sweeper completes that if this request
+// can't. Workflow histories hold ids, never an address or a name,
+// so nothing of the person is left. The contact is gone: a second
+// DELETE, like any request for it, answers 404.
+//
+// Corresponds with DELETE /api/v1/contacts/{id} (the `EraseContact` operationId).
+func (c *Client) EraseContact(ctx context.Context, id ContactId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEraseContactRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -4974,6 +5022,40 @@ func NewImportContactsRequestWithBody(server string, contentType string, body io
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEraseContactRequest constructs an http.Request for the EraseContact method
+func NewEraseContactRequest(server string, id ContactId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contacts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -6761,6 +6843,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/contacts/import (the `ImportContacts` operationId).
 	ImportContactsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportContactsResponse, error)
 
+	// EraseContactWithResponse Erase a contact and their portal accounts for good (admin, unscoped key)
+	//
+	// The right to erasure. One transaction removes the contact, their
+	// portal accounts in every help center (access, sessions, passwords,
+	// reset links), their invitations and sign-ups with their links,
+	// declines, email changes, every email log and outbox entry to
+	// their addresses, suppressions of those addresses and pending
+	// forgot-password requests; their tickets stay with the help center
+	// without a requester; and it records a contact.erased audit event
+	// naming the contact by id only. Then the contact's running
+	// workflows (pending invitations, sign-ups, password resets, email
+	// changes) are cancelled; the sweeper completes that if this request
+	// can't. Workflow histories hold ids, never an address or a name,
+	// so nothing of the person is left. The contact is gone: a second
+	// DELETE, like any request for it, answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/contacts/{id} (the `EraseContact` operationId).
+	EraseContactWithResponse(ctx context.Context, id ContactId, reqEditors ...RequestEditorFn) (*EraseContactResponse, error)
+
 	// GetContactWithResponse Get a contact
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8064,6 +8167,75 @@ func (r ImportContactsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ImportContactsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EraseContactResponse401Headers the declared response headers of an HTTP 401 response for EraseContact
+type EraseContactResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type EraseContactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ContactNotFound
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EraseContactResponse401Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EraseContactResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EraseContactResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EraseContactResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EraseContactResponse) GetJSON404() *ContactNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r EraseContactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EraseContactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EraseContactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EraseContactResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11049,6 +11221,33 @@ func (c *ClientWithResponses) ImportContactsWithBodyWithResponse(ctx context.Con
 	return ParseImportContactsResponse(rsp)
 }
 
+// EraseContactWithResponse Erase a contact and their portal accounts for good (admin, unscoped key)
+//
+// The right to erasure. One transaction removes the contact, their
+// portal accounts in every help center (access, sessions, passwords,
+// reset links), their invitations and sign-ups with their links,
+// declines, email changes, every email log and outbox entry to
+// their addresses, suppressions of those addresses and pending
+// forgot-password requests; their tickets stay with the help center
+// without a requester; and it records a contact.erased audit event
+// naming the contact by id only. Then the contact's running
+// workflows (pending invitations, sign-ups, password resets, email
+// changes) are cancelled; the sweeper completes that if this request
+// can't. Workflow histories hold ids, never an address or a name,
+// so nothing of the person is left. The contact is gone: a second
+// DELETE, like any request for it, answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/contacts/{id} (the `EraseContact` operationId).
+func (c *ClientWithResponses) EraseContactWithResponse(ctx context.Context, id ContactId, reqEditors ...RequestEditorFn) (*EraseContactResponse, error) {
+	rsp, err := c.EraseContact(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEraseContactResponse(rsp)
+}
+
 // GetContactWithResponse Get a contact
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12518,6 +12717,69 @@ func ParseImportContactsResponse(rsp *http.Response) (*ImportContactsResponse, e
 	switch {
 	case rsp.StatusCode == 401:
 		var headers ImportContactsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEraseContactResponse parses an HTTP response from a EraseContactWithResponse call
+func ParseEraseContactResponse(rsp *http.Response) (*EraseContactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EraseContactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ContactNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers EraseContactResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

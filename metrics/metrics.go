@@ -96,6 +96,12 @@ var (
 	TemporalUnavailable = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "portal_temporal_unavailable_total", Help: "Calls to Temporal that found it unreachable or past their deadline (gRPC Unavailable or DeadlineExceeded).",
 	})
+	// ErasuresFinished counts erasures whose workflows the sweeper had to
+	// close (the request that erased died, or Temporal was unreachable,
+	// or a workflow did not end when asked). Normally zero.
+	ErasuresFinished = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "portal_erasures_finished_by_sweeper_total", Help: "Contact erasures whose workflows the sweeper closed after the erasing request could not.",
+	})
 )
 
 // init registers the metrics and starts each known series at zero, so a
@@ -128,6 +134,6 @@ func init() {
 	Registry.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		HTTPRequests, HTTPDuration, Invitations, Emails, EmailEvents, Signups, BulkJobs, BulkContacts,
-		Lockouts, RateLimited, WebhookSignatureFailures, TemporalUnavailable, TemplateFallbacks,
+		Lockouts, RateLimited, WebhookSignatureFailures, TemporalUnavailable, TemplateFallbacks, ErasuresFinished,
 	)
 }

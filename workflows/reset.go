@@ -58,11 +58,15 @@ type PasswordResetInput struct {
 	Resume *PasswordResetState `json:",omitempty"`
 }
 
-// ResetRequest is one use of the forgot-password form: Email, as typed on
-// the form of the help center HelpCenterID.
+// ResetRequest is one use of the forgot-password form of the help center
+// HelpCenterID: RequestID names the stored request that holds the address
+// as typed (store.AddResetRequest), so the address never enters history
+// and erasing a person leaves none behind. Email is the address itself
+// in requests sent before that; a run that still holds one passes it on.
 type ResetRequest struct {
 	HelpCenterID int64
-	Email        string
+	RequestID    string `json:",omitempty"`
+	Email        string `json:",omitempty"`
 }
 
 // ResetPasswordRequest sets the password staged as StageID through the
@@ -272,7 +276,7 @@ func (w *passwordReset) request(ctx workflow.Context, req ResetRequest) error {
 	var got activities.ResetIssued
 	if err := workflow.ExecuteActivity(ctx, a.IssuePasswordReset, activities.IssueResetInput{
 		ResetID: w.state.ResetID, WorkflowID: w.state.WorkflowID, Scope: w.in.Scope,
-		HelpCenterID: req.HelpCenterID, Email: req.Email, Generation: gen, ExpiresAt: expires,
+		HelpCenterID: req.HelpCenterID, RequestID: req.RequestID, Email: req.Email, Generation: gen, ExpiresAt: expires,
 	}).Get(ctx, &got); err != nil {
 		return err
 	}
