@@ -242,7 +242,7 @@ func TestSendTestReachesTheOutboxOfTheKeysOwnerAndIsRateLimited(t *testing.T) {
 	// The workflow carries the test's ID, never the address.
 	wfID := workflows.TemplateTestWorkflowID(sent["id"].(string))
 	waitCompleted(t, app.Service.Temporal, wfID)
-	if h := historyJSON(t, app.Service.Temporal, wfID); strings.Contains(h, owner) {
+	if h := historyText(t, app.Service.Temporal, wfID); strings.Contains(h, owner) {
 		t.Fatal("the workflow history holds the address")
 	}
 

@@ -160,7 +160,7 @@ func TestForgotPasswordEmailsALinkThatSetsANewPasswordAndLogsIn(t *testing.T) {
 	if err := app.Service.Store.DB.NewRaw(`SELECT workflow_id FROM password_resets WHERE email = ?`, email).Scan(context.Background(), &wfID); err != nil {
 		t.Fatal(err)
 	}
-	history := historyJSON(t, app.Service.Temporal, wfID)
+	history := historyText(t, app.Service.Temporal, wfID)
 	for _, secret := range []string{token, "new-horse-battery", "argon2id"} {
 		if strings.Contains(history, secret) {
 			t.Fatalf("the reset workflow's history holds %q", secret)
