@@ -45,6 +45,11 @@ type Server struct {
 	SenderAllowList portal.SenderAllowList
 	// Outbox enables GET /dev/outbox (development mail driver only).
 	Outbox bool
+	// ReadTimeout and WriteTimeout are the HTTP server's; a stream (an
+	// export, an import's upload) moves its connection's deadline on by
+	// as much each time it makes progress, so it may take as long as it
+	// needs while a stalled one is still cut.
+	ReadTimeout, WriteTimeout time.Duration
 	// Webhooks verifies the mail provider's webhooks.
 	Webhooks *mail.WebhookVerifier
 	// WebhookSigningKey signs the outbox's simulated webhooks

@@ -204,7 +204,7 @@ func (s *Service) Starter() *starter.Starter {
 func (s *Service) API() *api.Server {
 	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
 		PublicBaseURL: s.Config.PublicBaseURL, ResendInterval: s.Config.ResendMinInterval,
-		Outbox: s.Config.DevOutboxServed(), Logger: s.Logger, SenderAllowList: s.Config.SenderAllowList(), Tracing: s.telemetry.TracerProvider(),
+		Outbox: s.Config.DevOutboxServed(), Logger: s.Logger, ReadTimeout: s.Config.HTTPReadTimeout, WriteTimeout: s.Config.HTTPWriteTimeout, SenderAllowList: s.Config.SenderAllowList(), Tracing: s.telemetry.TracerProvider(),
 		Webhooks: mail.NewWebhookVerifier(s.Config.MailgunWebhookSigningKey), WebhookSigningKey: s.Config.MailgunWebhookSigningKey}
 	if s.Config.CrashPoint == "after-ticket-stored" {
 		// Simulates the process dying between storing a ticket and starting
@@ -385,7 +385,7 @@ func (s *Service) Run(ctx context.Context, serveHTTP, runWorker bool) error {
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv := s.HTTPServer(h)
 		servers = append(servers, srv)
 		go func() { errc <- srv.Serve(ln) }()
 		s.Logger.Info(what+" listening", "addr", ln.Addr().String())
