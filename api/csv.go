@@ -38,9 +38,11 @@ func (cs *csvStream) row(cells ...string) error {
 		return err
 	}
 	cs.rows++
-	if cs.rows%500 == 0 {
+	if cs.rows%100 == 0 {
 		// The export is moving: its write deadline moves with it.
 		cs.s.extendWrite(cs.c)
+	}
+	if cs.rows%500 == 0 {
 		cs.w.Flush()
 		cs.c.Writer.Flush()
 	}
