@@ -15,20 +15,20 @@ const maxImportRecordBytes = 64 << 10
 const recordTooLong = "\x00row too long"
 
 // recordCapper hands the CSV parser one record at a time, each at most
-// max bytes; it follows quotes, so a record ends at the first newline
+// limit bytes; it follows quotes, so a record ends at the first newline
 // outside them. A record over the cap is skipped to its end and replaced
 // by recordTooLong followed by as many newlines as it spanned, so the
 // line numbers of the rows after it stay true.
 type recordCapper struct {
 	r        *bufio.Reader
-	max      int
+	limit    int
 	rec, out []byte
 	inQuotes bool
 	err      error
 }
 
-func capRecords(r io.Reader, max int) io.Reader {
-	return &recordCapper{r: bufio.NewReader(r), max: max}
+func capRecords(r io.Reader, limit int) io.Reader {
+	return &recordCapper{r: bufio.NewReader(r), limit: limit}
 }
 
 func (rc *recordCapper) Read(p []byte) (int, error) {
@@ -61,7 +61,7 @@ func (rc *recordCapper) next() {
 		}
 		if !over {
 			rc.rec = append(rc.rec, b)
-			if len(rc.rec) > rc.max {
+			if len(rc.rec) > rc.limit {
 				over, rc.rec = true, rc.rec[:0]
 			}
 		}
