@@ -2,13 +2,15 @@ package api
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"io"
 )
 
 // maxImportRecordBytes bounds one row of an import file: a longer row
 // (a field of a million characters, say) is a rejected row, and is never
 // held in memory whole.
-const maxImportRecordBytes = 64 << 10
+const maxImportRecordBytes = 1 << 20
 
 // recordTooLong stands in for a row longer than the cap. It holds a NUL,
 // which no row that reaches the checks can hold.
@@ -43,29 +45,32 @@ func (rc *recordCapper) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// next reads one record into out.
+// next reads one record into out, a line at a time: a newline ends the
+// record when the quotes before it are balanced.
 func (rc *recordCapper) next() {
 	rc.rec = rc.rec[:0]
 	newlines, over := 0, false
 	for {
-		b, err := rc.r.ReadByte()
+		chunk, err := rc.r.ReadSlice('\n')
+		if bytes.Count(chunk, quote)%2 == 1 {
+			rc.inQuotes = !rc.inQuotes
+		}
+		if !over {
+			if len(rc.rec)+len(chunk) > rc.limit {
+				over, rc.rec = true, rc.rec[:0]
+			} else {
+				rc.rec = append(rc.rec, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue // a line longer than the buffer: read on
+		}
 		if err != nil {
 			rc.err = err
 			break
 		}
-		switch b {
-		case '"':
-			rc.inQuotes = !rc.inQuotes
-		case '\n':
-			newlines++
-		}
-		if !over {
-			rc.rec = append(rc.rec, b)
-			if len(rc.rec) > rc.limit {
-				over, rc.rec = true, rc.rec[:0]
-			}
-		}
-		if b == '\n' && !rc.inQuotes {
+		newlines++
+		if !rc.inQuotes {
 			break
 		}
 	}
@@ -78,3 +83,5 @@ func (rc *recordCapper) next() {
 	}
 	rc.out = rc.rec
 }
+
+var quote = []byte{'"'}

@@ -63,7 +63,7 @@ func TestASlowUploadHoldsNoDatabaseConnection(t *testing.T) {
 func TestAnOverlongImportRowIsRejectedNotRead(t *testing.T) {
 	tag := unique("long")
 	file := fmt.Sprintf("email,name\n%s-1@example.com,Fine\n%s-2@example.com,\"%s\nstill the same field\"\n%s-3@example.com,Fine Too\n",
-		tag, tag, strings.Repeat("x", 200<<10), tag)
+		tag, tag, strings.Repeat("x", 2<<20), tag)
 	rep := importFile(t, file)
 	if rep.Created != 2 || rep.RejectedCount != 1 || rep.Rejected[0].Line != 3 || !strings.HasPrefix(rep.Rejected[0].Reason, "row longer than") {
 		t.Fatalf("report %+v, want rows 2 and 5 imported and line 3 rejected as too long", rep)
