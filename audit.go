@@ -10,6 +10,9 @@ const (
 	AuditInvitationCreated   AuditAction = "invitation.created"
 	AuditInvitationResent    AuditAction = "invitation.resent"
 	AuditInvitationRevoked   AuditAction = "invitation.revoked"
+	AuditInvitationAccepted  AuditAction = "invitation.accepted"
+	AuditInvitationExpired   AuditAction = "invitation.expired"
+	AuditInvitationDeclined  AuditAction = "invitation.declined"
 	AuditUserDeactivated     AuditAction = "user.deactivated"
 	AuditUserReactivated     AuditAction = "user.reactivated"
 	AuditUserApproved        AuditAction = "user.approved"
@@ -30,6 +33,8 @@ const (
 	AuditDepartmentUpdated   AuditAction = "department.updated"
 	AuditTemplateFellBack    AuditAction = "email_template.fell_back"
 	AuditAuditEventsExported AuditAction = "audit_events.exported"
+	AuditPasswordReset       AuditAction = "password.reset"
+	AuditPasswordChanged     AuditAction = "password.changed"
 	// AuditDeclineOverridden: an admin invited a contact who had declined
 	// the help center's invitations.
 	AuditDeclineOverridden AuditAction = "invitation.decline_overridden"
@@ -42,11 +47,21 @@ const (
 // ActorSystem is the actor of what timers and processes do on their own.
 const ActorSystem = "system"
 
+// ActorUnknown is the actor of a change asked for by a caller of an older
+// version, whose message named nobody (a signal without an actor).
+const ActorUnknown = "unknown"
+
 // KeyActor is the audit actor of an API key.
 func KeyActor(keyID int64) string { return "api_key:" + strconv.FormatInt(keyID, 10) }
 
 // CustomerActor is the audit actor of a customer acting on the portal.
 func CustomerActor(accountID int64) string { return "customer:" + strconv.FormatInt(accountID, 10) }
+
+// InvitationTarget names an invitation, whose ID is a UUID, as a target.
+func InvitationTarget(id string) string { return "invitation:" + id }
+
+// BulkJobTarget names a bulk job, whose ID is a UUID, as a target.
+func BulkJobTarget(id string) string { return "bulk_job:" + id }
 
 // Target names what an audit event is about: kind and ID, never a name or
 // an address, so the trail survives a person's erasure whole.

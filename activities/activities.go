@@ -30,6 +30,10 @@ type Activities struct {
 	// MailFrom is the installation's MAIL_FROM, whose address receives
 	// the mailto form of an invitation's List-Unsubscribe.
 	MailFrom string
+	// AfterCommit, when set, is called after the changes named in
+	// crash.go commit, before the activity answers: the fault tests make
+	// it end the process there.
+	AfterCommit func(point string)
 }
 
 // Error types that workflows branch on.

@@ -131,11 +131,16 @@ func (a *Activities) RecordBulkOutcomes(ctx context.Context, in BulkOutcomesInpu
 type FinishBulkInput struct {
 	JobID  string
 	Status portal.BulkStatus
+	// Actor and RequestID name who cancelled it, for the bulk.cancelled
+	// event written with the end (an unknown actor when empty: a cancel
+	// by the older signal).
+	Actor     string `json:",omitempty"`
+	RequestID string `json:",omitempty"`
 }
 
 // FinishBulkJob records how a job ended.
 func (a *Activities) FinishBulkJob(ctx context.Context, in FinishBulkInput) error {
-	err := a.Store.FinishBulkJob(ctx, in.JobID, in.Status)
+	err := a.Store.FinishBulkJob(ctx, in.JobID, in.Status, store.AuditEvent{Actor: in.Actor, RequestID: in.RequestID})
 	if err == nil {
 		metrics.BulkJobs.WithLabelValues(string(in.Status)).Inc()
 	}

@@ -24,6 +24,13 @@ type RecordInput struct {
 	// CreatedAt is when the workflow started, so the record and the
 	// workflow agree on it.
 	CreatedAt time.Time
+	// Actor and RequestID name who invited, for the invitation.created
+	// event written with the record (system when empty: an auto-invite,
+	// or an invitation started before they were passed); BulkJobID names
+	// the bulk job that did.
+	Actor     string `json:",omitempty"`
+	RequestID string `json:",omitempty"`
+	BulkJobID string `json:",omitempty"`
 }
 
 // RecordResult tells the workflow about the account being invited.
@@ -38,10 +45,15 @@ type RecordResult struct {
 
 // RecordInvitation stores the invitation and marks the contact invited.
 func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) (RecordResult, error) {
+	ev := store.AuditEvent{Actor: in.Actor, RequestID: in.RequestID}
+	if in.BulkJobID != "" {
+		ev.Details = map[string]any{"bulk_job": in.BulkJobID}
+	}
 	rec, err := a.Store.CreateInvitation(ctx, &store.Invitation{
 		ID: in.InvitationID, WorkflowID: in.WorkflowID, HelpCenterID: in.HelpCenterID, ContactID: in.ContactID,
 		CreatedAt: in.CreatedAt,
-	})
+	}, ev)
+	a.crashAfter(CrashInvitationRecorded, err)
 	if errors.Is(err, store.ErrNotFound) {
 		// The contact or help center was deleted: retrying can't help.
 		return RecordResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
@@ -88,13 +100,23 @@ type IssueInput struct {
 	InvitationID string
 	Generation   int
 	ExpiresAt    time.Time
+	// Resend: a person asked for this link (a resend), named by Actor
+	// and RequestID (an unknown actor when empty: a resend by the older
+	// signal); the invitation.resent event is written with it.
+	Resend    bool   `json:",omitempty"`
+	Actor     string `json:",omitempty"`
+	RequestID string `json:",omitempty"`
 }
 
 // IssueToken makes a new generation of the invitation's link current. The
 // token is derived, never stored; only its hash is written.
 func (a *Activities) IssueToken(ctx context.Context, in IssueInput) error {
 	token := a.Tokens.Invitation(in.InvitationID, in.Generation)
-	return a.Store.IssueToken(ctx, in.InvitationID, in.Generation, credentials.Hash(token), in.ExpiresAt)
+	var resent []store.AuditEvent
+	if in.Resend {
+		resent = append(resent, store.AuditEvent{Actor: in.Actor, RequestID: in.RequestID})
+	}
+	return a.Store.IssueToken(ctx, in.InvitationID, in.Generation, credentials.Hash(token), in.ExpiresAt, resent...)
 }
 
 // SendInput says which email of an invitation to send.
@@ -152,11 +174,14 @@ func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
 type AcceptInput struct {
 	InvitationID string
 	StageID      string
+	// RequestID names the customer's request, for the invitation.accepted
+	// event (whose actor is their account).
+	RequestID string `json:",omitempty"`
 }
 
 // AcceptInvitation activates the portal account with the staged password.
 func (a *Activities) AcceptInvitation(ctx context.Context, in AcceptInput) error {
-	err := a.Store.AcceptInvitation(ctx, in.InvitationID, in.StageID)
+	err := a.Store.AcceptInvitation(ctx, in.InvitationID, in.StageID, store.AuditEvent{RequestID: in.RequestID})
 	switch {
 	case errors.Is(err, store.ErrNotPending):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotPending, nil)
@@ -192,6 +217,11 @@ type CloseInput struct {
 	// Reason says why an undeliverable invitation is one; empty from
 	// workflows that closed before reasons were kept.
 	Reason portal.UndeliverableReason `json:",omitempty"`
+	// Actor and RequestID name who revoked it, for the audit event
+	// written with the close (empty: an unknown actor for a revoke, system
+	// for an expiry).
+	Actor     string `json:",omitempty"`
+	RequestID string `json:",omitempty"`
 }
 
 // CloseInvitation records that an invitation expired, was revoked or could
@@ -201,8 +231,9 @@ func (a *Activities) CloseInvitation(ctx context.Context, in CloseInput) error {
 	if in.Status == portal.InvitationUndeliverable && in.Reason != "" {
 		err = a.Store.CloseUndeliverable(ctx, in.InvitationID, in.Reason)
 	} else {
-		err = a.Store.CloseInvitation(ctx, in.InvitationID, in.Status)
+		err = a.Store.CloseInvitation(ctx, in.InvitationID, in.Status, store.AuditEvent{Actor: in.Actor, RequestID: in.RequestID})
 	}
+	a.crashAfter(CrashInvitationClosed, err)
 	if err == nil {
 		metrics.Invitations.WithLabelValues(string(in.Status)).Inc()
 	}

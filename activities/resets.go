@@ -106,6 +106,9 @@ type ApplyResetInput struct {
 	ResetID    string
 	Generation int
 	StageID    string
+	// RequestID names the customer's request, for the password.reset
+	// event (whose actor is their account).
+	RequestID string `json:",omitempty"`
 }
 
 // ApplyPasswordReset sets the new password, ends every session of the
@@ -114,7 +117,8 @@ type ApplyResetInput struct {
 // that closed meanwhile, an account no longer active, or a changed
 // address fail for good with ErrTypeNotPending.
 func (a *Activities) ApplyPasswordReset(ctx context.Context, in ApplyResetInput) error {
-	return passwordError(a.Store.ApplyPasswordReset(ctx, in.ResetID, in.Generation, in.StageID, a.Tokens.AddressKey))
+	return passwordError(a.Store.ApplyPasswordReset(ctx, in.ResetID, in.Generation, in.StageID, a.Tokens.AddressKey,
+		store.AuditEvent{RequestID: in.RequestID}))
 }
 
 // ChangePasswordInput changes an account's password from its home page to
@@ -122,6 +126,10 @@ func (a *Activities) ApplyPasswordReset(ctx context.Context, in ApplyResetInput)
 type ChangePasswordInput struct {
 	AccountID int64
 	StageID   string
+	// HelpCenterID and RequestID place the password.changed event: the
+	// help center the customer was logged in to, and their request.
+	HelpCenterID int64  `json:",omitempty"`
+	RequestID    string `json:",omitempty"`
 }
 
 // ChangePassword sets the new password, ends every session of the
@@ -129,7 +137,11 @@ type ChangePasswordInput struct {
 // closes any open reset link and forgets failed logins, in one
 // transaction.
 func (a *Activities) ChangePassword(ctx context.Context, in ChangePasswordInput) error {
-	return passwordError(a.Store.ChangePassword(ctx, in.AccountID, in.StageID, a.Tokens.AddressKey))
+	ev := store.AuditEvent{RequestID: in.RequestID}
+	if in.HelpCenterID > 0 {
+		ev.HelpCenterID = &in.HelpCenterID
+	}
+	return passwordError(a.Store.ChangePassword(ctx, in.AccountID, in.StageID, a.Tokens.AddressKey, ev))
 }
 
 func passwordError(err error) error {

@@ -105,6 +105,13 @@ func (s *Server) auditEventsCSV(c *gin.Context) {
 	if !ok {
 		return
 	}
+	// Reading the whole trail out is a decision of its own: it is in the
+	// trail too, with the filters it used.
+	if err := s.Store.Audit(c.Request.Context(), event(c, portal.AuditAuditEventsExported, "audit_events", f.HelpCenterID, map[string]any{
+		"actor": f.Actor, "target": f.Target, "action": f.Action, "since": f.Since, "until": f.Until})); err != nil {
+		s.internal(c, err)
+		return
+	}
 	slugs := map[int64]string{}
 	w := s.startCSV(c, "audit-events.csv", "id", "at", "actor", "action", "target", "help_center", "request_id", "details")
 	err := s.Store.EachAuditEvent(c.Request.Context(), f, func(e store.AuditEvent) error {

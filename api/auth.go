@@ -12,6 +12,7 @@ import (
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/store"
+	"github.com/portalaccess/portal/workflows"
 )
 
 const (
@@ -93,6 +94,7 @@ func requestIDs(c *gin.Context) {
 		id = uuid.NewString()
 	}
 	c.Set(requestIDKey, id)
+	c.Request = c.Request.WithContext(portal.WithRequestID(c.Request.Context(), id))
 	c.Header("X-Request-Id", id)
 	c.Next()
 }
@@ -101,6 +103,12 @@ func requestIDs(c *gin.Context) {
 func event(c *gin.Context, action portal.AuditAction, target string, helpCenterID *int64, details map[string]any) store.AuditEvent {
 	return store.AuditEvent{Actor: actor(c), Action: action, Target: target,
 		HelpCenterID: helpCenterID, RequestID: requestID(c), Details: details}
+}
+
+// commandBy names the request's key and ID to a workflow's command, for
+// the audit event its activity writes with the change.
+func commandBy(c *gin.Context) workflows.CommandRequest {
+	return workflows.CommandRequest{Actor: actor(c), RequestID: requestID(c)}
 }
 
 // canSee answers 404 for a help center outside the key's scope, the same

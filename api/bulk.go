@@ -85,7 +85,7 @@ func (s *Server) createBulkInvitation(c *gin.Context) {
 			return
 		}
 	}
-	job := &store.BulkJob{ID: uuid.NewString(), HelpCenterID: hc.ID, DryRun: req.DryRun}
+	job := &store.BulkJob{ID: uuid.NewString(), HelpCenterID: hc.ID, DryRun: req.DryRun, CreatedBy: actor(c), RequestID: requestID(c)}
 	job.WorkflowID = workflows.BulkWorkflowID(job.ID)
 	if key != "" {
 		job.IdempotencyKey = &key
@@ -117,7 +117,7 @@ func (s *Server) createBulkInvitation(c *gin.Context) {
 		abort(c, http.StatusUnprocessableEntity, "invalid_selection", "give exactly one of contact_ids, filter or all: true")
 		return
 	}
-	if err := s.Store.CreateBulkJob(ctx, job, req.ContactIDs); err != nil {
+	if err := s.Store.CreateBulkJob(ctx, job, req.ContactIDs, event(c, portal.AuditBulkStarted, "", nil, nil)); err != nil {
 		if errors.Is(err, store.ErrConflict) && key != "" {
 			// A concurrent request with the same key won the race.
 			if existing, ferr := s.Store.BulkJobByKey(ctx, hc.ID, key); ferr == nil {
@@ -196,12 +196,13 @@ func (s *Server) cancelBulkInvitation(c *gin.Context) {
 	}
 	err := s.command(c.Request.Context(), client.UpdateWorkflowOptions{
 		WorkflowID: job.WorkflowID, UpdateID: id, UpdateName: workflows.BulkCancelUpdate,
+		Args: []any{commandBy(c)},
 	}, nil)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		// Nothing runs (the sweeper has yet to start it, or an operator
 		// ended it): the record ends here.
-		err = s.Store.FinishBulkJob(c.Request.Context(), job.ID, portal.BulkCancelled)
+		err = s.Store.FinishBulkJob(c.Request.Context(), job.ID, portal.BulkCancelled, event(c, portal.AuditBulkCancelled, "", nil, nil))
 	}
 	if err != nil {
 		s.temporalError(c, err)

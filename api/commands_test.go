@@ -189,6 +189,12 @@ func TestCancelAnswersTheCancelledJobAndASecondIsRefused(t *testing.T) {
 	if r := command(t, path, ""); r.Status != 409 || r.errorCode(t) != "not_running" {
 		t.Fatalf("second cancel: %d %s", r.Status, r.Body)
 	}
+	// Started and cancelled, once each, by the admin's key in the
+	// requests that asked.
+	events := eventsOf(t, "bulk_job:"+job["id"].(string), 2)
+	admin := "api_key:" + adminKeyID(t)
+	requireEvent(t, events[0], "bulk.cancelled", admin, r.Header.Get("X-Request-Id"), slug)
+	requireEvent(t, events[1], "bulk.started", admin, "", slug)
 }
 
 func TestRevokeOfAnInvitationThatEndedOnItsOwnNamesHowItEnded(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,7 +64,11 @@ func (e *importError) Error() string { return e.message }
 
 // importContacts reads a CSV (a text/csv body, or a multipart upload's
 // "file" field) row by row and upserts contacts by email in batches, in
-// one transaction: a malformed file changes nothing.
+// one transaction: a malformed file changes nothing. The whole upload is
+// first written to a temporary file (at most MaxImportBytes), so the
+// transaction, and the database connection it holds, opens only once
+// the file is here: a slow upload holds a connection of the HTTP
+// server, never one of the pool.
 func (s *Server) importContacts(c *gin.Context) {
 	body, err := importBody(c)
 	if err != nil {
@@ -75,32 +80,74 @@ func (s *Server) importContacts(c *gin.Context) {
 		abort(c, http.StatusBadRequest, "invalid_upload", err.Error())
 		return
 	}
+	file, ok := s.spoolUpload(c, body)
+	if !ok {
+		return
+	}
+	defer func() {
+		_ = file.Close()
+		_ = os.Remove(file.Name())
+	}()
 	report := importReport{Rejected: []rejection{}}
-	upload := &uploadReader{r: body}
 	err = s.Store.Import(c.Request.Context(), func(im *store.Importer) error {
-		if err := readImport(c.Request.Context(), upload, im, &report); err != nil {
+		if err := readImport(c.Request.Context(), capRecords(file, maxImportRecordBytes), im, &report, func() { s.extendWrite(c) }); err != nil {
 			return err
 		}
 		return im.Record(c.Request.Context(), event(c, portal.AuditContactsImported, "contacts", nil,
 			map[string]any{"created": report.Created, "updated": report.Updated, "rejected": report.RejectedCount}))
 	})
 	var ie *importError
-	var maxErr *http.MaxBytesError
 	switch {
 	case err == nil:
 		c.JSON(http.StatusOK, report)
 	case errors.As(err, &ie):
 		abort(c, ie.status, ie.code, ie.message)
-	case errors.As(err, &maxErr), errors.As(upload.err, &maxErr):
-		abort(c, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("import file exceeds %d bytes", maxErr.Limit))
-	case upload.err != nil:
-		// The client cut the upload short: its doing, and nothing was
-		// imported (the transaction rolled back).
-		s.Logger.Info("upload cut short", "route", c.FullPath(), "error", upload.err)
-		abort(c, http.StatusBadRequest, "incomplete_upload", "the upload ended before the file did; nothing was imported")
 	default:
 		s.internal(c, err)
 	}
+}
+
+// spoolUpload copies the upload into a temporary file and rewinds it; on
+// a refused or broken upload it answers and reports false.
+func (s *Server) spoolUpload(c *gin.Context, body io.Reader) (*os.File, bool) {
+	file, err := os.CreateTemp("", "portal-import-*.csv")
+	if err != nil {
+		s.internal(c, err)
+		return nil, false
+	}
+	discard := func() {
+		_ = file.Close()
+		_ = os.Remove(file.Name())
+	}
+	upload := &uploadReader{r: s.readingUpload(c, body)}
+	_, err = io.Copy(file, upload)
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(upload.err, &maxErr):
+		discard()
+		abort(c, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("import file exceeds %d bytes", maxErr.Limit))
+		return nil, false
+	case upload.err != nil:
+		// The client cut the upload short: its doing, and nothing was
+		// imported (no transaction was opened).
+		discard()
+		s.Logger.Info("upload cut short", "route", c.FullPath(), "error", upload.err)
+		abort(c, http.StatusBadRequest, "incomplete_upload", "the upload ended before the file did; nothing was imported")
+		return nil, false
+	case err != nil:
+		discard()
+		s.internal(c, err)
+		return nil, false
+	}
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		discard()
+		s.internal(c, err)
+		return nil, false
+	}
+	// The upload may have taken most of the write timeout: the answer's
+	// deadline counts from here, and moves on with each batch.
+	s.extendWrite(c)
+	return file, true
 }
 
 // uploadReader remembers why reading the upload failed, so a file cut
@@ -148,14 +195,14 @@ func importBody(c *gin.Context) (io.Reader, error) {
 // columns in its header, check each row, and upsert the good rows in
 // batches. A row that fails its check is listed in the report; a file the
 // parser can't read fails whole.
-func readImport(ctx context.Context, body io.Reader, im *store.Importer, report *importReport) error {
+func readImport(ctx context.Context, body io.Reader, im *store.Importer, report *importReport, progress func()) error {
 	r := openCSV(body)
 	cols, err := readHeader(r)
 	if err != nil {
 		return err
 	}
 	im.HasName, im.HasVerified = cols.hasName, cols.hasVerified
-	b := &importBatch{im: im, report: report, seen: make(map[string]bool, importBatchSize)}
+	b := &importBatch{im: im, report: report, seen: make(map[string]bool, importBatchSize), progress: progress}
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -165,8 +212,17 @@ func readImport(ctx context.Context, body io.Reader, im *store.Importer, report 
 			return csvError(err)
 		}
 		line, _ := r.FieldPos(0)
+		if line%100 == 0 && progress != nil {
+			// Rows that are all rejected flush no batch: keep the
+			// answer's deadline ahead all the same.
+			progress()
+		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
+		}
+		if len(rec) == 1 && rec[0] == recordTooLong {
+			report.reject(line, "", fmt.Sprintf("row longer than %d bytes", maxImportRecordBytes))
+			continue
 		}
 		row, problem := cols.row(rec)
 		if problem != "" {
@@ -282,6 +338,9 @@ type importBatch struct {
 	// one upsert, in any spelling that normalises alike, is listed as a
 	// duplicate here (the store reports repeats across batches).
 	seen map[string]bool
+	// progress is called after each batch, to keep the answer's write
+	// deadline ahead.
+	progress func()
 }
 
 func (b *importBatch) add(ctx context.Context, row store.ImportRow, line int, typed string) error {
@@ -327,6 +386,9 @@ func (b *importBatch) flush(ctx context.Context) error {
 	}
 	b.rows, b.lines, b.typed = b.rows[:0], b.lines[:0], b.typed[:0]
 	clear(b.seen)
+	if b.progress != nil {
+		b.progress()
+	}
 	return nil
 }
 

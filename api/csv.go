@@ -23,6 +23,7 @@ func (s *Server) startCSV(c *gin.Context, filename string, header ...string) *cs
 	c.Header("Content-Disposition", `attachment; filename="`+filename+`"`)
 	c.Header("Cache-Control", "no-store")
 	c.Status(http.StatusOK)
+	s.extendWrite(c)
 	cs := &csvStream{c: c, w: csv.NewWriter(c.Writer), s: s}
 	_ = cs.w.Write(header)
 	return cs
@@ -37,6 +38,10 @@ func (cs *csvStream) row(cells ...string) error {
 		return err
 	}
 	cs.rows++
+	if cs.rows%100 == 0 {
+		// The export is moving: its write deadline moves with it.
+		cs.s.extendWrite(cs.c)
+	}
 	if cs.rows%500 == 0 {
 		cs.w.Flush()
 		cs.c.Writer.Flush()

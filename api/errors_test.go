@@ -176,8 +176,9 @@ func TestHealthAndReadiness(t *testing.T) {
 	if r := call(t, "GET", "/healthz", "", nil); r.Status != 200 {
 		t.Fatalf("healthz %d", r.Status)
 	}
+	// The status only: versions and reasons are the log's.
 	r := call(t, "GET", "/readyz", "", nil)
-	if r.Status != 200 || r.json(t)["checks"].(map[string]any)["temporal"] != "ok" {
+	if r.Status != 200 || strings.TrimSpace(string(r.Body)) != `{"status":"ok"}` {
 		t.Fatalf("readyz %d %s", r.Status, r.Body)
 	}
 }

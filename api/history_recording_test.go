@@ -12,6 +12,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -132,6 +133,23 @@ func TestRecordHistories(t *testing.T) {
 		setAccess(t, slug, portalUserByEmail(t, slug, email)["id"], "deactivate", "deactivated", true)
 		waitClosed(t, workflows.InvitationWorkflowID(slug, contact))
 		record(t, "invitation_blocked", startInvitation(t, slug, contact, workflows.PolicyFrom(portal.DefaultInvitePolicy())))
+	})
+
+	t.Run("pending invitation revoked by a deactivation that names its actor", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		email := unique("rec") + "@example.com"
+		contact := newContact(t, email, true)
+		id := inviteContact(t, slug, contact)["id"].(string)
+		waitSendCount(t, id, 1)
+		user := waitForUser(t, slug, email, "invited")["id"]
+		setAccess(t, slug, user, "deactivate", "deactivated", true)
+		record(t, "invitation_revoked_by_deactivation", workflows.InvitationWorkflowID(slug, contact))
+		runs, err := app.Service.Temporal.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "WorkflowType = 'ChangeAccess' AND WorkflowId STARTS_WITH 'access/" + slug + "/'"})
+		if err != nil || len(runs.Executions) != 1 {
+			t.Fatalf("the deactivation's workflow: %v %v", runs, err)
+		}
+		record(t, "access_deactivate_revokes_named", runs.Executions[0].Execution.WorkflowId)
 	})
 
 	for _, decision := range []string{"approve", "reject"} {

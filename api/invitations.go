@@ -122,7 +122,7 @@ func (s *Server) invite(c *gin.Context, hc *store.HelpCenter, ct *store.Contact,
 		abort(c, http.StatusUnprocessableEntity, string(reason), reasonMessages[reason])
 		return
 	}
-	st, err := s.Start.Invitation(c.Request.Context(), hc, ct.ID)
+	st, err := s.Start.Invitation(c.Request.Context(), hc, ct.ID, actor(c))
 	if err != nil {
 		s.temporalError(c, err)
 		return
@@ -217,6 +217,7 @@ func (s *Server) resendInvitation(c *gin.Context) {
 		var st workflows.InvitationState
 		err := s.command(c.Request.Context(), client.UpdateWorkflowOptions{
 			WorkflowID: inv.WorkflowID, FirstExecutionRunID: inv.ID, UpdateID: id, UpdateName: workflows.ResendUpdate,
+			Args: []any{commandBy(c)},
 		}, &st)
 		var notFound *serviceerror.NotFound
 		switch code := refusalCode(err); {
@@ -337,11 +338,12 @@ func (s *Server) revokeInvitation(c *gin.Context) {
 	var st workflows.InvitationState
 	err := s.command(c.Request.Context(), client.UpdateWorkflowOptions{
 		WorkflowID: inv.WorkflowID, FirstExecutionRunID: inv.ID, UpdateID: id, UpdateName: workflows.RevokeUpdate,
+		Args: []any{commandBy(c)},
 	}, &st)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		// Nothing runs to revoke it; close the stale record directly.
-		if err := s.Store.CloseInvitation(c.Request.Context(), inv.ID, portal.InvitationRevoked); err != nil {
+		if err := s.Store.CloseInvitation(c.Request.Context(), inv.ID, portal.InvitationRevoked, event(c, portal.AuditInvitationRevoked, "", nil, nil)); err != nil {
 			s.internal(c, err)
 			return
 		}

@@ -111,8 +111,9 @@ func TestPortalServesWhileTemporalIsDownAndRecoversWhenItReturns(t *testing.T) {
 	if testutil.ToFloat64(metrics.TemporalUnavailable) <= unavailableBefore {
 		t.Error("portal_temporal_unavailable_total did not count the call that found Temporal down")
 	}
+	// Not ready, and nothing more: the reason is in the log.
 	if r := callOn(t, p.URL, "", "GET", "/readyz", nil); r.Status != http.StatusServiceUnavailable ||
-		r.json(t)["checks"].(map[string]any)["postgres"] != "ok" {
+		strings.TrimSpace(string(r.Body)) != `{"status":"unavailable"}` {
 		t.Fatalf("readyz while Temporal is down: %d %s", r.Status, r.Body)
 	}
 

@@ -36,6 +36,8 @@ type storeBench struct {
 	midID    int64 // a contact and account from the middle of the chain
 	midInv   string
 	dryRunID string
+	// auditTarget is a target with about ten audit events.
+	auditTarget string
 }
 
 // copyRows streams rows into a table with COPY, as CSV written by gen.
@@ -99,7 +101,7 @@ func (x *storeBench) seed() {
 		Def  string `bun:"indexdef"`
 	}
 	err := x.st.DB.NewRaw(`SELECT i.indexname, i.indexdef FROM pg_indexes i
-		WHERE i.schemaname = 'public' AND i.tablename IN ('contacts', 'portal_accounts', 'portal_access', 'invitations', 'email_log', 'bulk_job_results')
+		WHERE i.schemaname = 'public' AND i.tablename IN ('contacts', 'portal_accounts', 'portal_access', 'invitations', 'email_log', 'bulk_job_results', 'audit_events')
 		AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`).Scan(ctx, &indexes)
 	if err != nil {
 		x.b.Fatal(err)
@@ -213,6 +215,24 @@ func (x *storeBench) seed() {
 		}
 		return nil
 	})
+	// As many audit events as contacts: about ten per user, by five keys,
+	// in both help centers; the searches below look one user's up.
+	actions := []portal.AuditAction{portal.AuditUserUpdated, portal.AuditUserDeactivated, portal.AuditUserReactivated, portal.AuditInvitationResent}
+	x.copyRows("audit_events", "at, actor, action, target, help_center_id, request_id, details", func(w *csv.Writer) error {
+		users := max(n/10, 1)
+		for g := 1; g <= n; g++ {
+			hc := x.big.ID
+			if g%50 == 0 {
+				hc = x.small.ID
+			}
+			if err := w.Write([]string{ts(g), "api_key:" + strconv.Itoa(g%5+1), string(actions[g%len(actions)]),
+				"user:" + strconv.Itoa(g%users+1), itoa64(hc), "req-" + strconv.Itoa(g), `{"fields":["name"]}`}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	x.auditTarget = "user:" + strconv.Itoa(max(n/20, 1))
 	copied := time.Since(start)
 	for _, ix := range indexes {
 		x.exec(ix.Def)
@@ -375,6 +395,20 @@ func (x *storeBench) measure(runs int) ([]string, map[string]storeFigure) {
 		_, err := x.st.BulkPage(ctx, job, x.big, x.midID, 100)
 		return err
 	})
+	// "Who changed this customer, and when": a page of one target's
+	// events, and a target with none.
+	for _, c := range []struct{ name, target string }{
+		{"audit events by target", x.auditTarget},
+		{"audit events by target matching nothing", "user:0"},
+	} {
+		add(c.name, func() error {
+			page, err := x.st.ListAuditEvents(ctx, store.AuditFilter{Target: c.target}, "", 50)
+			if err == nil && c.target == x.auditTarget && len(page.Items) == 0 {
+				err = fmt.Errorf("no events for %s", c.target)
+			}
+			return err
+		})
+	}
 
 	for _, e := range []struct {
 		name string

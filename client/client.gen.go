@@ -1782,16 +1782,8 @@ type PortalUserList struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-// Readiness defines model for Readiness.
+// Readiness Whether the replica is ready, and nothing more: why a dependency is unreachable goes to the log
 type Readiness struct {
-	// Build The build that answers
-	Build *map[string]interface{} `json:"build,omitempty"`
-
-	// Checks ok, or why the dependency is unreachable
-	Checks struct {
-		Postgres *string `json:"postgres,omitempty"`
-		Temporal *string `json:"temporal,omitempty"`
-	} `json:"checks"`
 	Status ReadinessStatus `json:"status"`
 }
 

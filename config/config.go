@@ -5,6 +5,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -66,8 +67,9 @@ type Config struct {
 
 	// CrashPoint makes the process exit at a named point, for tests that
 	// prove recovery: "after-ticket-stored", or a step of an accept
-	// ("accept-staged", "accept-admitted", "accept-applied"). Never set it
-	// in production.
+	// ("accept-staged", "accept-admitted", "accept-applied"), or a worker's
+	// after a committed change ("after-invitation-recorded",
+	// "after-invitation-closed"). Never set it in production.
 	CrashPoint string `env:"PORTAL_CRASH_POINT"`
 
 	// PasswordResetLinkLifetime is how long a password reset link works;
@@ -123,7 +125,10 @@ type Config struct {
 }
 
 // CrashPoints are the values PORTAL_CRASH_POINT takes.
-var CrashPoints = []string{"after-ticket-stored", "accept-staged", "accept-admitted", "accept-applied"}
+var CrashPoints = []string{"after-ticket-stored", "accept-staged", "accept-admitted", "accept-applied",
+	// A worker's, once an activity's change and its audit event committed
+	// (activities/crash.go).
+	"after-invitation-recorded", "after-invitation-closed"}
 
 // Load reads the configuration through lookuper (the process environment
 // when nil) and validates it. Errors name the offending variable.
@@ -195,6 +200,9 @@ func (c *Config) validate() error {
 	}
 	if c.PasswordResetEmailInterval < 10*time.Second || c.PasswordResetEmailInterval >= c.PasswordResetLinkLifetime {
 		return fmt.Errorf("PASSWORD_RESET_EMAIL_INTERVAL: must be at least 10s and shorter than PASSWORD_RESET_LINK_LIFETIME, such as 1m")
+	}
+	if err := c.validateSecrets(); err != nil {
+		return err
 	}
 	if len(c.TokenSecretBytes()) < 32 {
 		return fmt.Errorf("TOKEN_SECRET: must be at least 32 characters of random data")
@@ -281,6 +289,34 @@ func namedError(err error) error {
 
 // TokenSecretBytes is the HMAC key for invitation tokens.
 func (c *Config) TokenSecretBytes() []byte { return []byte(c.TokenSecret) }
+
+// DevOutboxServed reports whether GET /dev/outbox is served: only with
+// the outbox mail driver, and only when the listener (HTTP_ADDR) or
+// PUBLIC_BASE_URL is local (a loopback address or localhost). The outbox
+// shows every email, links included, to whoever asks, so a host the
+// public reaches never serves it, whatever its mail driver.
+func (c *Config) DevOutboxServed() bool {
+	if c.MailDriver != "outbox" {
+		return false
+	}
+	if host, _, err := net.SplitHostPort(c.HTTPAddr); err == nil && localHost(host) {
+		return true
+	}
+	u, err := url.Parse(c.PublicBaseURL)
+	return err == nil && localHost(u.Hostname())
+}
+
+// localHost reports whether host names this machine only: localhost (or
+// a name under .localhost) or a loopback address. An empty host (every
+// interface) is not local.
+func localHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && a.IsLoopback()
+}
 
 // SecureCookies reports whether cookies must carry the Secure flag.
 func (c *Config) SecureCookies() bool {

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -168,6 +169,81 @@ func TestSenderAllowListHoldsMailFromAndTheListedEntries(t *testing.T) {
 	} {
 		if _, err := load(env); err == nil || !strings.Contains(err.Error(), "MAIL_FROM") {
 			t.Errorf("%v: got %v", env, err)
+		}
+	}
+}
+
+// The values the compose file once defaulted to, and others anybody can
+// read, are refused at start-up in one line naming the variable.
+func TestPlaceholderSecretsAreRefused(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"TOKEN_SECRET": "change-me-to-32-or-more-random-characters"},
+		{"TOKEN_SECRET": secret, "PORTAL_ADMIN_API_KEY": "change-me-admin-key"},
+		{"TOKEN_SECRET": "CHANGEME-CHANGEME-CHANGEME-CHANGEME"},
+		{"TOKEN_SECRET": secret, "PORTAL_ADMIN_API_KEY": "replace-me-with-a-real-key"},
+	} {
+		env["MAIL_DRIVER"] = "outbox"
+		want := "TOKEN_SECRET"
+		if _, ok := env["PORTAL_ADMIN_API_KEY"]; ok {
+			want = "PORTAL_ADMIN_API_KEY"
+		}
+		_, err := load(env)
+		if err == nil || !strings.HasPrefix(err.Error(), want+": is a placeholder") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: got %v, want one line refusing %s", env, err, want)
+		}
+	}
+	if _, err := load(map[string]string{"MAIL_DRIVER": "outbox", "TOKEN_SECRET": secret,
+		"PORTAL_ADMIN_API_KEY": "pk_9f3b2c1d8e7a6b5c4d3e2f1a"}); err != nil {
+		t.Fatalf("real values refused: %v", err)
+	}
+}
+
+// docker-compose refuses to start without a real admin key and token
+// secret: neither has a default to fall back on.
+func TestComposeHasNoDefaultSecrets(t *testing.T) {
+	b, err := os.ReadFile("../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compose := string(b)
+	for _, name := range []string{"PORTAL_ADMIN_API_KEY", "TOKEN_SECRET"} {
+		if !strings.Contains(compose, name+": ${"+name+":?") {
+			t.Errorf("compose must require %s with ${%s:?message}", name, name)
+		}
+	}
+	for _, p := range knownPlaceholders {
+		if strings.Contains(compose, p) {
+			t.Errorf("compose still holds the placeholder %q", p)
+		}
+	}
+	// Temporal's frontend and UI answer this machine only.
+	for _, port := range []string{`"127.0.0.1:7233:7233"`, `"127.0.0.1:8233:8080"`} {
+		if !strings.Contains(compose, port) {
+			t.Errorf("compose must publish %s on loopback only", port)
+		}
+	}
+}
+
+// /dev/outbox shows every email with its link: served only with the
+// outbox driver on a local listener or a local public URL.
+func TestDevOutboxOnlyOnLocalHosts(t *testing.T) {
+	for _, c := range []struct {
+		driver, addr, base string
+		served             bool
+	}{
+		{"outbox", ":8080", "http://localhost:8080", true},
+		{"outbox", "127.0.0.1:8080", "https://help.example.com", true},
+		{"outbox", "[::1]:8080", "https://help.example.com", true},
+		{"outbox", ":8080", "http://127.0.0.1:8080", true},
+		{"outbox", ":8080", "http://portal.localhost:8080", true},
+		{"outbox", ":8080", "https://help.example.com", false},
+		{"outbox", "0.0.0.0:8080", "http://10.0.0.5:8080", false},
+		{"outbox", "10.0.0.5:8080", "https://localhost.example.com", false},
+		{"mailgun", "127.0.0.1:8080", "http://localhost:8080", false},
+	} {
+		cfg := Config{MailDriver: c.driver, HTTPAddr: c.addr, PublicBaseURL: c.base}
+		if got := cfg.DevOutboxServed(); got != c.served {
+			t.Errorf("%s on %s, %s: served %v, want %v", c.driver, c.addr, c.base, got, c.served)
 		}
 	}
 }

@@ -34,6 +34,15 @@ type Operations struct {
 	// flight finish before it cancels them (they are then retried
 	// elsewhere).
 	WorkerStopTimeout time.Duration `env:"WORKER_STOP_TIMEOUT, default=30s"`
+	// HTTPReadTimeout and HTTPWriteTimeout bound reading a request and
+	// writing its answer, HTTPIdleTimeout a kept-alive connection waiting
+	// for the next request (headers have 10s), so slow or idle clients
+	// can't hold connections. Streams extend their own deadline while
+	// they move: an export as it writes, an import as it reads its
+	// upload, so only a stalled one is cut.
+	HTTPReadTimeout  time.Duration `env:"HTTP_READ_TIMEOUT, default=1m"`
+	HTTPWriteTimeout time.Duration `env:"HTTP_WRITE_TIMEOUT, default=1m"`
+	HTTPIdleTimeout  time.Duration `env:"HTTP_IDLE_TIMEOUT, default=2m"`
 	// MetricsAddr is where Prometheus scrapes /metrics; unset, no listener.
 	MetricsAddr string `env:"METRICS_ADDR"`
 	// OTLPEndpoint is the OpenTelemetry collector traces are exported to
@@ -48,6 +57,14 @@ type Operations struct {
 // files once, so a missing or wrong file stops start-up with its variable.
 func (c *Config) validateOperations() error {
 	o := &c.Operations
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"HTTP_READ_TIMEOUT", o.HTTPReadTimeout}, {"HTTP_WRITE_TIMEOUT", o.HTTPWriteTimeout}, {"HTTP_IDLE_TIMEOUT", o.HTTPIdleTimeout}} {
+		if t.d < time.Second {
+			return fmt.Errorf("%s: must be at least 1s, such as 1m", t.name)
+		}
+	}
 	if o.TemporalCallTimeout < 100*time.Millisecond {
 		return fmt.Errorf("TEMPORAL_CALL_TIMEOUT: must be at least 100ms, such as 10s")
 	}

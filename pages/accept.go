@@ -123,7 +123,7 @@ func (s *Site) acceptSubmit(c *gin.Context) {
 		return
 	}
 	s.acceptStep(AcceptStaged)
-	err = s.acceptUpdate(c, inv, workflows.AcceptRequest{Generation: gen, StageID: stageID})
+	err = s.acceptUpdate(c, inv, workflows.AcceptRequest{Generation: gen, StageID: stageID, RequestID: portal.RequestID(c.Request.Context())})
 	if err != nil {
 		if derr := s.Store.DropCredential(ctx, stageID); derr != nil {
 			s.Logger.Warn("drop unused credential", "error", derr)

@@ -199,7 +199,8 @@ func (s *Site) resetSubmit(c *gin.Context) {
 	}
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: link.WorkflowID, UpdateName: workflows.ResetPasswordUpdate,
-		Args:         []any{workflows.ResetPasswordRequest{ResetID: link.ResetID, Generation: link.Generation, StageID: stageID}},
+		Args: []any{workflows.ResetPasswordRequest{ResetID: link.ResetID, Generation: link.Generation, StageID: stageID,
+			RequestID: portal.RequestID(ctx)}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {

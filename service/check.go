@@ -93,7 +93,7 @@ func (s *Service) RestartInvitation(ctx context.Context, f FailedInvitation) (wo
 			return workflows.InvitationState{}, err
 		}
 	}
-	return s.Starter().Invitation(ctx, hc, f.ContactID)
+	return s.Starter().Invitation(ctx, hc, f.ContactID, portal.ActorSystem)
 }
 
 // parseInvitationWorkflowID reads invitation/{slug}/{contact-id}.

@@ -205,7 +205,7 @@ func (s *Service) API() *api.Server {
 	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
 		PublicBaseURL: s.Config.PublicBaseURL, ResendInterval: s.Config.ResendMinInterval,
 		TemplateTestRate: s.Config.TemplateTestRatePerKey(),
-		Outbox:           s.Config.MailDriver == "outbox", Logger: s.Logger, SenderAllowList: s.Config.SenderAllowList(), Tracing: s.telemetry.TracerProvider(),
+		Outbox:           s.Config.DevOutboxServed(), Logger: s.Logger, ReadTimeout: s.Config.HTTPReadTimeout, WriteTimeout: s.Config.HTTPWriteTimeout, SenderAllowList: s.Config.SenderAllowList(), Tracing: s.telemetry.TracerProvider(),
 		Webhooks: mail.NewWebhookVerifier(s.Config.MailgunWebhookSigningKey), WebhookSigningKey: s.Config.MailgunWebhookSigningKey}
 	if s.Config.CrashPoint == "after-ticket-stored" {
 		// Simulates the process dying between storing a ticket and starting
@@ -250,6 +250,16 @@ func (s *Service) Handler() http.Handler {
 // rate the server limits across every worker polling it.
 func (s *Service) Workers() []worker.Worker {
 	acts := &activities.Activities{Store: s.Store, Mail: s.Mail, Tokens: s.Tokens, BaseURL: s.Config.PublicBaseURL, MailFrom: s.Config.MailFrom}
+	if s.Config.CrashPoint != "" {
+		// Simulates the worker dying right after a change committed, for
+		// the tests that prove its audit event is kept with it, once.
+		acts.AfterCommit = func(point string) {
+			if point == s.Config.CrashPoint {
+				s.Logger.Warn("PORTAL_CRASH_POINT reached: exiting", "point", point)
+				os.Exit(75)
+			}
+		}
+	}
 	main := worker.New(s.Temporal, s.Config.TemporalTaskQueue, worker.Options{
 		// A bulk job makes thousands of short invitation tasks at once;
 		// more pollers keep the worker fed.
@@ -376,7 +386,7 @@ func (s *Service) Run(ctx context.Context, serveHTTP, runWorker bool) error {
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv := s.HTTPServer(h)
 		servers = append(servers, srv)
 		go func() { errc <- srv.Serve(ln) }()
 		s.Logger.Info(what+" listening", "addr", ln.Addr().String())

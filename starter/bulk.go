@@ -29,6 +29,7 @@ func (s *Starter) Bulk(ctx context.Context, hc *store.HelpCenter, job *store.Bul
 		JobID: job.ID, HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, Policy: workflows.PolicyFrom(hc.InvitePolicy),
 		MailTaskQueue: s.MailTaskQueue, DryRun: job.DryRun,
 		PageSize: set.PageSize, Window: set.Window, ChildrenPerRun: set.ChildrenPerRun,
+		Actor: job.CreatedBy, RequestID: job.RequestID,
 	})
 	if err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 		return err

@@ -15,8 +15,11 @@ import (
 // Invitation starts the contact's invitation workflow, or finds the one
 // already running, and returns its state once the invitation is on
 // record. Update-with-start makes this one round trip and idempotent: a
-// second invite while one is pending returns the pending one.
-func (s *Starter) Invitation(ctx context.Context, hc *store.HelpCenter, contactID int64) (workflows.InvitationState, error) {
+// second invite while one is pending returns the pending one. actor is
+// who invites (portal.KeyActor, or portal.ActorSystem for an automatic
+// invitation); with the request ID in ctx, it is recorded in the
+// invitation.created event the workflow writes with the record.
+func (s *Starter) Invitation(ctx context.Context, hc *store.HelpCenter, contactID int64, actor string) (workflows.InvitationState, error) {
 	id := workflows.InvitationWorkflowID(hc.Slug, contactID)
 	var st workflows.InvitationState
 	summary, details := invitationSummary(hc, contactID)
@@ -34,6 +37,7 @@ func (s *Starter) Invitation(ctx context.Context, hc *store.HelpCenter, contactI
 		}, workflows.Invitation, workflows.InvitationInput{
 			HelpCenterID: hc.ID, HelpCenterSlug: hc.Slug, ContactID: contactID,
 			Policy: workflows.PolicyFrom(hc.InvitePolicy), MailTaskQueue: s.MailTaskQueue,
+			Actor: actor, RequestID: portal.RequestID(ctx),
 		})
 		handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: start,
@@ -93,7 +97,7 @@ func (s *Starter) AutoInvite(ctx context.Context, p store.PendingAutoInvite) (po
 	}
 	status := portal.AutoInviteSkipped
 	if reason == "" {
-		st, err := s.Invitation(ctx, hc, ct.ID)
+		st, err := s.Invitation(ctx, hc, ct.ID, portal.ActorSystem)
 		if err != nil {
 			s.Logger.Warn("auto-invite: start invitation; the sweeper will retry", "ticket_id", p.TicketID, "error", err)
 			return portal.AutoInvitePending, ""

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/store"
 	"github.com/portalaccess/portal/workflows"
 )
@@ -57,7 +58,7 @@ func (s *Starter) RequestPasswordReset(ctx context.Context, hc *store.HelpCenter
 // the account has ended. The "password changed" notice follows durably.
 func (s *Starter) ChangePassword(ctx context.Context, hc *store.HelpCenter, u *store.SessionUser, stageID string) error {
 	opts, in := s.passwordReset(hc, u.Email)
-	req := workflows.ChangePasswordRequest{AccountID: u.AccountID, HelpCenterID: hc.ID, StageID: stageID}
+	req := workflows.ChangePasswordRequest{AccountID: u.AccountID, HelpCenterID: hc.ID, StageID: stageID, RequestID: portal.RequestID(ctx)}
 	var err error
 	// A reset that ends just as the update reaches it never takes it; the
 	// next attempt starts a new one.

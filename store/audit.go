@@ -42,6 +42,20 @@ func RecordAudit(ctx context.Context, db bun.IDB, events ...AuditEvent) error {
 	return nil
 }
 
+// by is the event a caller passed to name who asked for a change, or,
+// when none was passed, one by fallback (the actor of a process, or of a
+// caller that named nobody).
+func by(events []AuditEvent, fallback string) AuditEvent {
+	if len(events) > 0 && events[0].Actor != "" {
+		return events[0]
+	}
+	ev := AuditEvent{Actor: fallback}
+	if len(events) > 0 {
+		ev.RequestID = events[0].RequestID
+	}
+	return ev
+}
+
 // Audit appends events on their own, for what changes nothing in the
 // database (an export).
 func (s *Store) Audit(ctx context.Context, events ...AuditEvent) error {

@@ -39,6 +39,10 @@ type BulkJob struct {
 	CreatedAt            time.Time         `bun:"created_at,nullzero,default:now()"`
 	FinishedAt           *time.Time        `bun:"finished_at"`
 	StartedAt            *time.Time        `bun:"started_at"`
+	// CreatedBy and RequestID name who started the job and the request
+	// that did (IDs only), for the audit events of its invitations.
+	CreatedBy string `bun:"created_by,nullzero"`
+	RequestID string `bun:"request_id,nullzero"`
 }
 
 // counterColumn is the bulk_jobs column an outcome counts in.
@@ -57,8 +61,9 @@ var counterColumn = map[portal.Outcome]string{
 }
 
 // CreateBulkJob stores a job and its explicit selection (ids), and sets
-// its total: the number of contacts the selection names.
-func (s *Store) CreateBulkJob(ctx context.Context, job *BulkJob, ids []int64) error {
+// its total: the number of contacts the selection names. The bulk.started
+// event, by the actor of events[0], is written with it.
+func (s *Store) CreateBulkJob(ctx context.Context, job *BulkJob, ids []int64, events ...AuditEvent) error {
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		job.Status = portal.BulkRunning
 		if _, err := tx.NewInsert().Model(job).Exec(ctx); err != nil {
@@ -88,8 +93,16 @@ func (s *Store) CreateBulkJob(ctx context.Context, job *BulkJob, ids []int64) er
 			return translate(err, "count bulk selection")
 		}
 		job.Total = total
-		_, err = tx.NewUpdate().Model(job).Column("total").WherePK().Exec(ctx)
-		return translate(err, "set bulk total")
+		if _, err = tx.NewUpdate().Model(job).Column("total").WherePK().Exec(ctx); err != nil {
+			return translate(err, "set bulk total")
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		ev := events[0]
+		ev.Action, ev.Target, ev.HelpCenterID = portal.AuditBulkStarted, portal.BulkJobTarget(job.ID), &job.HelpCenterID
+		ev.Details = map[string]any{"selection": job.Selection, "dry_run": job.DryRun, "total": total}
+		return RecordAudit(ctx, tx, ev)
 	})
 }
 
@@ -256,10 +269,23 @@ func (s *Store) RecordBulkChildFailure(ctx context.Context, jobID string, contac
 }
 
 // FinishBulkJob records a job's final state; it changes only a running job.
-func (s *Store) FinishBulkJob(ctx context.Context, id string, status portal.BulkStatus) error {
-	_, err := s.DB.NewUpdate().Model((*BulkJob)(nil)).Set("status = ?", status).Set("finished_at = now()").
-		Where("id = ? AND status = ?", id, portal.BulkRunning).Exec(ctx)
-	return translate(err, "finish bulk job")
+// A cancellation is recorded in the audit trail with it (bulk.cancelled,
+// by the actor of events[0]), once: a repeat changes nothing.
+func (s *Store) FinishBulkJob(ctx context.Context, id string, status portal.BulkStatus, events ...AuditEvent) error {
+	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var finished []int64
+		err := tx.NewUpdate().Model((*BulkJob)(nil)).Set("status = ?", status).Set("finished_at = now()").
+			Where("id = ? AND status = ?", id, portal.BulkRunning).Returning("help_center_id").Scan(ctx, &finished)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "finish bulk job")
+		}
+		if status != portal.BulkCancelled || len(finished) == 0 {
+			return nil
+		}
+		ev := by(events, portal.ActorUnknown)
+		ev.Action, ev.Target, ev.HelpCenterID = portal.AuditBulkCancelled, portal.BulkJobTarget(id), &finished[0]
+		return RecordAudit(ctx, tx, ev)
+	})
 }
 
 // BulkResult is a row of a job's results file.

@@ -55,7 +55,16 @@ type Recorded struct {
 // as invited to the help center. It is idempotent on inv.ID. A pending
 // invitation left behind by a run that no longer exists (an operator
 // terminated it) is closed as revoked, so at most one stays pending.
-func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (rec Recorded, err error) {
+// The invitation.created audit event, by the actor of events[0] (who
+// invited, or system), is written with the record, once.
+func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ...AuditEvent) (rec Recorded, err error) {
+	created := by(events, portal.ActorSystem)
+	created.Action, created.Target, created.HelpCenterID = portal.AuditInvitationCreated, portal.InvitationTarget(inv.ID), &inv.HelpCenterID
+	details := map[string]any{"contact_id": inv.ContactID}
+	for k, v := range created.Details {
+		details[k] = v
+	}
+	created.Details = details
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		hc := new(HelpCenter)
 		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
@@ -93,8 +102,11 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (rec Reco
 			inv.Status = portal.InvitationRevoked
 			now := time.Now()
 			inv.ClosedAt = &now
-			_, err := tx.NewInsert().Model(inv).Returning("*").Exec(ctx)
-			return translate(err, "record blocked invitation")
+			if _, err := tx.NewInsert().Model(inv).Returning("*").Exec(ctx); err != nil {
+				return translate(err, "record blocked invitation")
+			}
+			created.Details["blocked"] = true
+			return RecordAudit(ctx, tx, created)
 		}
 		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at)
 			VALUES (?, ?, 'invited', now())
@@ -110,8 +122,10 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation) (rec Reco
 			return translate(err, "close stale invitations")
 		}
 		inv.Status = portal.InvitationPending
-		_, err = tx.NewInsert().Model(inv).Returning("*").Exec(ctx)
-		return translate(err, "create invitation")
+		if _, err := tx.NewInsert().Model(inv).Returning("*").Exec(ctx); err != nil {
+			return translate(err, "create invitation")
+		}
+		return RecordAudit(ctx, tx, created)
 	})
 	return rec, err
 }
@@ -199,36 +213,55 @@ func (s *Store) ListInvitations(ctx context.Context, f InvitationFilter, cursor 
 // invitation's current link, valid until expiresAt. Older generations stay
 // on record so their links can explain that they were replaced. Replaying
 // a generation already issued changes nothing.
-func (s *Store) IssueToken(ctx context.Context, invitationID string, gen int, tokenHash []byte, expiresAt time.Time) error {
+//
+// A resend asked for by a person passes its event (actor, request ID):
+// invitation.resent is written with the new link, only by the call that
+// issues it, so a retry records nothing more.
+func (s *Store) IssueToken(ctx context.Context, invitationID string, gen int, tokenHash []byte, expiresAt time.Time, resent ...AuditEvent) error {
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewRaw(`INSERT INTO invitation_tokens (token_hash, invitation_id, generation)
 			VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, tokenHash, invitationID, gen).Exec(ctx); err != nil {
 			return translate(err, "record token")
 		}
-		_, err := tx.NewUpdate().Model((*Invitation)(nil)).
+		var issued []int64
+		err := tx.NewUpdate().Model((*Invitation)(nil)).
 			Set("token_hash = ?", tokenHash).Set("token_generation = ?", gen).
 			Set("expires_at = ?", expiresAt).Set("updated_at = now()").
 			Where("id = ? AND token_generation < ? AND status = ?", invitationID, gen, portal.InvitationPending).
-			Exec(ctx)
-		return translate(err, "issue token")
+			Returning("help_center_id").Scan(ctx, &issued)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "issue token")
+		}
+		if len(resent) == 0 || len(issued) == 0 {
+			return nil
+		}
+		ev := by(resent, portal.ActorUnknown)
+		ev.Action, ev.Target, ev.HelpCenterID = portal.AuditInvitationResent, portal.InvitationTarget(invitationID), &issued[0]
+		ev.Details = map[string]any{"generation": gen}
+		return RecordAudit(ctx, tx, ev)
 	})
 }
 
 // CloseInvitation moves a pending invitation to expired, revoked or
 // undeliverable and withdraws the contact's invited status. Closing twice is
 // harmless.
-func (s *Store) CloseInvitation(ctx context.Context, invitationID string, status portal.InvitationStatus) error {
-	return s.closeInvitation(ctx, invitationID, status, "")
+//
+// The close is recorded in the audit trail with it: a revocation by the
+// actor of events[0] (who revoked), an expiry by system, a decline by the
+// customer. An undeliverable address is a process's finding, counted in
+// the metrics instead.
+func (s *Store) CloseInvitation(ctx context.Context, invitationID string, status portal.InvitationStatus, events ...AuditEvent) error {
+	return s.closeInvitation(ctx, invitationID, status, "", events)
 }
 
 // CloseUndeliverable closes a pending invitation as undeliverable, with
 // the reason (the provider rejected the address, it bounced, its owner
 // complained).
 func (s *Store) CloseUndeliverable(ctx context.Context, invitationID string, reason portal.UndeliverableReason) error {
-	return s.closeInvitation(ctx, invitationID, portal.InvitationUndeliverable, reason)
+	return s.closeInvitation(ctx, invitationID, portal.InvitationUndeliverable, reason, nil)
 }
 
-func (s *Store) closeInvitation(ctx context.Context, invitationID string, status portal.InvitationStatus, reason portal.UndeliverableReason) error {
+func (s *Store) closeInvitation(ctx context.Context, invitationID string, status portal.InvitationStatus, reason portal.UndeliverableReason, events []AuditEvent) error {
 	if !status.Closing() {
 		return fmt.Errorf("close invitation: bad status %q", status)
 	}
@@ -248,8 +281,47 @@ func (s *Store) closeInvitation(ctx context.Context, invitationID string, status
 		_, err = tx.NewRaw(`DELETE FROM portal_access AS pa USING portal_accounts AS a
 			WHERE pa.account_id = a.id AND a.contact_id = ? AND pa.help_center_id = ? AND pa.status = 'invited'`,
 			inv.ContactID, inv.HelpCenterID).Exec(ctx)
-		return translate(err, "withdraw invited status")
+		if err != nil {
+			return translate(err, "withdraw invited status")
+		}
+		return recordClose(ctx, tx, inv, events)
 	})
+}
+
+// recordClose writes the audit event of an invitation's close, in the
+// transaction that closed it.
+func recordClose(ctx context.Context, tx bun.Tx, inv *Invitation, events []AuditEvent) error {
+	var ev AuditEvent
+	switch inv.Status {
+	case portal.InvitationRevoked:
+		ev = by(events, portal.ActorUnknown)
+		ev.Action = portal.AuditInvitationRevoked
+	case portal.InvitationExpired:
+		ev = by(events, portal.ActorSystem)
+		ev.Action = portal.AuditInvitationExpired
+	case portal.InvitationDeclined:
+		// The contact declined by their emailed link: the actor is their
+		// account (every invitation has one, made when it was recorded).
+		hc := new(HelpCenter)
+		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
+			return translate(err, "help center of declined invitation")
+		}
+		var account []int64
+		if err := tx.NewRaw(`SELECT id FROM portal_accounts WHERE contact_id = ? AND scope = ?`,
+			inv.ContactID, hc.AccountScope()).Scan(ctx, &account); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "account of declined invitation")
+		}
+		ev = by(events, portal.ActorSystem)
+		if len(account) > 0 {
+			ev.Actor = portal.CustomerActor(account[0])
+		}
+		ev.Action = portal.AuditInvitationDeclined
+	default:
+		return nil
+	}
+	ev.Target, ev.HelpCenterID = portal.InvitationTarget(inv.ID), &inv.HelpCenterID
+	ev.Details = map[string]any{"contact_id": inv.ContactID}
+	return RecordAudit(ctx, tx, ev)
 }
 
 // StageCredential keeps a password hash for the invitation workflow to
@@ -275,8 +347,11 @@ var ErrNotPending = errors.New("invitation is not pending")
 // harmless. An accept that loses a race with a deactivation (whose revoke
 // has not reached the workflow yet) changes nothing but the invitation,
 // which it withdraws as the revoke would, and returns ErrNotPending.
-func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID string) error {
-	return s.completeInvitation(ctx, invitationID, func(ctx context.Context, tx bun.Tx, inv *Invitation, accountID int64) error {
+//
+// The invitation.accepted event, by the customer's account and with the
+// request ID of events[0], is written in the same transaction.
+func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID string, events ...AuditEvent) error {
+	return s.completeInvitation(ctx, invitationID, by(events, ""), func(ctx context.Context, tx bun.Tx, inv *Invitation, accountID int64) error {
 		var passwordHash string
 		if err := tx.NewRaw(`SELECT password_hash FROM credential_stages WHERE id = ? AND invitation_id = ?`,
 			stageID, invitationID).Scan(ctx, &passwordHash); err != nil {
@@ -295,15 +370,17 @@ func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID stri
 // password (a common account active in another help center): access
 // becomes active and the password stays as it is. Like AcceptInvitation,
 // it is harmless to repeat and yields to a deactivation that came first.
+// Nobody accepted it by hand: its invitation.accepted event is by system.
 func (s *Store) GrantInvitation(ctx context.Context, invitationID string) error {
-	return s.completeInvitation(ctx, invitationID, nil)
+	return s.completeInvitation(ctx, invitationID, AuditEvent{Actor: portal.ActorSystem}, nil)
 }
 
 // completeInvitation accepts a pending invitation in one transaction:
 // credentials (when given a function to set them), active access, and the
 // invitation's accepted state. A deactivated access withdraws the
 // invitation instead and yields ErrNotPending.
-func (s *Store) completeInvitation(ctx context.Context, invitationID string,
+// accepted names the actor: empty for the customer whose account it is.
+func (s *Store) completeInvitation(ctx context.Context, invitationID string, accepted AuditEvent,
 	credentials func(context.Context, bun.Tx, *Invitation, int64) error) error {
 	withdrawn := false
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -346,10 +423,20 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string,
 			accountID, inv.HelpCenterID, inv.CreatedAt).Exec(ctx); err != nil {
 			return translate(err, "activate access")
 		}
-		_, err = tx.NewUpdate().Model(inv).
+		if _, err := tx.NewUpdate().Model(inv).
 			Set("status = ?", portal.InvitationAccepted).Set("accepted_at = now()").Set("closed_at = now()").Set("updated_at = now()").
-			WherePK().Exec(ctx)
-		return translate(err, "mark accepted")
+			WherePK().Exec(ctx); err != nil {
+			return translate(err, "mark accepted")
+		}
+		ev := accepted
+		details := map[string]any{"contact_id": inv.ContactID, "user": portal.Target("user", accountID)}
+		if ev.Actor == "" {
+			ev.Actor = portal.CustomerActor(accountID)
+		} else {
+			details["existing_account"] = true
+		}
+		ev.Action, ev.Target, ev.HelpCenterID, ev.Details = portal.AuditInvitationAccepted, portal.InvitationTarget(inv.ID), &inv.HelpCenterID, details
+		return RecordAudit(ctx, tx, ev)
 	})
 	if err == nil && withdrawn {
 		return fmt.Errorf("complete invitation %s: %w (access held by an admin's decision)", invitationID, ErrNotPending)

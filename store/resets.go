@@ -187,7 +187,9 @@ var ErrResetClosed = errors.New("reset link no longer works")
 // and every other open link closes, and failed logins are forgotten.
 // Repeating it after success is harmless. The link's expiry is the
 // workflow's to judge; the database refuses a link that closed.
-func (s *Store) ApplyPasswordReset(ctx context.Context, resetID string, generation int, stageID string, lockout LockoutKey) error {
+// The password.reset event, by the customer and with the request ID of
+// events[0], is written with the change.
+func (s *Store) ApplyPasswordReset(ctx context.Context, resetID string, generation int, stageID string, lockout LockoutKey, events ...AuditEvent) error {
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		link := new(PasswordReset)
 		if err := tx.NewSelect().Model(link).Where("reset_id = ? AND generation = ?", resetID, generation).For("UPDATE").Scan(ctx); err != nil {
@@ -210,7 +212,9 @@ func (s *Store) ApplyPasswordReset(ctx context.Context, resetID string, generati
 		if len(still) == 0 {
 			return fmt.Errorf("apply reset: %w (the account is no longer active, or its address changed)", ErrResetClosed)
 		}
-		return replacePassword(ctx, tx, link.AccountID, stageID, link.TokenHash, lockout)
+		ev := by(events, "")
+		ev.Action, ev.HelpCenterID = portal.AuditPasswordReset, &link.HelpCenterID
+		return replacePassword(ctx, tx, link.AccountID, stageID, link.TokenHash, lockout, ev)
 	})
 }
 
@@ -219,7 +223,9 @@ func (s *Store) ApplyPasswordReset(ctx context.Context, resetID string, generati
 // page opens a fresh one for the person who changed it), every open reset
 // link closes, and failed logins are forgotten. Repeating it after
 // success is harmless.
-func (s *Store) ChangePassword(ctx context.Context, accountID int64, stageID string, lockout LockoutKey) error {
+// The password.changed event, by the customer, in the help center and
+// with the request ID of events[0], is written with the change.
+func (s *Store) ChangePassword(ctx context.Context, accountID int64, stageID string, lockout LockoutKey, events ...AuditEvent) error {
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var exists []int64
 		if err := tx.NewRaw(`SELECT id FROM portal_accounts WHERE id = ? FOR UPDATE`, accountID).Scan(ctx, &exists); err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -228,15 +234,18 @@ func (s *Store) ChangePassword(ctx context.Context, accountID int64, stageID str
 		if len(exists) == 0 {
 			return fmt.Errorf("change password of account %d: %w", accountID, ErrNotFound)
 		}
-		return replacePassword(ctx, tx, accountID, stageID, nil, lockout)
+		ev := by(events, "")
+		ev.Action = portal.AuditPasswordChanged
+		return replacePassword(ctx, tx, accountID, stageID, nil, lockout, ev)
 	})
 }
 
 // replacePassword applies a staged password to an account whose row the
 // transaction holds, and records the change. usedLink is the reset link
 // that asked for it, if one did. A stage already applied (an earlier
-// attempt committed) changes nothing more.
-func replacePassword(ctx context.Context, tx bun.Tx, accountID int64, stageID string, usedLink []byte, lockout LockoutKey) error {
+// attempt committed) changes nothing more. ev is the audit event of the
+// change (its action, help center and request ID), by the account.
+func replacePassword(ctx context.Context, tx bun.Tx, accountID int64, stageID string, usedLink []byte, lockout LockoutKey, ev AuditEvent) error {
 	var done []string
 	if err := tx.NewRaw(`SELECT stage_id FROM password_changes WHERE stage_id = ? AND account_id = ?`, stageID, accountID).Scan(ctx, &done); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return translate(err, "password change")
@@ -262,6 +271,10 @@ func replacePassword(ctx context.Context, tx bun.Tx, accountID int64, stageID st
 	}
 	if _, err := tx.NewRaw(`UPDATE portal_accounts SET password_hash = ?, updated_at = now() WHERE id = ?`, staged[0], accountID).Exec(ctx); err != nil {
 		return translate(err, "set password")
+	}
+	ev.Actor, ev.Target = portal.CustomerActor(accountID), portal.Target("user", accountID)
+	if err := RecordAudit(ctx, tx, ev); err != nil {
+		return err
 	}
 	if _, err := tx.NewRaw(`DELETE FROM portal_sessions WHERE account_id = ?`, accountID).Exec(ctx); err != nil {
 		return translate(err, "end sessions")

@@ -12,13 +12,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -187,7 +185,7 @@ func StartPortal(ctx context.Context, databaseURL, temporalAddress string, opts 
 			return nil, errors.Join(err, ln.Close())
 		}
 	}
-	p.http = &httptest.Server{Listener: ln, Config: &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	p.http = &httptest.Server{Listener: ln, Config: svc.HTTPServer(svc.Handler())}
 	p.http.Start()
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	p.stopSweep = stopSweep

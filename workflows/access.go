@@ -25,6 +25,10 @@ func AccessWorkflowID(helpCenterSlug string, accountID int64, action portal.Acce
 // had an active account.
 const noticeOnlyForAccounts = "deactivation-notice-only-for-accounts"
 
+// revokeNamesActor: the revoke a deactivation sends its pending
+// invitation carries the deactivation's actor and request ID.
+const revokeNamesActor = "revoke-names-actor"
+
 // AccessChangeInput deactivates or reactivates one account's access.
 type AccessChangeInput struct {
 	HelpCenterID  int64
@@ -64,8 +68,14 @@ func ChangeAccess(ctx workflow.Context, in AccessChangeInput) (activities.Access
 	}
 	applied = true
 	if change.PendingInvitation != "" {
+		// The revoke names who deactivated, so the invitation.revoked
+		// event is theirs; changes that signalled before say nobody.
+		var by any
+		if workflow.GetVersion(ctx, revokeNamesActor, workflow.DefaultVersion, 1) == 1 {
+			by = CommandRequest{Actor: in.Actor, RequestID: in.RequestID}
+		}
 		// Nothing to revoke if it has just finished; that is fine.
-		_ = workflow.SignalExternalWorkflow(ctx, change.PendingInvitation, "", RevokeSignal, nil).Get(ctx, nil)
+		_ = workflow.SignalExternalWorkflow(ctx, change.PendingInvitation, "", RevokeSignal, by).Get(ctx, nil)
 	}
 	// Someone who was only invited never had an account to lose: no
 	// "account deactivated" email for them.

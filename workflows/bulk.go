@@ -55,6 +55,11 @@ type BulkInput struct {
 	PageSize       int
 	Window         int
 	ChildrenPerRun int
+	// Actor and RequestID name who started the job; its invitations are
+	// recorded as created by them (invitation.created, with the job's ID
+	// in the details). IDs only; empty in jobs started before: system.
+	Actor     string `json:",omitempty"`
+	RequestID string `json:",omitempty"`
 
 	// Carried across continue-as-new.
 	Cursor   int64
@@ -77,6 +82,8 @@ type bulk struct {
 	cancelCh workflow.ReceiveChannel
 	// finished: the job's end is recorded, so a cancel can answer.
 	finished bool
+	// cancelledBy names who cancelled, from the cancel update.
+	cancelledBy CommandRequest
 }
 
 // BulkInvite pages through a job's selection and starts an invitation
@@ -101,7 +108,8 @@ func BulkInvite(ctx workflow.Context, in BulkInput) (BulkProgress, error) {
 		return b.progress, err
 	}
 	// No version gate: a handler writes nothing to history, and a cancel
-	// by update ends the job as the signal did.
+	// by update ends the job as the signal did. Its argument (who asked)
+	// reaches only an activity's input, which replay does not compare.
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, BulkCancelUpdate, b.cancel, workflow.UpdateHandlerOptions{Validator: b.validateCancel}); err != nil {
 		return b.progress, err
 	}
@@ -117,7 +125,7 @@ func (b *bulk) cancelled() bool {
 }
 
 // validateCancel refuses a cancel of a job already cancelled or ending.
-func (b *bulk) validateCancel(workflow.Context) error {
+func (b *bulk) validateCancel(workflow.Context, CommandRequest) error {
 	if b.cancelled() || b.finished {
 		return temporal.NewApplicationError("the bulk job is no longer running", RejectBulkNotRunning)
 	}
@@ -126,9 +134,9 @@ func (b *bulk) validateCancel(workflow.Context) error {
 
 // cancel stops the job from starting more invitations and answers once
 // its end is recorded; the invitations it started go on.
-func (b *bulk) cancel(ctx workflow.Context) (BulkProgress, error) {
+func (b *bulk) cancel(ctx workflow.Context, req CommandRequest) (BulkProgress, error) {
 	workflow.GetLogger(ctx).Info("bulk job cancelled by an admin", "invited", b.progress.Invited)
-	b.progress.Cancelled = true
+	b.progress.Cancelled, b.cancelledBy = true, req
 	err := workflow.Await(ctx, func() bool { return b.finished })
 	return b.progress, err
 }
@@ -167,7 +175,8 @@ func (b *bulk) run(ctx workflow.Context) (BulkProgress, error) {
 	if b.progress.Cancelled {
 		status = portal.BulkCancelled
 	}
-	if err := workflow.ExecuteActivity(ctx, a.FinishBulkJob, activities.FinishBulkInput{JobID: b.in.JobID, Status: status}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.FinishBulkJob, activities.FinishBulkInput{JobID: b.in.JobID, Status: status,
+		Actor: b.cancelledBy.Actor, RequestID: b.cancelledBy.RequestID}).Get(ctx, nil); err != nil {
 		return b.progress, err
 	}
 	b.finished = true
@@ -231,6 +240,7 @@ func (b *bulk) startChildren(ctx workflow.Context, ids []int64) []activities.Bul
 		f := workflow.ExecuteChildWorkflow(cctx, Invitation, InvitationInput{
 			HelpCenterID: b.in.HelpCenterID, HelpCenterSlug: b.in.HelpCenterSlug, ContactID: id,
 			Policy: b.in.Policy, MailTaskQueue: b.in.MailTaskQueue, BulkJobID: b.in.JobID,
+			Actor: b.in.Actor, RequestID: b.in.RequestID,
 		})
 		inflight = append(inflight, childStart{contactID: id, started: f.GetChildWorkflowExecution()})
 		if len(inflight) >= b.in.Window {

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
 )
 
@@ -18,6 +19,10 @@ func EmailChangeWorkflowID(contactID int64, changeID string) string {
 // RejectEmailChangeRefused is the type of the applied update's error when
 // the change can no longer apply; its details name the reason.
 const RejectEmailChangeRefused = activities.ErrTypeEmailChangeRefused
+
+// emailChangeRevokeBySystem: the revoke an address change sends a pending
+// invitation names system as its actor.
+const emailChangeRevokeBySystem = "email-change-revoke-by-system"
 
 // EmailChangeInput names a recorded change of a contact's address. The
 // addresses stay in Postgres (email_changes), out of history.
@@ -82,10 +87,17 @@ func ChangeEmail(ctx workflow.Context, in EmailChangeInput) (EmailChangeState, e
 	}
 	st.Applied, decided = true, true
 
-	// 2. Revoke the invitations whose links went to the old address.
+	// 2. Revoke the invitations whose links went to the old address. The
+	// revocations follow from the change (whose contact.updated event
+	// names the admin): they are system's, where changes that signalled
+	// before this version name nobody.
+	var by any
+	if len(st.Invitations) > 0 && workflow.GetVersion(ctx, emailChangeRevokeBySystem, workflow.DefaultVersion, 1) == 1 {
+		by = CommandRequest{Actor: portal.ActorSystem}
+	}
 	for _, id := range st.Invitations {
 		// Nothing to revoke if it has just finished; that is fine.
-		_ = workflow.SignalExternalWorkflow(ctx, id, "", RevokeSignal, nil).Get(ctx, nil)
+		_ = workflow.SignalExternalWorkflow(ctx, id, "", RevokeSignal, by).Get(ctx, nil)
 		st.Revoked++
 	}
 

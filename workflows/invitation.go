@@ -42,6 +42,11 @@ type InvitationInput struct {
 	// BulkJobID names the bulk job that started this invitation, which
 	// counts it as failed if it ends in failure.
 	BulkJobID string `json:",omitempty"`
+	// Actor and RequestID name who invited (the API key, the key that
+	// started the bulk job; empty for system, an auto-invite), for the
+	// invitation.created event written with the record. IDs only.
+	Actor     string `json:",omitempty"`
+	RequestID string `json:",omitempty"`
 	// Resume carries the state across continue-as-new.
 	Resume *InvitationState `json:",omitempty"`
 }
@@ -75,6 +80,8 @@ type InvitationState struct {
 type AcceptRequest struct {
 	Generation int
 	StageID    string
+	// RequestID names the customer's request, for the audit event.
+	RequestID string `json:",omitempty"`
 }
 
 type invitation struct {
@@ -158,6 +165,9 @@ func (w *invitation) register(ctx workflow.Context) error {
 	// The admin's updates need no version gate: registering a handler
 	// writes nothing to history, and what they do (a new link, a close)
 	// is what the signals did, recorded only by runs that receive one.
+	// Their argument (CommandRequest, who asked) reaches only activity
+	// inputs, which replay does not compare; an older caller's update
+	// without one decodes empty.
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, ResendUpdate, w.resend, workflow.UpdateHandlerOptions{Validator: w.validateCommand}); err != nil {
 		return err
 	}
@@ -166,7 +176,7 @@ func (w *invitation) register(ctx workflow.Context) error {
 
 // validateCommand refuses an admin's resend or revoke of an invitation
 // that no longer waits, before it enters history.
-func (w *invitation) validateCommand(workflow.Context) error {
+func (w *invitation) validateCommand(workflow.Context, CommandRequest) error {
 	return w.refusal()
 }
 
@@ -192,10 +202,10 @@ func (w *invitation) refusal() error {
 
 // resend replaces the link, emails it and extends the deadline, then
 // answers the new state.
-func (w *invitation) resend(ctx workflow.Context) (InvitationState, error) {
+func (w *invitation) resend(ctx workflow.Context, req CommandRequest) (InvitationState, error) {
 	return w.command(ctx, func(ctx workflow.Context) error {
 		workflow.GetLogger(ctx).Info("resending invitation", "generation", w.state.Generation+1)
-		if err := w.issue(ctx); err != nil {
+		if err := w.issue(ctx, &req); err != nil {
 			return err
 		}
 		if w.state.Status == portal.InvitationUndeliverable {
@@ -207,10 +217,10 @@ func (w *invitation) resend(ctx workflow.Context) (InvitationState, error) {
 }
 
 // revoke withdraws the invitation; its link dies with the record.
-func (w *invitation) revoke(ctx workflow.Context) (InvitationState, error) {
+func (w *invitation) revoke(ctx workflow.Context, req CommandRequest) (InvitationState, error) {
 	return w.command(ctx, func(ctx workflow.Context) error {
 		workflow.GetLogger(ctx).Info("revoking invitation")
-		return w.close(ctx, portal.InvitationRevoked)
+		return w.close(ctx, portal.InvitationRevoked, &req)
 	})
 }
 
@@ -259,7 +269,7 @@ func (w *invitation) accept(ctx workflow.Context, req AcceptRequest) (Invitation
 	defer func() { w.accepting = false }()
 	var a *activities.Activities
 	err := workflow.ExecuteActivity(withActivityOptions(ctx), a.AcceptInvitation,
-		activities.AcceptInput{InvitationID: w.state.InvitationID, StageID: req.StageID}).Get(ctx, nil)
+		activities.AcceptInput{InvitationID: w.state.InvitationID, StageID: req.StageID, RequestID: req.RequestID}).Get(ctx, nil)
 	if err != nil {
 		return w.state, err
 	}
@@ -353,7 +363,7 @@ func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 			return w.grant(ctx)
 		}
 		w.busy = true
-		err = w.issue(ctx)
+		err = w.issue(ctx, nil)
 		w.busy = false
 		if err != nil {
 			return w.finish(ctx, err)
@@ -384,6 +394,7 @@ func (w *invitation) record(ctx workflow.Context) (activities.RecordResult, erro
 	if err := w.setup(ctx, a.RecordInvitation, activities.RecordInput{
 		InvitationID: w.state.InvitationID, WorkflowID: w.state.WorkflowID,
 		HelpCenterID: w.in.HelpCenterID, ContactID: w.in.ContactID, CreatedAt: w.state.CreatedAt,
+		Actor: w.in.Actor, RequestID: w.in.RequestID, BulkJobID: w.in.BulkJobID,
 	}, recPtr); err != nil {
 		return rec, err
 	}
@@ -394,6 +405,8 @@ func (w *invitation) record(ctx workflow.Context) (activities.RecordResult, erro
 // wakeup is what ended one wait of a pending invitation.
 type wakeup struct {
 	resend, revoke, decline bool
+	// revokedBy names who revoked, when the signal said (a deactivation).
+	revokedBy CommandRequest
 	// failed: the provider reported an email of this invitation bounced
 	// or complained of.
 	failed *DeliveryFailed
@@ -445,7 +458,7 @@ func (w *invitation) next(ctx workflow.Context, resendCh, revokeCh, failedCh, de
 	sel := workflow.NewSelector(ctx)
 	sel.AddFuture(timer, func(workflow.Future) { wake.fired = true })
 	sel.AddReceive(resendCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); wake.resend = true })
-	sel.AddReceive(revokeCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); wake.revoke = true })
+	sel.AddReceive(revokeCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &wake.revokedBy); wake.revoke = true })
 	sel.AddReceive(failedCh, func(c workflow.ReceiveChannel, _ bool) {
 		var f DeliveryFailed
 		c.Receive(ctx, &f)
@@ -475,14 +488,15 @@ func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
 	switch {
 	case wake.decline && workflow.GetVersion(ctx, declineChange, workflow.DefaultVersion, 1) == 1:
 		logger.Info("the contact declined the invitation")
-		return w.close(ctx, portal.InvitationDeclined)
+		return w.close(ctx, portal.InvitationDeclined, nil)
 	case wake.revoke:
-		return w.close(ctx, portal.InvitationRevoked)
+		return w.close(ctx, portal.InvitationRevoked, &wake.revokedBy)
 	case wake.failed != nil:
 		return w.deliveryFailed(ctx, *wake.failed)
 	case wake.resend:
+		// The older resend signal names nobody: an unknown actor.
 		logger.Info("resending invitation")
-		return w.issue(ctx)
+		return w.issue(ctx, &CommandRequest{})
 	case wake.fired && wake.reminderDue:
 		w.state.RemindersSent++
 		err := sendEmail(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
@@ -495,9 +509,9 @@ func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
 	case wake.fired && w.state.ReinvitesUsed < w.in.Policy.AutoReinvites:
 		w.state.ReinvitesUsed++
 		logger.Info("link expired; re-inviting", "reinvite", w.state.ReinvitesUsed)
-		return w.issue(ctx)
+		return w.issue(ctx, nil)
 	case wake.fired:
-		return w.close(ctx, portal.InvitationExpired)
+		return w.close(ctx, portal.InvitationExpired, nil)
 	}
 	return nil
 }
@@ -515,15 +529,18 @@ func (w *invitation) nextWake() (time.Time, bool) {
 }
 
 // issue replaces the link with a new generation, extends the deadline and
-// emails it. The previous link dies with the rotation.
-func (w *invitation) issue(ctx workflow.Context) error {
+// emails it. The previous link dies with the rotation. resentBy names who
+// asked for a resend; nil for the first link and an automatic re-invite.
+func (w *invitation) issue(ctx workflow.Context, resentBy *CommandRequest) error {
 	var a *activities.Activities
 	now := workflow.Now(ctx)
 	gen := w.state.Generation + 1
 	expires := now.Add(w.in.Policy.LinkLifetime.Std())
-	if err := w.setup(ctx, a.IssueToken, activities.IssueInput{
-		InvitationID: w.state.InvitationID, Generation: gen, ExpiresAt: expires,
-	}, nil); err != nil {
+	in := activities.IssueInput{InvitationID: w.state.InvitationID, Generation: gen, ExpiresAt: expires}
+	if resentBy != nil {
+		in.Resend, in.Actor, in.RequestID = true, resentBy.Actor, resentBy.RequestID
+	}
+	if err := w.setup(ctx, a.IssueToken, in, nil); err != nil {
 		return err
 	}
 	w.state.Generation, w.state.ExpiresAt, w.state.LastSentAt, w.state.RemindersSent = gen, expires, now, 0
@@ -541,12 +558,16 @@ func (w *invitation) issue(ctx workflow.Context) error {
 }
 
 // close ends the invitation. The state changes before the record does, so
-// an accept arriving meanwhile is already refused.
-func (w *invitation) close(ctx workflow.Context, status portal.InvitationStatus) error {
+// an accept arriving meanwhile is already refused. by names who revoked
+// it, for the audit event written with the record.
+func (w *invitation) close(ctx workflow.Context, status portal.InvitationStatus, by *CommandRequest) error {
 	var a *activities.Activities
 	w.state.Status = status
 	w.publish(ctx)
 	in := activities.CloseInput{InvitationID: w.state.InvitationID, Status: status}
+	if by != nil {
+		in.Actor, in.RequestID = by.Actor, by.RequestID
+	}
 	if status == portal.InvitationUndeliverable {
 		in.Reason = w.state.UndeliverableReason
 	}
@@ -557,7 +578,7 @@ func (w *invitation) close(ctx workflow.Context, status portal.InvitationStatus)
 // email, saying why.
 func (w *invitation) closeUndeliverable(ctx workflow.Context, reason portal.UndeliverableReason) error {
 	w.state.UndeliverableReason = reason
-	return w.close(ctx, portal.InvitationUndeliverable)
+	return w.close(ctx, portal.InvitationUndeliverable, nil)
 }
 
 // deliveryEventsChange lets the provider's later events (a bounce, a

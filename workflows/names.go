@@ -44,6 +44,17 @@ const (
 	DeliveryFailedSignal = "delivery-failed"
 )
 
+// CommandRequest names who sent a command (an admin's resend, revoke or
+// bulk cancel; a deactivation's revoke), for the audit event the
+// workflow's activity writes with the change: the actor and the request
+// ID, never a name or an address. It is the updates' argument and the
+// revoke signal's payload; callers of older versions send none, which
+// decodes empty and is recorded as an unknown actor.
+type CommandRequest struct {
+	Actor     string `json:",omitempty"`
+	RequestID string `json:",omitempty"`
+}
+
 // DeliveryFailed is the DeliveryFailedSignal's payload. InvitationID
 // names the invitation (the run chain) the email belonged to, so a late
 // event about an earlier invitation of the same contact is told apart; a

@@ -76,6 +76,8 @@ type ResetPasswordRequest struct {
 	ResetID    string
 	Generation int
 	StageID    string
+	// RequestID names the customer's request, for the audit event.
+	RequestID string `json:",omitempty"`
 }
 
 // ChangePasswordRequest changes the password of AccountID, logged in to
@@ -84,6 +86,8 @@ type ChangePasswordRequest struct {
 	AccountID    int64
 	HelpCenterID int64
 	StageID      string
+	// RequestID names the customer's request, for the audit event.
+	RequestID string `json:",omitempty"`
 }
 
 // PasswordResetState is what the status query and the updates answer.
@@ -335,7 +339,7 @@ func (w *passwordReset) reset(ctx workflow.Context, req ResetPasswordRequest) (P
 	defer func() { w.changing = false }()
 	var a *activities.Activities
 	err := workflow.ExecuteActivity(withActivityOptions(ctx), a.ApplyPasswordReset, activities.ApplyResetInput{
-		ResetID: req.ResetID, Generation: req.Generation, StageID: req.StageID,
+		ResetID: req.ResetID, Generation: req.Generation, StageID: req.StageID, RequestID: req.RequestID,
 	}).Get(ctx, nil)
 	if err := refusal(err); err != nil {
 		return w.state, err
@@ -361,7 +365,7 @@ func (w *passwordReset) change(ctx workflow.Context, req ChangePasswordRequest) 
 	defer func() { w.changing = false }()
 	var a *activities.Activities
 	err := workflow.ExecuteActivity(withActivityOptions(ctx), a.ChangePassword, activities.ChangePasswordInput{
-		AccountID: req.AccountID, StageID: req.StageID,
+		AccountID: req.AccountID, StageID: req.StageID, HelpCenterID: req.HelpCenterID, RequestID: req.RequestID,
 	}).Get(ctx, nil)
 	if err := refusal(err); err != nil {
 		return w.state, err

@@ -229,7 +229,8 @@ func TestChangePasswordFromHomeClosesTheLinkAndSendsTheNotice(t *testing.T) {
 
 	require.True(t, changed.done && late.done)
 	require.NoError(t, changed.err)
-	require.Equal(t, []activities.ChangePasswordInput{{AccountID: resetAccount, StageID: "home-stage"}}, h.changes)
+	// The help center places the password.changed audit event.
+	require.Equal(t, []activities.ChangePasswordInput{{AccountID: resetAccount, StageID: "home-stage", HelpCenterID: 9}}, h.changes)
 	require.Equal(t, RejectResetLinkClosed, errType(late.err), "the emailed link died with the change")
 	require.Len(t, h.notices, 1)
 	require.Equal(t, int64(9), h.notices[0].HelpCenterID)

@@ -1,0 +1,1 @@
+ALTER TABLE bulk_jobs DROP COLUMN IF EXISTS created_by, DROP COLUMN IF EXISTS request_id;
