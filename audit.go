@@ -33,6 +33,12 @@ const (
 	// AuditDeclineOverridden: an admin invited a contact who had declined
 	// the help center's invitations.
 	AuditDeclineOverridden AuditAction = "invitation.decline_overridden"
+	// AuditSuppressionLifted: an admin let a suppressed address receive
+	// email again.
+	AuditSuppressionLifted AuditAction = "suppression.lifted"
+	// AuditSuppressionsImported: an admin imported the mail provider's
+	// bounce and complaint lists.
+	AuditSuppressionsImported AuditAction = "suppressions.imported"
 )
 
 // ActorSystem is the actor of what timers and processes do on their own.

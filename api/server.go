@@ -46,6 +46,9 @@ type Server struct {
 	SenderAllowList portal.SenderAllowList
 	// Outbox enables GET /dev/outbox (development mail driver only).
 	Outbox bool
+	// Suppressions reads the mail provider's bounce and complaint lists
+	// for an import (nil: the driver has none).
+	Suppressions SuppressionSource
 	// Webhooks verifies the mail provider's webhooks.
 	Webhooks *mail.WebhookVerifier
 	// WebhookSigningKey signs the outbox's simulated webhooks

@@ -206,6 +206,9 @@ func (s *Service) API() *api.Server {
 		PublicBaseURL: s.Config.PublicBaseURL, ResendInterval: s.Config.ResendMinInterval,
 		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger, SenderAllowList: s.Config.SenderAllowList(), Tracing: s.telemetry.TracerProvider(),
 		Webhooks: mail.NewWebhookVerifier(s.Config.MailgunWebhookSigningKey), WebhookSigningKey: s.Config.MailgunWebhookSigningKey}
+	if src, ok := s.Mail.(api.SuppressionSource); ok {
+		srv.Suppressions = src
+	}
 	if s.Config.CrashPoint == "after-ticket-stored" {
 		// Simulates the process dying between storing a ticket and starting
 		// its auto-invite, for the recovery test.
