@@ -42,10 +42,10 @@ type BulkJob struct {
 	// days before the job.
 	ReinviteStatus      *portal.ReinviteStatus `bun:"reinvite_status"`
 	ReinvitePendingDays *int                   `bun:"reinvite_pending_days"`
-	WorkflowID           string            `bun:"workflow_id"`
-	CreatedAt            time.Time         `bun:"created_at,nullzero,default:now()"`
-	FinishedAt           *time.Time        `bun:"finished_at"`
-	StartedAt            *time.Time        `bun:"started_at"`
+	WorkflowID          string                 `bun:"workflow_id"`
+	CreatedAt           time.Time              `bun:"created_at,nullzero,default:now()"`
+	FinishedAt          *time.Time             `bun:"finished_at"`
+	StartedAt           *time.Time             `bun:"started_at"`
 }
 
 // counterColumn is the bulk_jobs column an outcome counts in.
