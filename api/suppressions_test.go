@@ -321,6 +321,18 @@ func TestImportSuppressionsReadsMailgunsBounceAndComplaintLists(t *testing.T) {
 	if s := suppressionsOf(t, bouncer); len(s) != 1 || s[0]["reason"] != "bounced" || !strings.Contains(s[0]["detail"].(string), "no such user") {
 		t.Fatalf("bouncer's suppression: %v", s)
 	}
+	// A new contact with a suppressed address writes in: its auto-invite
+	// is skipped with the reason, and nothing is sent.
+	slug := newHelpCenter(t, "unique")
+	admin(t, "PATCH", "/api/v1/help-centers/"+slug, map[string]any{"auto_invite": map[string]any{"enabled": true, "departments": "all"}}, 200)
+	tk := admin(t, "POST", "/api/v1/tickets", map[string]any{"help_center": slug, "email": complainer, "subject": "Hello"}, 201)
+	if tk["new_contact"] != true || tk["auto_invite"] != "skipped" || tk["auto_invite_reason"] != "suppressed" {
+		t.Fatalf("ticket from a suppressed address: %v", tk)
+	}
+	if n := len(invitationsOf(t, slug)); n != 0 {
+		t.Fatalf("%d invitations for a suppressed address", n)
+	}
+
 	// An admin's lift stands at the next import; nothing is added twice.
 	bouncerID := num(suppressionsOf(t, bouncer)[0]["id"])
 	admin(t, "DELETE", fmt.Sprintf("/api/v1/suppressions/%d", bouncerID), nil, 200)
