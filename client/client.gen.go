@@ -1922,7 +1922,7 @@ type SuppressionImport struct {
 	// Invalid Entries that are not an email address
 	Invalid int `json:"invalid"`
 
-	// Lifted Addresses an admin lifted here
+	// Lifted Addresses an admin lifted here (left lifted)
 	Lifted int `json:"lifted"`
 
 	// Listed Entries on Mailgun's lists

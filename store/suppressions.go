@@ -28,7 +28,7 @@ type Suppression struct {
 
 	// ID names the suppression in the API and the audit trail, which
 	// never carry the address.
-	ID        int64                      `bun:"id,scanonly"`
+	ID        int64                      `bun:"id,autoincrement"`
 	EmailKey  string                     `bun:"email_key,pk"`
 	Email     string                     `bun:"email"`
 	Reason    portal.UndeliverableReason `bun:"reason"`
@@ -170,7 +170,7 @@ func (s *Store) ImportSuppressions(ctx context.Context, list []ImportedSuppressi
 			end := min(start+batch, len(keys))
 			var added []portal.UndeliverableReason
 			err := tx.NewRaw(`INSERT INTO suppressions (email_key, email, reason, source, detail)
-				SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS u (email_key, email, reason, source, detail)
+				SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS u (email_key, email, reason, source, detail)
 				ON CONFLICT (email_key) DO NOTHING RETURNING reason`,
 				pgdialect.Array(keys[start:end]), pgdialect.Array(emails[start:end]), pgdialect.Array(reasons[start:end]),
 				pgdialect.Array(slices.Repeat([]string{SuppressedByImport}, end-start)), pgdialect.Array(details[start:end])).Scan(ctx, &added)
