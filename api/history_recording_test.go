@@ -100,6 +100,18 @@ func TestRecordHistories(t *testing.T) {
 		})
 	}
 
+	t.Run("bulk re-invite of a pending invitation", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		email := unique("rec") + "@example.com"
+		id := inviteContact(t, slug, newContact(t, email, true))["id"].(string)
+		waitSendCount(t, id, 1)
+		if _, err := app.Service.Store.DB.NewRaw(`UPDATE invitations SET last_sent_at = last_sent_at - interval '3 days' WHERE id = ?`, id).Exec(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		job := admin(t, "POST", "/api/v1/help-centers/"+slug+"/invitations/bulk-resend", map[string]any{"status": "pending", "pending_days": 2}, 202)["id"].(string)
+		record(t, "bulk_resend_pending", workflows.BulkWorkflowID(job))
+	})
+
 	t.Run("bulk job cancelled by update", func(t *testing.T) {
 		slug := newHelpCenter(t, "unique")
 		ids := seedContacts(t, unique("rec"), "r", 600, true, true)
