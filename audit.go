@@ -39,6 +39,10 @@ const (
 	// AuditSuppressionsImported: an admin imported the mail provider's
 	// bounce and complaint lists.
 	AuditSuppressionsImported AuditAction = "suppressions.imported"
+	// AuditTemplateMigrated: the migration to safe templates converted a
+	// help center's template, or reset it to the default (details say
+	// which, why, and hold the old text).
+	AuditTemplateMigrated AuditAction = "email_template.migrated"
 )
 
 // ActorSystem is the actor of what timers and processes do on their own.

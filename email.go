@@ -25,6 +25,9 @@ const (
 	// EmailAddressChanged tells a contact's old address that it was
 	// changed or removed (a notice: at most once).
 	EmailAddressChanged EmailKind = "email_changed"
+	// EmailTemplateTest is an invitation template sent to the admin who
+	// asked to see it, with sample data (at most once).
+	EmailTemplateTest EmailKind = "template_test"
 )
 
 // Guarantee is how many times an email of a kind may reach its recipient.

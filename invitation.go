@@ -49,10 +49,3 @@ type InvitePolicy struct {
 func DefaultInvitePolicy() InvitePolicy {
 	return InvitePolicy{ReminderDays: []int{3, 6}, LinkLifetimeHours: 7 * 24, AutoReinvites: 1}
 }
-
-// EmailTemplate is a help center's invitation email; Subject and Body are
-// Go text templates.
-type EmailTemplate struct {
-	Subject string `json:"subject"`
-	Body    string `json:"body"`
-}

@@ -10,4 +10,7 @@ const (
 	SignupActive          SignupStatus = "active"
 	SignupRejected        SignupStatus = "rejected"
 	SignupExpired         SignupStatus = "expired"
+	// SignupUndeliverable: the verification email bounced for good or
+	// its recipient complained of it, so nothing more is sent.
+	SignupUndeliverable SignupStatus = "undeliverable"
 )

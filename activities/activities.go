@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 
 	"go.temporal.io/sdk/activity"
@@ -135,7 +136,7 @@ func (a *Activities) confirm(ctx context.Context, msg mail.Message, existing *st
 		logger.Info("waiting for the provider's records before confirming", "key", key, "retry_in", later.After)
 		return true, retryLater(later)
 	case err != nil:
-		return true, fmt.Errorf("confirm %s: %w", key, err)
+		return true, fmt.Errorf("confirm %s: %w", key, withoutAddress(err, msg.To))
 	case accepted:
 		logger.Info("earlier send attempt confirmed", "key", key, "provider_id", providerID)
 		metrics.Emails.WithLabelValues(string(msg.Kind), "confirmed").Inc()
@@ -154,6 +155,7 @@ func (a *Activities) confirm(ctx context.Context, msg mail.Message, existing *st
 func (a *Activities) failed(ctx context.Context, msg mail.Message, guarantee portal.Guarantee, err error) error {
 	logger := activity.GetLogger(ctx)
 	key := msg.IdempotencyKey
+	err = withoutAddress(err, msg.To)
 	var later *mail.RetryLaterError
 	switch {
 	case errors.Is(err, mail.ErrUnknownOutcome):
@@ -171,7 +173,7 @@ func (a *Activities) failed(ctx context.Context, msg mail.Message, guarantee por
 	case errors.As(err, &later):
 		metrics.Emails.WithLabelValues(string(msg.Kind), "throttled").Inc()
 		a.finishFailed(ctx, key, err)
-		return retryLater(later)
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRetryLater, temporal.ApplicationErrorOptions{NextRetryDelay: later.After})
 	case errors.Is(err, mail.ErrRejected):
 		metrics.Emails.WithLabelValues(string(msg.Kind), "rejected").Inc()
 		a.finishFailed(ctx, key, err)
@@ -193,6 +195,30 @@ func (a *Activities) finishFailed(ctx context.Context, key string, cause error) 
 		activity.GetLogger(ctx).Error("recording failed send", "key", key, "error", err)
 	}
 }
+
+// withoutAddress hides the recipient's address in an error that goes into
+// workflow history, where a provider's answer may quote it: histories hold
+// IDs, never an address, so erasing a person in Postgres leaves nothing
+// of them in Temporal. errors.Is and errors.As still see the cause.
+func withoutAddress(err error, addr string) error {
+	if err == nil || addr == "" {
+		return err
+	}
+	msg := err.Error()
+	hidden := regexp.MustCompile(`(?i)`+regexp.QuoteMeta(addr)).ReplaceAllLiteralString(msg, "<recipient>")
+	if hidden == msg {
+		return err
+	}
+	return &addressHidden{err: err, msg: hidden}
+}
+
+type addressHidden struct {
+	err error
+	msg string
+}
+
+func (e *addressHidden) Error() string { return e.msg }
+func (e *addressHidden) Unwrap() error { return e.err }
 
 // retryLater asks Temporal for the next attempt after the delay the
 // provider (or its indexing) needs.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +163,22 @@ func TestSuppressedAddressGetsNoLinkAndNoNotice(t *testing.T) {
 	}
 	if _, err := env.ExecuteActivity(a.SendWelcome, id); err != nil || len(sender.sent) != 1 {
 		t.Fatalf("after the lift: %v, %d sent", err, len(sender.sent))
+	}
+}
+
+// TestAProvidersAnswerQuotingTheAddressLeavesItOutOfHistory: the error an
+// activity returns becomes part of its workflow's history, so when the
+// provider's refusal quotes the recipient (in any letter case), the error
+// names it only as <recipient>, and still says what went wrong.
+func TestAProvidersAnswerQuotingTheAddressLeavesItOutOfHistory(t *testing.T) {
+	a, env, mg, id, to := mailgunFixture(t, 0)
+	mg.Plan(testenv.Reply{Status: http.StatusBadRequest, Body: `{"message":"'to' parameter is not a valid address: ` + strings.ToUpper(to) + `"}`})
+	err := sendOnce(a, env, id)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeUndeliverable {
+		t.Fatalf("want Undeliverable, got %v", err)
+	}
+	if msg := strings.ToLower(err.Error()); strings.Contains(msg, strings.ToLower(to)) || !strings.Contains(msg, "<recipient>") {
+		t.Fatalf("the refusal's error %q", err)
 	}
 }

@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"time"
 
@@ -136,13 +135,13 @@ func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
 	if inv.ExpiresAt != nil {
 		data.ExpiresAt = mail.FormatExpiry(*inv.ExpiresAt)
 	}
-	msg, err := mail.Invite(hc.EmailTemplate, data, in.Reminder > 0)
-	if err != nil {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("render invitation: %v", err), "Template", nil)
-	}
 	key := "invitation/" + inv.ID + "/invite/" + itoa(in.Generation)
 	if in.Reminder > 0 {
 		key += "/reminder/" + itoa(in.Reminder)
+	}
+	msg, err := a.renderInvitation(ctx, hc, inv.ID, key, data, in.Reminder > 0)
+	if err != nil {
+		return err
 	}
 	msg.Sender = senderOf(hc)
 	msg.Headers = a.unsubscribeHeaders(data.DeclineLink, msg.Sender, inv.ID)

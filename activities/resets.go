@@ -16,15 +16,18 @@ import (
 	"github.com/portalaccess/portal/store"
 )
 
-// IssueResetInput asks for a password reset link: someone typed Email on
-// the forgot-password form of the help center HelpCenterID.
+// IssueResetInput asks for a password reset link: someone typed an address
+// on the forgot-password form of the help center HelpCenterID. RequestID
+// names the stored request holding it; Email is the address itself, only
+// in requests made before requests were stored.
 type IssueResetInput struct {
 	ResetID    string
 	WorkflowID string
 	// Scope is the account scope of the help center (common, or its own).
 	Scope        string
 	HelpCenterID int64
-	Email        string
+	RequestID    string `json:",omitempty"`
+	Email        string `json:",omitempty"`
 	Generation   int
 	ExpiresAt    time.Time
 }
@@ -46,7 +49,7 @@ func (a *Activities) IssuePasswordReset(ctx context.Context, in IssueResetInput)
 	token := a.Tokens.PasswordReset(in.ResetID, in.Generation)
 	accountID, issued, err := a.Store.IssuePasswordReset(ctx, in.Scope, &store.PasswordReset{
 		TokenHash: credentials.Hash(token), ResetID: in.ResetID, Generation: in.Generation, WorkflowID: in.WorkflowID,
-		HelpCenterID: in.HelpCenterID, Email: in.Email, ExpiresAt: in.ExpiresAt,
+		HelpCenterID: in.HelpCenterID, Email: in.Email, RequestID: in.RequestID, ExpiresAt: in.ExpiresAt,
 	})
 	if err != nil {
 		return ResetIssued{}, err

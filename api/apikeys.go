@@ -27,11 +27,14 @@ type apiKeyView struct {
 	LastUsedAt  *time.Time  `json:"last_used_at"`
 	ExpiresAt   *time.Time  `json:"expires_at"`
 	RevokedAt   *time.Time  `json:"revoked_at"`
+	// Email is the key holder's address, where template test sends go.
+	Email *string `json:"email"`
 }
 
 func viewAPIKey(k *store.APIKey, slugs map[int64]string) apiKeyView {
 	v := apiKeyView{ID: k.ID, Name: k.Name, Role: k.Role, Prefix: k.Prefix, HelpCenters: []string{}, Bootstrap: k.Bootstrap,
-		CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
+		CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt,
+		Email: k.Email}
 	for _, id := range k.HelpCenterIDs {
 		v.HelpCenters = append(v.HelpCenters, slugs[id])
 	}
@@ -43,6 +46,7 @@ type apiKeyRequest struct {
 	Role        portal.Role `json:"role"`
 	HelpCenters []string    `json:"help_centers"`
 	ExpiresAt   *time.Time  `json:"expires_at"`
+	Email       *string     `json:"email"`
 }
 
 // maxKeyScopes bounds the help centers one key names.
@@ -71,6 +75,14 @@ func (s *Server) createAPIKey(c *gin.Context) {
 		invalidField(c, "expires_at", "expires_at must be in the future")
 		return
 	}
+	if req.Email != nil {
+		email, ok := portal.NormalizeEmail(*req.Email)
+		if !ok {
+			invalidField(c, "email", "email must be an email address")
+			return
+		}
+		req.Email = &email
+	}
 	ids, err := s.Store.HelpCenterIDsBySlug(c.Request.Context(), req.HelpCenters)
 	if errors.Is(err, store.ErrNotFound) {
 		invalidField(c, "help_centers", "every help center must exist")
@@ -83,7 +95,7 @@ func (s *Server) createAPIKey(c *gin.Context) {
 	secret := "pk_" + credentials.Random()
 	creator := requestKey(c).ID
 	k := &store.APIKey{Name: req.Name, Role: req.Role, KeyHash: credentials.Hash(secret), Prefix: secret[:10],
-		HelpCenterIDs: ids, CreatedBy: &creator, ExpiresAt: req.ExpiresAt}
+		HelpCenterIDs: ids, CreatedBy: &creator, ExpiresAt: req.ExpiresAt, Email: req.Email}
 	ev := event(c, portal.AuditAPIKeyCreated, "", nil, map[string]any{"role": req.Role, "help_centers": req.HelpCenters, "expires_at": req.ExpiresAt})
 	if err := s.Store.CreateAPIKey(c.Request.Context(), k, ev); err != nil {
 		s.internal(c, err)

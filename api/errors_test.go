@@ -70,8 +70,9 @@ func TestBadInputGetsA4xxWithCodeAndMessage(t *testing.T) {
 		{"bad status filter", "GET", "/api/v1/help-centers/" + slug + "/invitations?status=lost", nil, 422, "invalid_field"},
 		{"bad policy", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"invite_policy": map[string]any{"reminder_days": []int{6, 3}, "link_lifetime_hours": 168, "auto_reinvites": 1}}, 422, "invalid_field"},
 		{"reminder after expiry", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"invite_policy": map[string]any{"reminder_days": []int{8}, "link_lifetime_hours": 168, "auto_reinvites": 1}}, 422, "invalid_field"},
-		{"template without link", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"email_template": map[string]any{"subject": "s", "body": "no link"}}, 422, "invalid_field"},
-		{"template that does not parse", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"email_template": map[string]any{"subject": "s", "body": "{{.Link"}}, 422, "invalid_field"},
+		{"template in the old form", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"email_template": map[string]any{"subject": "s", "body": "{{.Link}}"}}, 422, "invalid_field"},
+		{"template with an unclosed placeholder", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"email_template": map[string]any{"subject": "s", "heading": "h", "paragraphs": []string{"{{name"}, "button_label": "b"}}, 422, "invalid_field"},
+		{"template with an unknown placeholder", "PATCH", "/api/v1/help-centers/" + slug, map[string]any{"email_template": map[string]any{"subject": "s", "heading": "h", "paragraphs": []string{"{{link}}"}, "button_label": "b"}}, 422, "unknown_placeholder"},
 		{"NUL in text", "POST", "/api/v1/contacts", `{"name":"a\u0000b"}`, 422, "invalid_text"},
 		{"NUL in a query", "GET", "/api/v1/contacts?q=%00", nil, 400, "invalid_text"},
 		{"cursor with a bad id", "GET", "/api/v1/help-centers/" + slug + "/invitations?cursor=" + badTimeCursor, nil, 400, "invalid_cursor"},
@@ -116,7 +117,7 @@ func TestHelpCenterSettingsRoundTrip(t *testing.T) {
 	slug := newHelpCenter(t, "unique")
 	got := admin(t, "PATCH", "/api/v1/help-centers/"+slug, map[string]any{
 		"invite_policy":  map[string]any{"reminder_days": []int{2}, "link_lifetime_hours": 72, "auto_reinvites": 0},
-		"email_template": map[string]any{"subject": "Join {{.HelpCenter}}", "body": "Hi {{.Name}}, {{.Link}}"},
+		"email_template": map[string]any{"subject": "Join {{help_center}}", "heading": "Hi {{name}}", "paragraphs": []string{"Welcome."}, "button_label": "Join"},
 	}, 200)
 	if got["custom_email_template"] != true || got["invite_policy"].(map[string]any)["link_lifetime_hours"].(float64) != 72 {
 		t.Fatalf("%v", got)

@@ -176,18 +176,11 @@ func (s *Server) updateHelpCenter(c *gin.Context) {
 		if string(req.EmailTemplate) == "null" {
 			h.EmailTemplate = nil
 		} else {
-			var t portal.EmailTemplate
-			dec := json.NewDecoder(strings.NewReader(string(req.EmailTemplate)))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&t); err != nil {
-				invalidField(c, "email_template", "email_template must be {subject, body} or null")
+			t, ok := parseTemplate(c, req.EmailTemplate)
+			if !ok {
 				return
 			}
-			if err := mail.ValidateTemplate(t); err != nil {
-				invalidField(c, "email_template", err.Error())
-				return
-			}
-			h.EmailTemplate = &t
+			h.EmailTemplate = t
 		}
 	}
 	if req.SelfSignup != nil {
@@ -242,7 +235,7 @@ func changedSettings(req *updateHelpCenterRequest) []string {
 // same name and settings (an empty list is no list).
 func sameSettings(a, b *store.HelpCenter) bool {
 	sameTemplate := a.EmailTemplate == nil && b.EmailTemplate == nil ||
-		a.EmailTemplate != nil && b.EmailTemplate != nil && *a.EmailTemplate == *b.EmailTemplate
+		a.EmailTemplate != nil && b.EmailTemplate != nil && a.EmailTemplate.Equal(*b.EmailTemplate)
 	return a.Name == b.Name && sameTemplate && a.Sender == b.Sender && a.SelfSignup == b.SelfSignup &&
 		a.SignupRequiresApproval == b.SignupRequiresApproval &&
 		slices.Equal(a.InvitePolicy.ReminderDays, b.InvitePolicy.ReminderDays) &&

@@ -75,6 +75,54 @@ func TestRecordHistories(t *testing.T) {
 		record(t, "invitation_bounced_by_webhook", workflows.InvitationWorkflowID(slug, contact))
 	})
 
+	t.Run("invitation declined", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		email := unique("rec") + "@example.com"
+		contact := newContact(t, email, true)
+		inviteContact(t, slug, contact)
+		link := declineLinkIn(t, waitForMail(t, email, "invite", 1)[0])
+		if r := postOneClick(t, link, "List-Unsubscribe=One-Click"); r.Status != 200 {
+			t.Fatalf("decline: %d %s", r.Status, r.Body)
+		}
+		record(t, "invitation_declined", workflows.InvitationWorkflowID(slug, contact))
+	})
+
+	t.Run("sign-up bounced by webhook", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		setSignup(t, slug, true, false)
+		email := unique("rec") + "@example.com"
+		signUp(t, slug, "Rita Record", email, "correct-horse-1")
+		waitForMail(t, email, "signup_verify", 1)
+		mailEvent(t, email, "signup_verify", "failed", "permanent")
+		contact := admin(t, "GET", "/api/v1/contacts?q="+url.QueryEscape(email), nil, 200)["items"].([]any)[0].(map[string]any)["id"].(float64)
+		record(t, "signup_bounced_by_webhook", workflows.SignupWorkflowID(slug, int64(contact)))
+	})
+
+	t.Run("password reset complained of by webhook", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		email, _, _ := activeUser(t, slug, "correct-horse-1")
+		hc, err := app.Service.Store.HelpCenterBySlug(t.Context(), slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Started as the forgot-password form does, with a link short
+		// enough for the run to end within the wait.
+		scope := helpCenterScope(t, slug)
+		id := workflows.PasswordResetWorkflowID(scope, app.Service.Tokens.AddressKey(scope, email))
+		cfg := app.Service.Config
+		if _, err := app.Service.Temporal.SignalWithStartWorkflow(t.Context(), id, workflows.ResetRequestSignal,
+			workflows.ResetRequest{HelpCenterID: hc.ID, Email: email}, client.StartWorkflowOptions{TaskQueue: cfg.TemporalTaskQueue},
+			workflows.PasswordReset, workflows.PasswordResetInput{Scope: scope, LinkLifetime: workflows.Duration(8 * time.Second),
+				EmailInterval: workflows.Duration(time.Second), MailTaskQueue: cfg.MailTaskQueue}); err != nil {
+			t.Fatal(err)
+		}
+		resetLinkTo(t, email, 1)
+		mailEvent(t, email, "password_reset", "complained", "")
+		time.Sleep(time.Second)
+		askForReset(t, slug, email)
+		record(t, "password_reset_complained", id)
+	})
+
 	t.Run("invitation blocked by a deactivation", func(t *testing.T) {
 		slug := newHelpCenter(t, "unique")
 		email := unique("rec") + "@example.com"
@@ -110,6 +158,16 @@ func TestRecordHistories(t *testing.T) {
 		}
 		job := admin(t, "POST", "/api/v1/help-centers/"+slug+"/invitations/bulk-resend", map[string]any{"status": "pending", "pending_days": 2}, 202)["id"].(string)
 		record(t, "bulk_resend_pending", workflows.BulkWorkflowID(job))
+	})
+
+	t.Run("template test sent", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		key, _ := newKey(t, map[string]any{"role": "admin", "email": unique("rec") + "@helpdesk.example"})
+		r := call(t, "POST", "/api/v1/help-centers/"+slug+"/email-templates/send-test", key, map[string]any{})
+		if r.Status != 202 {
+			t.Fatalf("send-test: %d %s", r.Status, r.Body)
+		}
+		record(t, "template_test", workflows.TemplateTestWorkflowID(r.json(t)["id"].(string)))
 	})
 
 	t.Run("bulk job cancelled by update", func(t *testing.T) {

@@ -644,7 +644,8 @@ func waitForInvitedUsers(t *testing.T, slug string, n int) map[int64]invitedUser
 	}
 }
 
-var exportHeader = []string{"email", "name", "status", "invited_at", "accepted_at", "last_sent_at", "send_count"}
+var exportHeader = []string{"email", "name", "status", "invited_at", "accepted_at", "last_sent_at", "send_count",
+	"last_email_kind", "last_email_state", "last_email_at", "declined_at"}
 
 // fetchExport fetches the export and parses it strictly: every record has
 // the header's seven fields.
@@ -766,8 +767,11 @@ func TestUserExportNeutralisesFormulasAndKeepsEveryCellExact(t *testing.T) {
 		}
 		u := users[byEmail[p.email]]
 		want := []string{wantEmail, p.wantName, "invited", rfc3339(t, u.InvitedAt), "", lastSent[byEmail[p.email]], "1"}
-		if got := byRow[wantEmail]; !slices.Equal(got, want) {
-			t.Errorf("row for %q\n got %q\nwant %q", p.email, got, want)
+		// Then the invite as the latest email (sent, no event yet), and
+		// no decline.
+		if got := byRow[wantEmail]; len(got) != len(exportHeader) || !slices.Equal(got[:7], want) ||
+			got[7] != "invite" || got[8] != "sent" || got[9] == "" || got[10] != "" {
+			t.Errorf("row for %q\n got %q\nwant %q, then invite, sent, its time and no decline", p.email, got, want)
 		}
 		if want[3] == "" || want[5] == "" {
 			t.Errorf("%s: invited_at %q, last_sent_at %q", p.email, want[3], want[5])

@@ -30,6 +30,8 @@ type invitationView struct {
 	AcceptedAt *time.Time              `json:"accepted_at"`
 	// UndeliverableReason: rejected, bounced or complained.
 	UndeliverableReason *portal.UndeliverableReason `json:"undeliverable_reason,omitempty"`
+	// DeclinedAt: when the contact declined through this invitation.
+	DeclinedAt *time.Time `json:"declined_at,omitempty"`
 	// Emails is the delivery history, on GET of one invitation.
 	Emails []emailView `json:"emails,omitempty"`
 }
@@ -37,7 +39,7 @@ type invitationView struct {
 func viewInvitation(inv *store.Invitation) invitationView {
 	return invitationView{ID: inv.ID, Status: inv.Status, ContactID: inv.ContactID, HelpCenter: inv.HelpCenterSlug,
 		ExpiresAt: inv.ExpiresAt, SendCount: inv.SendCount, LastSentAt: inv.LastSentAt, WorkflowID: inv.WorkflowID,
-		CreatedAt: inv.CreatedAt, AcceptedAt: inv.AcceptedAt, UndeliverableReason: inv.UndeliverableReason}
+		CreatedAt: inv.CreatedAt, AcceptedAt: inv.AcceptedAt, UndeliverableReason: inv.UndeliverableReason, DeclinedAt: inv.DeclinedAt}
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -42,6 +42,9 @@ type Server struct {
 	// ResendInterval is the least time between two resends of one
 	// invitation (0: no limit).
 	ResendInterval time.Duration
+	// TemplateTestRate is how many template test sends one API key may
+	// make (TEMPLATE_TEST_RATE; zero: DefaultTemplateTestRate).
+	TemplateTestRate portal.Rate
 	// SenderAllowList holds the from addresses a help center may set.
 	SenderAllowList portal.SenderAllowList
 	// Outbox enables GET /dev/outbox (development mail driver only).

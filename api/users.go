@@ -27,11 +27,21 @@ type userView struct {
 	Status     portal.AccessStatus `json:"status"`
 	InvitedAt  *time.Time          `json:"invited_at"`
 	AcceptedAt *time.Time          `json:"accepted_at"`
+	// The latest email the user's invitation or sign-up sent: its kind,
+	// its state (store.EmailLog.State) and when it was sent; null when
+	// none was.
+	LastEmailKind  *portal.EmailKind `json:"last_email_kind"`
+	LastEmailState *string           `json:"last_email_state"`
+	LastEmailAt    *time.Time        `json:"last_email_at"`
 }
 
 func viewUser(u *store.PortalUser) userView {
-	return userView{ID: u.AccountID, ContactID: u.ContactID, Email: u.Email, Name: u.Name, Status: u.Status,
+	v := userView{ID: u.AccountID, ContactID: u.ContactID, Email: u.Email, Name: u.Name, Status: u.Status,
 		InvitedAt: u.InvitedAt, AcceptedAt: u.AcceptedAt}
+	if state := u.LastEmail.State(); state != "" {
+		v.LastEmailKind, v.LastEmailState, v.LastEmailAt = u.LastEmail.Kind, &state, u.LastEmail.At
+	}
+	return v
 }
 
 func (s *Server) listUsers(c *gin.Context) {
@@ -79,9 +89,15 @@ func (s *Server) exportUsers(c *gin.Context) {
 		s.internal(c, err)
 		return
 	}
-	w := s.startCSV(c, hc.Slug+"-portal-users.csv", "email", "name", "status", "invited_at", "accepted_at", "last_sent_at", "send_count")
+	w := s.startCSV(c, hc.Slug+"-portal-users.csv", "email", "name", "status", "invited_at", "accepted_at", "last_sent_at", "send_count",
+		"last_email_kind", "last_email_state", "last_email_at", "declined_at")
 	err := s.Store.EachExportUser(c.Request.Context(), hc.ID, ids, func(u store.ExportUser) error {
-		return w.row(u.Email, u.Name, u.Status, csvTime(u.InvitedAt), csvTime(u.AcceptedAt), csvTime(u.LastSentAt), strconv.Itoa(u.SendCount))
+		var kind string
+		if u.LastEmail.Kind != nil {
+			kind = string(*u.LastEmail.Kind)
+		}
+		return w.row(u.Email, u.Name, u.Status, csvTime(u.InvitedAt), csvTime(u.AcceptedAt), csvTime(u.LastSentAt), strconv.Itoa(u.SendCount),
+			kind, u.LastEmail.State(), csvTime(u.LastEmail.At), csvTime(u.DeclinedAt))
 	})
 	w.finish(err)
 }

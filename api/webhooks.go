@@ -221,15 +221,25 @@ func (s *Server) recordMailgunEvent(ctx context.Context, ev mailgunEventData, de
 	return webhookOutcome{}, true
 }
 
-// signalDeliveryFailed tells the invitation an email belonged to that its
-// address bounced or complained. A workflow that already closed needs
-// nothing; sign-ups and resets keep only the record and the suppression.
+// signalDeliveryFailed tells the invitation, sign-up or password reset an
+// email belonged to that its address bounced or complained: the
+// invitation and a sign-up still waiting for its link close as
+// undeliverable, a reset sends no more links. A workflow that already
+// closed needs nothing (the suppression keeps later ones from sending);
+// other workflows' emails are notices, kept only on record.
 func (s *Server) signalDeliveryFailed(ctx context.Context, e *store.EmailLog, reason portal.UndeliverableReason) error {
-	if e.WorkflowID == nil || e.InvitationID == nil || !strings.HasPrefix(*e.WorkflowID, "invitation/") {
+	if e.WorkflowID == nil {
 		return nil
 	}
-	err := s.Temporal.SignalWorkflow(ctx, *e.WorkflowID, "", workflows.DeliveryFailedSignal,
-		workflows.DeliveryFailed{InvitationID: *e.InvitationID, EmailKey: e.IdempotencyKey, Reason: reason})
+	signal := workflows.DeliveryFailed{EmailKey: e.IdempotencyKey, Reason: reason}
+	switch {
+	case strings.HasPrefix(*e.WorkflowID, "invitation/") && e.InvitationID != nil:
+		signal.InvitationID = *e.InvitationID
+	case strings.HasPrefix(*e.WorkflowID, "signup/"), strings.HasPrefix(*e.WorkflowID, "password-reset/"):
+	default:
+		return nil
+	}
+	err := s.Temporal.SignalWorkflow(ctx, *e.WorkflowID, "", workflows.DeliveryFailedSignal, signal)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return nil

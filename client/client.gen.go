@@ -479,9 +479,10 @@ func (e HelpCenterNotFoundErrorErrorCode) Valid() bool {
 
 // Defines values for HelpCenterRefusedErrorErrorCode.
 const (
-	HelpCenterRefusedErrorErrorCodeInvalidField     HelpCenterRefusedErrorErrorCode = "invalid_field"
-	HelpCenterRefusedErrorErrorCodeInvalidText      HelpCenterRefusedErrorErrorCode = "invalid_text"
-	HelpCenterRefusedErrorErrorCodeSenderNotAllowed HelpCenterRefusedErrorErrorCode = "sender_not_allowed"
+	HelpCenterRefusedErrorErrorCodeInvalidField       HelpCenterRefusedErrorErrorCode = "invalid_field"
+	HelpCenterRefusedErrorErrorCodeInvalidText        HelpCenterRefusedErrorErrorCode = "invalid_text"
+	HelpCenterRefusedErrorErrorCodeSenderNotAllowed   HelpCenterRefusedErrorErrorCode = "sender_not_allowed"
+	HelpCenterRefusedErrorErrorCodeUnknownPlaceholder HelpCenterRefusedErrorErrorCode = "unknown_placeholder"
 )
 
 // Valid indicates whether the value is a known member of the HelpCenterRefusedErrorErrorCode enum.
@@ -492,6 +493,8 @@ func (e HelpCenterRefusedErrorErrorCode) Valid() bool {
 	case HelpCenterRefusedErrorErrorCodeInvalidText:
 		return true
 	case HelpCenterRefusedErrorErrorCodeSenderNotAllowed:
+		return true
+	case HelpCenterRefusedErrorErrorCodeUnknownPlaceholder:
 		return true
 	default:
 		return false
@@ -735,6 +738,42 @@ func (e NotWaitingErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for PortalUserLastEmailState.
+const (
+	PortalUserLastEmailStateBounced     PortalUserLastEmailState = "bounced"
+	PortalUserLastEmailStateComplained  PortalUserLastEmailState = "complained"
+	PortalUserLastEmailStateDeferred    PortalUserLastEmailState = "deferred"
+	PortalUserLastEmailStateDelivered   PortalUserLastEmailState = "delivered"
+	PortalUserLastEmailStateFailed      PortalUserLastEmailState = "failed"
+	PortalUserLastEmailStateSending     PortalUserLastEmailState = "sending"
+	PortalUserLastEmailStateSent        PortalUserLastEmailState = "sent"
+	PortalUserLastEmailStateUnconfirmed PortalUserLastEmailState = "unconfirmed"
+)
+
+// Valid indicates whether the value is a known member of the PortalUserLastEmailState enum.
+func (e PortalUserLastEmailState) Valid() bool {
+	switch e {
+	case PortalUserLastEmailStateBounced:
+		return true
+	case PortalUserLastEmailStateComplained:
+		return true
+	case PortalUserLastEmailStateDeferred:
+		return true
+	case PortalUserLastEmailStateDelivered:
+		return true
+	case PortalUserLastEmailStateFailed:
+		return true
+	case PortalUserLastEmailStateSending:
+		return true
+	case PortalUserLastEmailStateSent:
+		return true
+	case PortalUserLastEmailStateUnconfirmed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessStatus.
 const (
 	ReadinessStatusOk          ReadinessStatus = "ok"
@@ -906,6 +945,27 @@ func (e SuppressionNotFoundErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for TemplateRefusedErrorErrorCode.
+const (
+	TemplateRefusedErrorErrorCodeInvalidField       TemplateRefusedErrorErrorCode = "invalid_field"
+	TemplateRefusedErrorErrorCodeInvalidText        TemplateRefusedErrorErrorCode = "invalid_text"
+	TemplateRefusedErrorErrorCodeUnknownPlaceholder TemplateRefusedErrorErrorCode = "unknown_placeholder"
+)
+
+// Valid indicates whether the value is a known member of the TemplateRefusedErrorErrorCode enum.
+func (e TemplateRefusedErrorErrorCode) Valid() bool {
+	switch e {
+	case TemplateRefusedErrorErrorCodeInvalidField:
+		return true
+	case TemplateRefusedErrorErrorCodeInvalidText:
+		return true
+	case TemplateRefusedErrorErrorCodeUnknownPlaceholder:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TemporalUnavailableErrorErrorCode.
 const (
 	TemporalUnavailableErrorErrorCodeTemporalUnavailable TemporalUnavailableErrorErrorCode = "temporal_unavailable"
@@ -915,6 +975,30 @@ const (
 func (e TemporalUnavailableErrorErrorCode) Valid() bool {
 	switch e {
 	case TemporalUnavailableErrorErrorCodeTemporalUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TestSendRefusedErrorErrorCode.
+const (
+	TestSendRefusedErrorErrorCodeApiKeyWithoutEmail TestSendRefusedErrorErrorCode = "api_key_without_email"
+	TestSendRefusedErrorErrorCodeInvalidField       TestSendRefusedErrorErrorCode = "invalid_field"
+	TestSendRefusedErrorErrorCodeInvalidText        TestSendRefusedErrorErrorCode = "invalid_text"
+	TestSendRefusedErrorErrorCodeUnknownPlaceholder TestSendRefusedErrorErrorCode = "unknown_placeholder"
+)
+
+// Valid indicates whether the value is a known member of the TestSendRefusedErrorErrorCode enum.
+func (e TestSendRefusedErrorErrorCode) Valid() bool {
+	switch e {
+	case TestSendRefusedErrorErrorCodeApiKeyWithoutEmail:
+		return true
+	case TestSendRefusedErrorErrorCodeInvalidField:
+		return true
+	case TestSendRefusedErrorErrorCodeInvalidText:
+		return true
+	case TestSendRefusedErrorErrorCodeUnknownPlaceholder:
 		return true
 	default:
 		return false
@@ -951,6 +1035,21 @@ const (
 func (e TooLargeErrorErrorCode) Valid() bool {
 	switch e {
 	case BodyTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TooManyTestSendsErrorErrorCode.
+const (
+	TooManyTestSends TooManyTestSendsErrorErrorCode = "too_many_test_sends"
+)
+
+// Valid indicates whether the value is a known member of the TooManyTestSendsErrorErrorCode enum.
+func (e TooManyTestSendsErrorErrorCode) Valid() bool {
+	switch e {
+	case TooManyTestSends:
 		return true
 	default:
 		return false
@@ -1155,9 +1254,12 @@ func (e PostWebhooksMailgun200JSONResponseBodyStatus) Valid() bool {
 // APIKey defines model for APIKey.
 type APIKey struct {
 	// Bootstrap The key PORTAL_ADMIN_API_KEY configures
-	Bootstrap bool                         `json:"bootstrap"`
-	CreatedAt time.Time                    `json:"created_at"`
-	CreatedBy nullable.Nullable[int64]     `json:"created_by"`
+	Bootstrap bool                     `json:"bootstrap"`
+	CreatedAt time.Time                `json:"created_at"`
+	CreatedBy nullable.Nullable[int64] `json:"created_by"`
+
+	// Email The key holder's address, where template test sends go; null for none
+	Email     nullable.Nullable[string]    `json:"email"`
 	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// HelpCenters Empty means every help center
@@ -1503,9 +1605,16 @@ type EmailDelivery string
 // EmailStatus defines model for Email.Status.
 type EmailStatus string
 
-// EmailTemplate Go templates with {{.HelpCenter}}, {{.Name}}, {{.Email}}, {{.Link}} (required in body), {{.PortalURL}}, {{.ExpiresAt}}
+// EmailTemplate The invitation email as plain text in four parts. Each part may hold the placeholders {{help_center}}, {{name}} (the contact's name, or "there"), {{email}} and {{expires_at}}, and nothing else: any other {{...}} is refused with 422 unknown_placeholder. The acceptance link is never written by the admin: the layout puts it in the button (labelled button_label) and in the text part. Everything is HTML-escaped.
 type EmailTemplate struct {
-	Body    string `json:"body"`
+	// ButtonLabel One line: the text of the button that carries the link
+	ButtonLabel string `json:"button_label"`
+
+	// Heading One line: the email's title
+	Heading    string   `json:"heading"`
+	Paragraphs []string `json:"paragraphs"`
+
+	// Subject One line
 	Subject string `json:"subject"`
 }
 
@@ -1552,7 +1661,7 @@ type HelpCenter struct {
 	// CustomEmailTemplate false while the default template applies
 	CustomEmailTemplate bool `json:"custom_email_template"`
 
-	// EmailTemplate Go templates with {{.HelpCenter}}, {{.Name}}, {{.Email}}, {{.Link}} (required in body), {{.PortalURL}}, {{.ExpiresAt}}
+	// EmailTemplate The invitation email as plain text in four parts. Each part may hold the placeholders {{help_center}}, {{name}} (the contact's name, or "there"), {{email}} and {{expires_at}}, and nothing else: any other {{...}} is refused with 422 unknown_placeholder. The acceptance link is never written by the admin: the layout puts it in the button (labelled button_label) and in the text part. Everything is HTML-escaped.
 	EmailTemplate EmailTemplate `json:"email_template"`
 	InvitePolicy  InvitePolicy  `json:"invite_policy"`
 	Name          string        `json:"name"`
@@ -1690,6 +1799,9 @@ type Invitation struct {
 	ContactId  int64                        `json:"contact_id"`
 	CreatedAt  time.Time                    `json:"created_at"`
 
+	// DeclinedAt When the contact declined through this invitation's link (absent unless they did)
+	DeclinedAt *time.Time `json:"declined_at,omitempty"`
+
 	// Emails Delivery history (GET of one invitation)
 	Emails     *[]Email                     `json:"emails,omitempty"`
 	ExpiresAt  nullable.Nullable[time.Time] `json:"expires_at"`
@@ -1768,9 +1880,12 @@ type MailProviderErrorErrorCode string
 // NewAPIKey A new key with its secret, shown this once (only its hash is stored)
 type NewAPIKey struct {
 	// Bootstrap The key PORTAL_ADMIN_API_KEY configures
-	Bootstrap bool                         `json:"bootstrap"`
-	CreatedAt time.Time                    `json:"created_at"`
-	CreatedBy nullable.Nullable[int64]     `json:"created_by"`
+	Bootstrap bool                     `json:"bootstrap"`
+	CreatedAt time.Time                `json:"created_at"`
+	CreatedBy nullable.Nullable[int64] `json:"created_by"`
+
+	// Email The key holder's address, where template test sends go; null for none
+	Email     nullable.Nullable[string]    `json:"email"`
 	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// HelpCenters Empty means every help center
@@ -1820,9 +1935,21 @@ type PortalUser struct {
 	Email      string                       `json:"email"`
 	Id         int64                        `json:"id"`
 	InvitedAt  nullable.Nullable[time.Time] `json:"invited_at"`
-	Name       string                       `json:"name"`
-	Status     AccessStatus                 `json:"status"`
+
+	// LastEmailAt When that email was sent
+	LastEmailAt nullable.Nullable[time.Time] `json:"last_email_at,omitempty"`
+
+	// LastEmailKind Kind of the latest email the user's invitation or sign-up sent (invite, reminder, welcome, signup_verify...); null when none was
+	LastEmailKind nullable.Nullable[string] `json:"last_email_kind,omitempty"`
+
+	// LastEmailState What became of that email: the provider's latest news of it (complained, bounced, delivered, deferred), else how its send ended (sent; failed: the provider refused it; unconfirmed) or sending
+	LastEmailState nullable.Nullable[PortalUserLastEmailState] `json:"last_email_state,omitempty"`
+	Name           string                                      `json:"name"`
+	Status         AccessStatus                                `json:"status"`
 }
+
+// PortalUserLastEmailState What became of that email: the provider's latest news of it (complained, bounced, delivered, deferred), else how its send ended (sent; failed: the provider refused it; unconfirmed) or sending
+type PortalUserLastEmailState string
 
 // PortalUserList defines model for PortalUserList.
 type PortalUserList struct {
@@ -1948,6 +2075,51 @@ type SuppressionNotFoundError struct {
 // SuppressionNotFoundErrorErrorCode defines model for SuppressionNotFoundError.Error.Code.
 type SuppressionNotFoundErrorErrorCode string
 
+// TemplatePreview defines model for TemplatePreview.
+type TemplatePreview struct {
+	// Html The HTML part
+	Html    string `json:"html"`
+	Subject string `json:"subject"`
+
+	// Text The plain-text part
+	Text string `json:"text"`
+}
+
+// TemplateRefusedError defines model for TemplateRefusedError.
+type TemplateRefusedError struct {
+	Error struct {
+		Code    TemplateRefusedErrorErrorCode `json:"code"`
+		Field   *string                       `json:"field,omitempty"`
+		Message string                        `json:"message"`
+
+		// Rule The keyword of this document that a refused field breaks (type, nullable, required, properties for a field the document does not name, maxLength, minimum, enum, pattern...), when the check of requests against this document refused it
+		Rule *Rule `json:"rule,omitempty"`
+	} `json:"error"`
+}
+
+// TemplateRefusedErrorErrorCode defines model for TemplateRefusedError.Error.Code.
+type TemplateRefusedErrorErrorCode string
+
+// TemplateRequest defines model for TemplateRequest.
+type TemplateRequest struct {
+	// EmailTemplate A draft to render; absent or null, the help center's saved template (or the default)
+	EmailTemplate nullable.Nullable[EmailTemplate] `json:"email_template,omitempty"`
+
+	// Reminder Render the reminder (subject starts with "Reminder: "); preview only
+	Reminder *bool `json:"reminder,omitempty"`
+}
+
+// TemplateTestSend defines model for TemplateTestSend.
+type TemplateTestSend struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id The test send; its workflow is email-template-test/{id}
+	Id string `json:"id"`
+
+	// To The calling key's recorded address
+	To string `json:"to"`
+}
+
 // TemporalUnavailableError defines model for TemporalUnavailableError.
 type TemporalUnavailableError struct {
 	Error struct {
@@ -1958,6 +2130,21 @@ type TemporalUnavailableError struct {
 
 // TemporalUnavailableErrorErrorCode defines model for TemporalUnavailableError.Error.Code.
 type TemporalUnavailableErrorErrorCode string
+
+// TestSendRefusedError defines model for TestSendRefusedError.
+type TestSendRefusedError struct {
+	Error struct {
+		Code    TestSendRefusedErrorErrorCode `json:"code"`
+		Field   *string                       `json:"field,omitempty"`
+		Message string                        `json:"message"`
+
+		// Rule The keyword of this document that a refused field breaks (type, nullable, required, properties for a field the document does not name, maxLength, minimum, enum, pattern...), when the check of requests against this document refused it
+		Rule *Rule `json:"rule,omitempty"`
+	} `json:"error"`
+}
+
+// TestSendRefusedErrorErrorCode defines model for TestSendRefusedError.Error.Code.
+type TestSendRefusedErrorErrorCode string
 
 // Ticket defines model for Ticket.
 type Ticket struct {
@@ -1991,6 +2178,17 @@ type TooLargeError struct {
 
 // TooLargeErrorErrorCode defines model for TooLargeError.Error.Code.
 type TooLargeErrorErrorCode string
+
+// TooManyTestSendsError defines model for TooManyTestSendsError.
+type TooManyTestSendsError struct {
+	Error struct {
+		Code    TooManyTestSendsErrorErrorCode `json:"code"`
+		Message string                         `json:"message"`
+	} `json:"error"`
+}
+
+// TooManyTestSendsErrorErrorCode defines model for TooManyTestSendsError.Error.Code.
+type TooManyTestSendsErrorErrorCode string
 
 // UnauthorizedError defines model for UnauthorizedError.
 type UnauthorizedError struct {
@@ -2134,6 +2332,9 @@ type ListAPIKeysParams struct {
 
 // CreateAPIKeyJSONBody defines parameters for CreateAPIKey.
 type CreateAPIKeyJSONBody struct {
+	// Email The key holder's address: where the email template test sends of this key go
+	Email *openapi_types.Email `json:"email,omitempty"`
+
 	// ExpiresAt After this the key gets 401
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 
@@ -2515,6 +2716,12 @@ type CreateHelpCenterJSONRequestBody CreateHelpCenterJSONBody
 // UpdateHelpCenterJSONRequestBody defines body for UpdateHelpCenter for application/json ContentType.
 type UpdateHelpCenterJSONRequestBody UpdateHelpCenterJSONBody
 
+// PreviewEmailTemplateJSONRequestBody defines body for PreviewEmailTemplate for application/json ContentType.
+type PreviewEmailTemplateJSONRequestBody = TemplateRequest
+
+// SendTestEmailTemplateJSONRequestBody defines body for SendTestEmailTemplate for application/json ContentType.
+type SendTestEmailTemplateJSONRequestBody = TemplateRequest
+
 // CreateInvitationJSONRequestBody defines body for CreateInvitation for application/json ContentType.
 type CreateInvitationJSONRequestBody CreateInvitationJSONBody
 
@@ -2839,6 +3046,25 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/contacts/import (the `ImportContacts` operationId).
 	ImportContactsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EraseContact Erase a contact and their portal accounts for good (admin, unscoped key)
+	//
+	// The right to erasure. One transaction removes the contact, their
+	// portal accounts in every help center (access, sessions, passwords,
+	// reset links), their invitations and sign-ups with their links,
+	// declines, email changes, every email log and outbox entry to
+	// their addresses, suppressions of those addresses and pending
+	// forgot-password requests; their tickets stay with the help center
+	// without a requester; and it records a contact.erased audit event
+	// naming the contact by id only. Then the contact's running
+	// workflows (pending invitations, sign-ups, password resets, email
+	// changes) are cancelled; the sweeper completes that if this request
+	// can't. Workflow histories hold ids, never an address or a name,
+	// so nothing of the person is left. The contact is gone: a second
+	// DELETE, like any request for it, answers 404.
+	//
+	// Corresponds with DELETE /api/v1/contacts/{id} (the `EraseContact` operationId).
+	EraseContact(ctx context.Context, id ContactId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetContact Get a contact
 	//
 	// Corresponds with GET /api/v1/contacts/{id} (the `GetContact` operationId).
@@ -2968,6 +3194,42 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/v1/help-centers/{slug} (the `UpdateHelpCenter` operationId).
 	UpdateHelpCenter(ctx context.Context, slug Slug, body UpdateHelpCenterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreviewEmailTemplateWithBody Render the invitation template (the saved one, or a draft) with sample data; sends nothing
+	//
+	// The sample is the help center's own name, a contact named Ada Lovelace (ada@example.com), an expiry as the invite policy would set it now, and links that carry no token. A draft is checked as saving checks it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/preview (the `PreviewEmailTemplate` operationId).
+	PreviewEmailTemplateWithBody(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewEmailTemplate Render the invitation template (the saved one, or a draft) with sample data; sends nothing
+	//
+	// The sample is the help center's own name, a contact named Ada Lovelace (ada@example.com), an expiry as the invite policy would set it now, and links that carry no token. A draft is checked as saving checks it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/preview (the `PreviewEmailTemplate` operationId).
+	PreviewEmailTemplate(ctx context.Context, slug Slug, body PreviewEmailTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendTestEmailTemplateWithBody Email the invitation template (the saved one, or a draft), with sample data, to the calling key's own address (admin)
+	//
+	// The address is the one recorded on the API key (`email` when the key was created); a key without one answers 422 api_key_without_email. The email goes through the invitations' mail path (the mail task queue, the email log, the provider; the outbox in development), from the help center's sender, with "[Test]" before the subject. Each key sends at most TEMPLATE_TEST_RATE (default 5 an hour).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/send-test (the `SendTestEmailTemplate` operationId).
+	SendTestEmailTemplateWithBody(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendTestEmailTemplate Email the invitation template (the saved one, or a draft), with sample data, to the calling key's own address (admin)
+	//
+	// The address is the one recorded on the API key (`email` when the key was created); a key without one answers 422 api_key_without_email. The email goes through the invitations' mail path (the mail task queue, the email log, the provider; the outbox in development), from the help center's sender, with "[Test]" before the subject. Each key sends at most TEMPLATE_TEST_RATE (default 5 an hour).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/send-test (the `SendTestEmailTemplate` operationId).
+	SendTestEmailTemplate(ctx context.Context, slug Slug, body SendTestEmailTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListInvitations List a help center's invitations, newest first
 	//
 	// Corresponds with GET /api/v1/help-centers/{slug}/invitations (the `ListInvitations` operationId).
@@ -3064,7 +3326,11 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/help-centers/{slug}/users/deactivate (the `DeactivateUsers` operationId).
 	DeactivateUsers(ctx context.Context, slug Slug, body DeactivateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ExportUsers Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count)
+	// ExportUsers Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count, last_email_kind, last_email_state, last_email_at, declined_at)
+	//
+	// One row per portal user of the help center, then one per contact who declined its invitations and holds no access
+	// to it (status declined, with declined_at). last_email_* describe the latest email the contact's invitation or
+	// sign-up sent, as in the user list.
 	//
 	// Corresponds with GET /api/v1/help-centers/{slug}/users/export.csv (the `ExportUsers` operationId).
 	ExportUsers(ctx context.Context, slug Slug, params *ExportUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3474,6 +3740,35 @@ func (c *Client) ImportContactsWithBody(ctx context.Context, contentType string,
 	return c.Client.Do(req)
 }
 
+// EraseContact Erase a contact and their portal accounts for good (admin, unscoped key)
+//
+// The right to erasure. One transaction removes the contact, their
+// portal accounts in every help center (access, sessions, passwords,
+// reset links), their invitations and sign-ups with their links,
+// declines, email changes, every email log and outbox entry to
+// their addresses, suppressions of those addresses and pending
+// forgot-password requests; their tickets stay with the help center
+// without a requester; and it records a contact.erased audit event
+// naming the contact by id only. Then the contact's running
+// workflows (pending invitations, sign-ups, password resets, email
+// changes) are cancelled; the sweeper completes that if this request
+// can't. Workflow histories hold ids, never an address or a name,
+// so nothing of the person is left. The contact is gone: a second
+// DELETE, like any request for it, answers 404.
+//
+// Corresponds with DELETE /api/v1/contacts/{id} (the `EraseContact` operationId).
+func (c *Client) EraseContact(ctx context.Context, id ContactId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEraseContactRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetContact Get a contact
 //
 // Corresponds with GET /api/v1/contacts/{id} (the `GetContact` operationId).
@@ -3753,6 +4048,82 @@ func (c *Client) UpdateHelpCenter(ctx context.Context, slug Slug, body UpdateHel
 	return c.Client.Do(req)
 }
 
+// PreviewEmailTemplateWithBody Render the invitation template (the saved one, or a draft) with sample data; sends nothing
+//
+// The sample is the help center's own name, a contact named Ada Lovelace (ada@example.com), an expiry as the invite policy would set it now, and links that carry no token. A draft is checked as saving checks it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/preview (the `PreviewEmailTemplate` operationId).
+func (c *Client) PreviewEmailTemplateWithBody(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewEmailTemplateRequestWithBody(c.Server, slug, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewEmailTemplate Render the invitation template (the saved one, or a draft) with sample data; sends nothing
+//
+// The sample is the help center's own name, a contact named Ada Lovelace (ada@example.com), an expiry as the invite policy would set it now, and links that carry no token. A draft is checked as saving checks it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/preview (the `PreviewEmailTemplate` operationId).
+func (c *Client) PreviewEmailTemplate(ctx context.Context, slug Slug, body PreviewEmailTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewEmailTemplateRequest(c.Server, slug, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendTestEmailTemplateWithBody Email the invitation template (the saved one, or a draft), with sample data, to the calling key's own address (admin)
+//
+// The address is the one recorded on the API key (`email` when the key was created); a key without one answers 422 api_key_without_email. The email goes through the invitations' mail path (the mail task queue, the email log, the provider; the outbox in development), from the help center's sender, with "[Test]" before the subject. Each key sends at most TEMPLATE_TEST_RATE (default 5 an hour).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/send-test (the `SendTestEmailTemplate` operationId).
+func (c *Client) SendTestEmailTemplateWithBody(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendTestEmailTemplateRequestWithBody(c.Server, slug, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendTestEmailTemplate Email the invitation template (the saved one, or a draft), with sample data, to the calling key's own address (admin)
+//
+// The address is the one recorded on the API key (`email` when the key was created); a key without one answers 422 api_key_without_email. The email goes through the invitations' mail path (the mail task queue, the email log, the provider; the outbox in development), from the help center's sender, with "[Test]" before the subject. Each key sends at most TEMPLATE_TEST_RATE (default 5 an hour).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/send-test (the `SendTestEmailTemplate` operationId).
+func (c *Client) SendTestEmailTemplate(ctx context.Context, slug Slug, body SendTestEmailTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendTestEmailTemplateRequest(c.Server, slug, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListInvitations List a help center's invitations, newest first
 //
 // Corresponds with GET /api/v1/help-centers/{slug}/invitations (the `ListInvitations` operationId).
@@ -3949,7 +4320,11 @@ func (c *Client) DeactivateUsers(ctx context.Context, slug Slug, body Deactivate
 	return c.Client.Do(req)
 }
 
-// ExportUsers Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count)
+// ExportUsers Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count, last_email_kind, last_email_state, last_email_at, declined_at)
+//
+// One row per portal user of the help center, then one per contact who declined its invitations and holds no access
+// to it (status declined, with declined_at). last_email_* describe the latest email the contact's invitation or
+// sign-up sent, as in the user list.
 //
 // Corresponds with GET /api/v1/help-centers/{slug}/users/export.csv (the `ExportUsers` operationId).
 func (c *Client) ExportUsers(ctx context.Context, slug Slug, params *ExportUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5066,6 +5441,40 @@ func NewImportContactsRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
+// NewEraseContactRequest constructs an http.Request for the EraseContact method
+func NewEraseContactRequest(server string, id ContactId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contacts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetContactRequest constructs an http.Request for the GetContact method
 func NewGetContactRequest(server string, id ContactId) (*http.Request, error) {
 	var err error
@@ -5512,6 +5921,100 @@ func NewUpdateHelpCenterRequestWithBody(server string, slug Slug, contentType st
 	}
 
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPreviewEmailTemplateRequest calls the generic PreviewEmailTemplate builder with application/json body
+func NewPreviewEmailTemplateRequest(server string, slug Slug, body PreviewEmailTemplateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPreviewEmailTemplateRequestWithBody(server, slug, "application/json", bodyReader)
+}
+
+// NewPreviewEmailTemplateRequestWithBody constructs an http.Request for the PreviewEmailTemplate method, with any body, and a specified content type
+func NewPreviewEmailTemplateRequestWithBody(server string, slug Slug, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/help-centers/%s/email-templates/preview", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSendTestEmailTemplateRequest calls the generic SendTestEmailTemplate builder with application/json body
+func NewSendTestEmailTemplateRequest(server string, slug Slug, body SendTestEmailTemplateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendTestEmailTemplateRequestWithBody(server, slug, "application/json", bodyReader)
+}
+
+// NewSendTestEmailTemplateRequestWithBody constructs an http.Request for the SendTestEmailTemplate method, with any body, and a specified content type
+func NewSendTestEmailTemplateRequestWithBody(server string, slug Slug, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/help-centers/%s/email-templates/send-test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -6956,6 +7459,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/contacts/import (the `ImportContacts` operationId).
 	ImportContactsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportContactsResponse, error)
 
+	// EraseContactWithResponse Erase a contact and their portal accounts for good (admin, unscoped key)
+	//
+	// The right to erasure. One transaction removes the contact, their
+	// portal accounts in every help center (access, sessions, passwords,
+	// reset links), their invitations and sign-ups with their links,
+	// declines, email changes, every email log and outbox entry to
+	// their addresses, suppressions of those addresses and pending
+	// forgot-password requests; their tickets stay with the help center
+	// without a requester; and it records a contact.erased audit event
+	// naming the contact by id only. Then the contact's running
+	// workflows (pending invitations, sign-ups, password resets, email
+	// changes) are cancelled; the sweeper completes that if this request
+	// can't. Workflow histories hold ids, never an address or a name,
+	// so nothing of the person is left. The contact is gone: a second
+	// DELETE, like any request for it, answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/contacts/{id} (the `EraseContact` operationId).
+	EraseContactWithResponse(ctx context.Context, id ContactId, reqEditors ...RequestEditorFn) (*EraseContactResponse, error)
+
 	// GetContactWithResponse Get a contact
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7095,6 +7619,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/v1/help-centers/{slug} (the `UpdateHelpCenter` operationId).
 	UpdateHelpCenterWithResponse(ctx context.Context, slug Slug, body UpdateHelpCenterJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateHelpCenterResponse, error)
 
+	// PreviewEmailTemplateWithBodyWithResponse Render the invitation template (the saved one, or a draft) with sample data; sends nothing
+	//
+	// The sample is the help center's own name, a contact named Ada Lovelace (ada@example.com), an expiry as the invite policy would set it now, and links that carry no token. A draft is checked as saving checks it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/preview (the `PreviewEmailTemplate` operationId).
+	PreviewEmailTemplateWithBodyWithResponse(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewEmailTemplateResponse, error)
+
+	// PreviewEmailTemplateWithResponse Render the invitation template (the saved one, or a draft) with sample data; sends nothing
+	//
+	// The sample is the help center's own name, a contact named Ada Lovelace (ada@example.com), an expiry as the invite policy would set it now, and links that carry no token. A draft is checked as saving checks it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/preview (the `PreviewEmailTemplate` operationId).
+	PreviewEmailTemplateWithResponse(ctx context.Context, slug Slug, body PreviewEmailTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewEmailTemplateResponse, error)
+
+	// SendTestEmailTemplateWithBodyWithResponse Email the invitation template (the saved one, or a draft), with sample data, to the calling key's own address (admin)
+	//
+	// The address is the one recorded on the API key (`email` when the key was created); a key without one answers 422 api_key_without_email. The email goes through the invitations' mail path (the mail task queue, the email log, the provider; the outbox in development), from the help center's sender, with "[Test]" before the subject. Each key sends at most TEMPLATE_TEST_RATE (default 5 an hour).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/send-test (the `SendTestEmailTemplate` operationId).
+	SendTestEmailTemplateWithBodyWithResponse(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendTestEmailTemplateResponse, error)
+
+	// SendTestEmailTemplateWithResponse Email the invitation template (the saved one, or a draft), with sample data, to the calling key's own address (admin)
+	//
+	// The address is the one recorded on the API key (`email` when the key was created); a key without one answers 422 api_key_without_email. The email goes through the invitations' mail path (the mail task queue, the email log, the provider; the outbox in development), from the help center's sender, with "[Test]" before the subject. Each key sends at most TEMPLATE_TEST_RATE (default 5 an hour).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/send-test (the `SendTestEmailTemplate` operationId).
+	SendTestEmailTemplateWithResponse(ctx context.Context, slug Slug, body SendTestEmailTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*SendTestEmailTemplateResponse, error)
+
 	// ListInvitationsWithResponse List a help center's invitations, newest first
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7195,7 +7755,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/help-centers/{slug}/users/deactivate (the `DeactivateUsers` operationId).
 	DeactivateUsersWithResponse(ctx context.Context, slug Slug, body DeactivateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*DeactivateUsersResponse, error)
 
-	// ExportUsersWithResponse Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count)
+	// ExportUsersWithResponse Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count, last_email_kind, last_email_state, last_email_at, declined_at)
+	//
+	// One row per portal user of the help center, then one per contact who declined its invitations and holds no access
+	// to it (status declined, with declined_at). last_email_* describe the latest email the contact's invitation or
+	// sign-up sent, as in the user list.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8278,6 +8842,75 @@ func (r ImportContactsResponse) ContentType() string {
 	return ""
 }
 
+// EraseContactResponse401Headers the declared response headers of an HTTP 401 response for EraseContact
+type EraseContactResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type EraseContactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ContactNotFound
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EraseContactResponse401Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EraseContactResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EraseContactResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EraseContactResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EraseContactResponse) GetJSON404() *ContactNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r EraseContactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EraseContactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EraseContactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EraseContactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetContactResponse401Headers the declared response headers of an HTTP 401 response for GetContact
 type GetContactResponse401Headers struct {
 	WWWAuthenticate *string
@@ -9123,6 +9756,214 @@ func (r UpdateHelpCenterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateHelpCenterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreviewEmailTemplateResponse401Headers the declared response headers of an HTTP 401 response for PreviewEmailTemplate
+type PreviewEmailTemplateResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type PreviewEmailTemplateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TemplatePreview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *HelpCenterNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *TemplateRefusedError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PreviewEmailTemplateResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewEmailTemplateResponse) GetJSON200() *TemplatePreview {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreviewEmailTemplateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PreviewEmailTemplateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PreviewEmailTemplateResponse) GetJSON404() *HelpCenterNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PreviewEmailTemplateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PreviewEmailTemplateResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PreviewEmailTemplateResponse) GetJSON422() *TemplateRefusedError {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewEmailTemplateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewEmailTemplateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewEmailTemplateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewEmailTemplateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendTestEmailTemplateResponse401Headers the declared response headers of an HTTP 401 response for SendTestEmailTemplate
+type SendTestEmailTemplateResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SendTestEmailTemplateResponse429Headers the declared response headers of an HTTP 429 response for SendTestEmailTemplate
+type SendTestEmailTemplateResponse429Headers struct {
+	RetryAfter *int
+}
+
+type SendTestEmailTemplateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *TemplateTestSend
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *HelpCenterNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *TestSendRefusedError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyTestSendsError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *TemporalUnavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SendTestEmailTemplateResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SendTestEmailTemplateResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r SendTestEmailTemplateResponse) GetJSON202() *TemplateTestSend {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendTestEmailTemplateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendTestEmailTemplateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendTestEmailTemplateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendTestEmailTemplateResponse) GetJSON404() *HelpCenterNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendTestEmailTemplateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r SendTestEmailTemplateResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SendTestEmailTemplateResponse) GetJSON422() *TestSendRefusedError {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SendTestEmailTemplateResponse) GetJSON429() *TooManyTestSendsError {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendTestEmailTemplateResponse) GetJSON503() *TemporalUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendTestEmailTemplateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendTestEmailTemplateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendTestEmailTemplateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendTestEmailTemplateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11374,6 +12215,33 @@ func (c *ClientWithResponses) ImportContactsWithBodyWithResponse(ctx context.Con
 	return ParseImportContactsResponse(rsp)
 }
 
+// EraseContactWithResponse Erase a contact and their portal accounts for good (admin, unscoped key)
+//
+// The right to erasure. One transaction removes the contact, their
+// portal accounts in every help center (access, sessions, passwords,
+// reset links), their invitations and sign-ups with their links,
+// declines, email changes, every email log and outbox entry to
+// their addresses, suppressions of those addresses and pending
+// forgot-password requests; their tickets stay with the help center
+// without a requester; and it records a contact.erased audit event
+// naming the contact by id only. Then the contact's running
+// workflows (pending invitations, sign-ups, password resets, email
+// changes) are cancelled; the sweeper completes that if this request
+// can't. Workflow histories hold ids, never an address or a name,
+// so nothing of the person is left. The contact is gone: a second
+// DELETE, like any request for it, answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/contacts/{id} (the `EraseContact` operationId).
+func (c *ClientWithResponses) EraseContactWithResponse(ctx context.Context, id ContactId, reqEditors ...RequestEditorFn) (*EraseContactResponse, error) {
+	rsp, err := c.EraseContact(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEraseContactResponse(rsp)
+}
+
 // GetContactWithResponse Get a contact
 //
 // Returns a wrapper object for the known response body format(s).
@@ -11603,6 +12471,66 @@ func (c *ClientWithResponses) UpdateHelpCenterWithResponse(ctx context.Context, 
 	return ParseUpdateHelpCenterResponse(rsp)
 }
 
+// PreviewEmailTemplateWithBodyWithResponse Render the invitation template (the saved one, or a draft) with sample data; sends nothing
+//
+// The sample is the help center's own name, a contact named Ada Lovelace (ada@example.com), an expiry as the invite policy would set it now, and links that carry no token. A draft is checked as saving checks it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/preview (the `PreviewEmailTemplate` operationId).
+func (c *ClientWithResponses) PreviewEmailTemplateWithBodyWithResponse(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewEmailTemplateResponse, error) {
+	rsp, err := c.PreviewEmailTemplateWithBody(ctx, slug, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewEmailTemplateResponse(rsp)
+}
+
+// PreviewEmailTemplateWithResponse Render the invitation template (the saved one, or a draft) with sample data; sends nothing
+//
+// The sample is the help center's own name, a contact named Ada Lovelace (ada@example.com), an expiry as the invite policy would set it now, and links that carry no token. A draft is checked as saving checks it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/preview (the `PreviewEmailTemplate` operationId).
+func (c *ClientWithResponses) PreviewEmailTemplateWithResponse(ctx context.Context, slug Slug, body PreviewEmailTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewEmailTemplateResponse, error) {
+	rsp, err := c.PreviewEmailTemplate(ctx, slug, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewEmailTemplateResponse(rsp)
+}
+
+// SendTestEmailTemplateWithBodyWithResponse Email the invitation template (the saved one, or a draft), with sample data, to the calling key's own address (admin)
+//
+// The address is the one recorded on the API key (`email` when the key was created); a key without one answers 422 api_key_without_email. The email goes through the invitations' mail path (the mail task queue, the email log, the provider; the outbox in development), from the help center's sender, with "[Test]" before the subject. Each key sends at most TEMPLATE_TEST_RATE (default 5 an hour).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/send-test (the `SendTestEmailTemplate` operationId).
+func (c *ClientWithResponses) SendTestEmailTemplateWithBodyWithResponse(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendTestEmailTemplateResponse, error) {
+	rsp, err := c.SendTestEmailTemplateWithBody(ctx, slug, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendTestEmailTemplateResponse(rsp)
+}
+
+// SendTestEmailTemplateWithResponse Email the invitation template (the saved one, or a draft), with sample data, to the calling key's own address (admin)
+//
+// The address is the one recorded on the API key (`email` when the key was created); a key without one answers 422 api_key_without_email. The email goes through the invitations' mail path (the mail task queue, the email log, the provider; the outbox in development), from the help center's sender, with "[Test]" before the subject. Each key sends at most TEMPLATE_TEST_RATE (default 5 an hour).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/email-templates/send-test (the `SendTestEmailTemplate` operationId).
+func (c *ClientWithResponses) SendTestEmailTemplateWithResponse(ctx context.Context, slug Slug, body SendTestEmailTemplateJSONRequestBody, reqEditors ...RequestEditorFn) (*SendTestEmailTemplateResponse, error) {
+	rsp, err := c.SendTestEmailTemplate(ctx, slug, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendTestEmailTemplateResponse(rsp)
+}
+
 // ListInvitationsWithResponse List a help center's invitations, newest first
 //
 // Returns a wrapper object for the known response body format(s).
@@ -11763,7 +12691,11 @@ func (c *ClientWithResponses) DeactivateUsersWithResponse(ctx context.Context, s
 	return ParseDeactivateUsersResponse(rsp)
 }
 
-// ExportUsersWithResponse Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count)
+// ExportUsersWithResponse Export portal users as CSV (email, name, status, invited_at, accepted_at, last_sent_at, send_count, last_email_kind, last_email_state, last_email_at, declined_at)
+//
+// One row per portal user of the help center, then one per contact who declined its invitations and holds no access
+// to it (status declined, with declined_at). last_email_* describe the latest email the contact's invitation or
+// sign-up sent, as in the user list.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -12875,6 +13807,69 @@ func ParseImportContactsResponse(rsp *http.Response) (*ImportContactsResponse, e
 	return response, nil
 }
 
+// ParseEraseContactResponse parses an HTTP response from a EraseContactWithResponse call
+func ParseEraseContactResponse(rsp *http.Response) (*EraseContactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EraseContactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ContactNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers EraseContactResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetContactResponse parses an HTTP response from a GetContactWithResponse call
 func ParseGetContactResponse(rsp *http.Response) (*GetContactResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13631,6 +14626,199 @@ func ParseUpdateHelpCenterResponse(rsp *http.Response) (*UpdateHelpCenterRespons
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreviewEmailTemplateResponse parses an HTTP response from a PreviewEmailTemplateWithResponse call
+func ParsePreviewEmailTemplateResponse(rsp *http.Response) (*PreviewEmailTemplateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewEmailTemplateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TemplatePreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest HelpCenterNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest TemplateRefusedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PreviewEmailTemplateResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendTestEmailTemplateResponse parses an HTTP response from a SendTestEmailTemplateWithResponse call
+func ParseSendTestEmailTemplateResponse(rsp *http.Response) (*SendTestEmailTemplateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendTestEmailTemplateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest TemplateTestSend
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest HelpCenterNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest TestSendRefusedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyTestSendsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest TemporalUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SendTestEmailTemplateResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SendTestEmailTemplateResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -84,6 +84,10 @@ type Config struct {
 	RateLimitPerIP     string `env:"RATE_LIMIT_PER_IP, default=30/1m"`
 	RateLimitPerTarget string `env:"RATE_LIMIT_PER_TARGET, default=10/15m"`
 	perIP, perTarget   portal.Rate
+	// TemplateTestRate bounds the test sends of invitation templates one
+	// API key makes, as count/period.
+	TemplateTestRate string `env:"TEMPLATE_TEST_RATE, default=5/1h"`
+	templateTestRate portal.Rate
 	// TrustedProxies lists the proxies (CIDRs or addresses, comma
 	// separated) whose X-Forwarded-For names the client; from anyone else
 	// the header is ignored, since a client can write anything in it.
@@ -217,6 +221,9 @@ func (c *Config) validateLimits() error {
 	if c.perTarget, err = portal.ParseRate(c.RateLimitPerTarget); err != nil {
 		return fmt.Errorf("RATE_LIMIT_PER_TARGET: %w", err)
 	}
+	if c.templateTestRate, err = portal.ParseRate(c.TemplateTestRate); err != nil {
+		return fmt.Errorf("TEMPLATE_TEST_RATE: %w", err)
+	}
 	c.trustedProxies = nil
 	for _, v := range c.TrustedProxies {
 		v = strings.TrimSpace(v)
@@ -247,6 +254,9 @@ func (c *Config) validateLimits() error {
 
 // PerIP is RATE_LIMIT_PER_IP, parsed.
 func (c *Config) PerIP() portal.Rate { return c.perIP }
+
+// TemplateTestRatePerKey is TEMPLATE_TEST_RATE, parsed.
+func (c *Config) TemplateTestRatePerKey() portal.Rate { return c.templateTestRate }
 
 // PerTarget is RATE_LIMIT_PER_TARGET, parsed.
 func (c *Config) PerTarget() portal.Rate { return c.perTarget }

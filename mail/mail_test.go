@@ -34,22 +34,35 @@ func TestInviteRendersHelpCenterAndLinkAndEscapesHTML(t *testing.T) {
 }
 
 func TestCustomTemplateIsUsedAndValidated(t *testing.T) {
-	custom := portal.EmailTemplate{Subject: "Join {{.HelpCenter}}", Body: "Hi {{.Name}}: {{.Link}}"}
-	if err := ValidateTemplate(custom); err != nil {
-		t.Fatal(err)
-	}
-	m, err := Invite(&custom, Data{HelpCenter: "Acme", Name: "Bo", Link: "L"}, false)
-	if err != nil || m.Subject != "Join Acme" || m.Text != "Hi Bo: L" {
+	custom := portal.EmailTemplate{Subject: "Join {{help_center}}", Heading: "Hi {{ name }}", Paragraphs: []string{"Until {{expires_at}}."}, ButtonLabel: "Go"}
+	m, err := Invite(&custom, Data{HelpCenter: "Acme", Name: "Bo", Link: "L", ExpiresAt: "soon"}, false)
+	if err != nil || m.Subject != "Join Acme" || m.Text != "Hi Bo\n\nUntil soon.\n\nGo:\nL" {
 		t.Fatalf("%+v %v", m, err)
 	}
+	long := strings.Repeat("x", portal.TemplateParagraphMax+1)
 	for name, bad := range map[string]portal.EmailTemplate{
-		"no link":       {Subject: "s", Body: "no link here"},
-		"parse error":   {Subject: "s", Body: "{{.Link"},
-		"unknown field": {Subject: "{{.Nope}}", Body: "{{.Link}}"},
-		"empty subject": {Subject: " ", Body: "{{.Link}}"},
+		"unknown placeholder":  {Subject: "s", Heading: "h", Paragraphs: []string{"{{link}}"}, ButtonLabel: "b"},
+		"go template code":     {Subject: "{{.HelpCenter}}", Heading: "h", Paragraphs: []string{"p"}, ButtonLabel: "b"},
+		"unclosed":             {Subject: "s", Heading: "h {{name", Paragraphs: []string{"p"}, ButtonLabel: "b"},
+		"empty subject":        {Subject: " ", Heading: "h", Paragraphs: []string{"p"}, ButtonLabel: "b"},
+		"subject on two lines": {Subject: "a\nBcc: x@y", Heading: "h", Paragraphs: []string{"p"}, ButtonLabel: "b"},
+		"no paragraphs":        {Subject: "s", Heading: "h", ButtonLabel: "b"},
+		"long paragraph":       {Subject: "s", Heading: "h", Paragraphs: []string{long}, ButtonLabel: "b"},
+		"too many paragraphs":  {Subject: "s", Heading: "h", Paragraphs: make([]string, portal.TemplateParagraphsMax+1), ButtonLabel: "b"},
 	} {
-		if err := ValidateTemplate(bad); !errors.Is(err, ErrTemplate) {
+		_, err := Invite(&bad, Data{Link: "L"}, false)
+		var te *portal.TemplateError
+		if !errors.Is(err, ErrTemplate) || !errors.As(err, &te) {
 			t.Errorf("%s: want ErrTemplate, got %v", name, err)
 		}
+	}
+}
+
+// A name that looks like a placeholder stays text: values are never
+// expanded again.
+func TestPlaceholderValuesAreNotExpandedAgain(t *testing.T) {
+	m, err := Invite(nil, Data{HelpCenter: "Acme", Name: "{{email}}", Email: "a@x.io", Link: "L"}, false)
+	if err != nil || !strings.Contains(m.Text, "Hello {{email}},") {
+		t.Fatalf("%v %q", err, m.Text)
 	}
 }

@@ -2,7 +2,6 @@ package mail
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"strconv"
@@ -24,27 +23,14 @@ type Data struct {
 	// ValidFor is how long a link works, in words ("1 hour").
 	ValidFor string
 	// DeclineLink, on an invitation or reminder, lets the contact say
-	// they don't want to join; it is added below any template's body.
+	// they don't want to join; the layout adds it below the button.
 	DeclineLink string
 	// NewEmail is, in the notice to an old address, the address that
 	// replaced it, partly masked; empty when the address was removed.
 	NewEmail string
 }
 
-// DefaultInvite is the invitation template that ships with the product.
-var DefaultInvite = portal.EmailTemplate{
-	Subject: "You're invited to the {{.HelpCenter}} help center",
-	Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
-
-{{.HelpCenter}} has invited you to its help center, where you can submit requests and follow their progress.
-
-To accept, open this link and choose a password:
-{{.Link}}
-
-The link is valid until {{.ExpiresAt}}. If you did not expect this invitation, you can ignore this email.`,
-}
-
-var welcome = portal.EmailTemplate{
+var welcome = notice{
 	Subject: "Welcome to the {{.HelpCenter}} help center",
 	Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
 
@@ -53,7 +39,7 @@ Your {{.HelpCenter}} help center account is active. Log in with {{.Email}} and t
 }
 
 // notices are the fixed system emails, by kind.
-var notices = map[portal.EmailKind]portal.EmailTemplate{
+var notices = map[portal.EmailKind]notice{
 	portal.EmailSignupVerify: {
 		Subject: "Confirm your email for the {{.HelpCenter}} help center",
 		Body: `Hello {{if .Name}}{{.Name}}{{else}}there{{end}},
@@ -145,29 +131,6 @@ func Notice(kind portal.EmailKind, d Data) (Message, error) {
 	return render(t, d, "", kind)
 }
 
-// sample fills every field so that validation executes each branch that
-// depends on one.
-var sample = Data{HelpCenter: "Acme", Name: "Ada", Email: "ada@example.com", Link: "https://example.com/accept?token=x",
-	PortalURL: "https://example.com/portal/acme/home", ExpiresAt: "1 January 2030 00:00 UTC", ValidFor: "1 hour"}
-
-// ErrTemplate describes a template an admin may not save.
-var ErrTemplate = errors.New("invalid email template")
-
-// ValidateTemplate checks that a custom invitation template parses, renders
-// with the fields it may use, and carries the acceptance link.
-func ValidateTemplate(t portal.EmailTemplate) error {
-	if strings.TrimSpace(t.Subject) == "" || strings.TrimSpace(t.Body) == "" {
-		return fmt.Errorf("%w: subject and body are required", ErrTemplate)
-	}
-	if !strings.Contains(t.Body, ".Link") {
-		return fmt.Errorf("%w: body must include {{.Link}}, the acceptance link", ErrTemplate)
-	}
-	if _, err := render(t, sample, "", portal.EmailInvite); err != nil {
-		return fmt.Errorf("%w: %w", ErrTemplate, err)
-	}
-	return nil
-}
-
 // FormatExpiry renders a link's expiry for an email.
 func FormatExpiry(t time.Time) string { return t.UTC().Format("2 January 2006 15:04 MST") }
 
@@ -187,24 +150,17 @@ func FormatLifetime(d time.Duration) string {
 	return strconv.FormatInt(n, 10) + " " + unit + "s"
 }
 
-// Invite renders an invitation (or, with reminder set, its reminder) using
-// the help center's template (custom, or nil for the default one).
-func Invite(custom *portal.EmailTemplate, d Data, reminder bool) (Message, error) {
-	t := DefaultInvite
-	if custom != nil {
-		t = *custom
-	}
-	kind, prefix := portal.EmailInvite, ""
-	if reminder {
-		kind, prefix = portal.EmailReminder, "Reminder: "
-	}
-	return render(t, d, prefix, kind)
-}
-
 // Welcome renders the message sent when an account becomes active.
 func Welcome(d Data) (Message, error) { return render(welcome, d, "", portal.EmailWelcome) }
 
-func render(t portal.EmailTemplate, d Data, subjectPrefix string, kind portal.EmailKind) (Message, error) {
+// notice is a fixed system email: Go templates of this package, never
+// edited by an admin.
+type notice struct {
+	Subject string
+	Body    string
+}
+
+func render(t notice, d Data, subjectPrefix string, kind portal.EmailKind) (Message, error) {
 	subject, err := execText("subject", t.Subject, d)
 	if err != nil {
 		return Message{}, err
@@ -222,28 +178,10 @@ func render(t portal.EmailTemplate, d Data, subjectPrefix string, kind portal.Em
 	if err := body.Execute(&html, d); err != nil {
 		return Message{}, fmt.Errorf("body: %w", err)
 	}
-	html.WriteString(`</div>`)
-	if d.Link != "" && (kind == portal.EmailInvite || kind == portal.EmailReminder) {
-		if err := actionButton.Execute(&html, d); err != nil {
-			return Message{}, err
-		}
-	}
-	if d.DeclineLink != "" && (kind == portal.EmailInvite || kind == portal.EmailReminder) {
-		text += "\n\nI don't want to join: " + d.DeclineLink + "\n(Open it to stop these invitations; nothing changes until you confirm.)"
-		if err := declineLink.Execute(&html, d); err != nil {
-			return Message{}, err
-		}
-	}
-	html.WriteString(`</body></html>`)
+	html.WriteString(`</div></body></html>`)
 	return Message{To: d.Email, Subject: subjectPrefix + strings.Join(strings.Fields(subject), " "), Text: text, HTML: html.String(), Kind: kind,
 		Untracked: kind.CarriesToken()}, nil
 }
-
-var declineLink = htmltemplate.Must(htmltemplate.New("decline").Parse(
-	`<p style="font-family:sans-serif;font-size:13px"><a href="{{.DeclineLink}}">I don't want to join</a></p>`))
-
-var actionButton = htmltemplate.Must(htmltemplate.New("button").Parse(
-	`<p><a href="{{.Link}}" style="display:inline-block;padding:10px 16px;background:#1a73e8;color:#fff;text-decoration:none;border-radius:4px">Accept invitation</a></p>`))
 
 func execText(name, src string, d Data) (string, error) {
 	t, err := texttemplate.New(name).Option("missingkey=error").Parse(src)

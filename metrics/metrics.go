@@ -54,10 +54,16 @@ var (
 	EmailEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "portal_email_events_total", Help: "Mail provider events received by webhook, by event and result.",
 	}, []string{"event", "result"})
+	// TemplateFallbacks counts invitations sent with the default template
+	// because the help center's own could not be rendered at send time
+	// (each also leaves an email_template.fell_back audit event).
+	TemplateFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "portal_email_template_fallbacks_total", Help: "Invitations sent with the default template because the help center's could not be rendered.",
+	})
 	// Signups counts sign-ups by outcome: verified, activated, and the
-	// closing statuses (rejected, expired).
+	// closing statuses (rejected, expired, undeliverable).
 	Signups = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "portal_signups_total", Help: "Sign-ups by outcome: verified, activated, rejected, expired.",
+		Name: "portal_signups_total", Help: "Sign-ups by outcome: verified, activated, rejected, expired, undeliverable.",
 	}, []string{"outcome"})
 	// BulkJobs counts bulk jobs by event: started, and how they ended.
 	BulkJobs = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -96,6 +102,12 @@ var (
 	TemporalUnavailable = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "portal_temporal_unavailable_total", Help: "Calls to Temporal that found it unreachable or past their deadline (gRPC Unavailable or DeadlineExceeded).",
 	})
+	// ErasuresFinished counts erasures whose workflows the sweeper had to
+	// close (the request that erased died, or Temporal was unreachable,
+	// or a workflow did not end when asked). Normally zero.
+	ErasuresFinished = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "portal_erasures_finished_by_sweeper_total", Help: "Contact erasures whose workflows the sweeper closed after the erasing request could not.",
+	})
 )
 
 // init registers the metrics and starts each known series at zero, so a
@@ -110,7 +122,7 @@ func init() {
 			Emails.WithLabelValues(string(k), o)
 		}
 	}
-	for _, o := range []string{"verified", "activated", "rejected", "expired"} {
+	for _, o := range []string{"verified", "activated", "rejected", "expired", "undeliverable"} {
 		Signups.WithLabelValues(o)
 	}
 	for _, e := range []string{"started", "completed", "cancelled", "failed"} {
@@ -133,6 +145,6 @@ func init() {
 	Registry.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		HTTPRequests, HTTPDuration, Invitations, Emails, EmailEvents, Signups, BulkJobs, BulkContacts,
-		Lockouts, RateLimited, WebhookSignatureFailures, TemporalUnavailable, Suppressions,
+		Lockouts, RateLimited, WebhookSignatureFailures, TemporalUnavailable, TemplateFallbacks, ErasuresFinished, Suppressions,
 	)
 }

@@ -204,7 +204,8 @@ func (s *Service) Starter() *starter.Starter {
 func (s *Service) API() *api.Server {
 	srv := &api.Server{Store: s.Store, Temporal: s.Temporal, Start: s.Starter(),
 		PublicBaseURL: s.Config.PublicBaseURL, ResendInterval: s.Config.ResendMinInterval,
-		Outbox: s.Config.MailDriver == "outbox", Logger: s.Logger, SenderAllowList: s.Config.SenderAllowList(), Tracing: s.telemetry.TracerProvider(),
+		TemplateTestRate: s.Config.TemplateTestRatePerKey(),
+		Outbox:           s.Config.MailDriver == "outbox", Logger: s.Logger, SenderAllowList: s.Config.SenderAllowList(), Tracing: s.telemetry.TracerProvider(),
 		Webhooks: mail.NewWebhookVerifier(s.Config.MailgunWebhookSigningKey), WebhookSigningKey: s.Config.MailgunWebhookSigningKey}
 	if src, ok := s.Mail.(api.SuppressionSource); ok {
 		srv.Suppressions = src

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/portalaccess/portal"
+	"github.com/portalaccess/portal/erasure"
+	"github.com/portalaccess/portal/metrics"
 	"github.com/portalaccess/portal/starter"
 )
 
@@ -57,6 +59,8 @@ func (s *Service) sweep(ctx context.Context, start *starter.Starter, grace time.
 		s.Logger.Info("bulk job started by the sweeper", "job_id", job.ID)
 	}
 
+	s.finishErasures(ctx, grace)
+
 	if n, err := s.Store.PurgeStaleCredentials(ctx, time.Hour); err != nil && ctx.Err() == nil {
 		s.Logger.Warn("purge staged passwords", "error", err)
 	} else if n > 0 {
@@ -68,6 +72,33 @@ func (s *Service) sweep(ctx context.Context, start *starter.Starter, grace time.
 		s.Logger.Info("staged account passwords purged", "count", n)
 	}
 	s.purgeSecurityState(ctx)
+}
+
+// erasureSettle is how long after an erasure's workflows closed the
+// sweeper still removes what a send under way at the erasure wrote: more
+// than an email activity's longest attempt.
+const erasureSettle = 15 * time.Minute
+
+// finishErasures closes the workflows of erasures that the request which
+// erased could not finish (it died, or Temporal was unreachable),
+// terminating those that did not end when asked, and removes late sends.
+func (s *Service) finishErasures(ctx context.Context, grace time.Duration) {
+	open, err := s.Store.ErasuresToFinish(ctx, grace, erasureSettle, 100)
+	if err != nil && ctx.Err() == nil {
+		s.Logger.Warn("sweep erasures", "error", err)
+	}
+	for i := range open {
+		e := &open[i]
+		forced := e.ClosedAt == nil
+		if _, err := erasure.Finish(ctx, s.Store, s.Temporal, e, true); err != nil {
+			s.Logger.Warn("finish erasure", "contact_id", e.ContactID, "error", err)
+			continue
+		}
+		if forced {
+			metrics.ErasuresFinished.Inc()
+			s.Logger.Info("erasure finished by the sweeper", "contact_id", e.ContactID, "workflows", len(e.WorkflowIDs))
+		}
+	}
 }
 
 // staleTokenAge is how long a link of an invitation or sign-up that ended
@@ -90,6 +121,7 @@ func (s *Service) purgeSecurityState(ctx context.Context) {
 		}},
 		{"stale link tokens", func() (int64, error) { return s.Store.PurgeStaleTokens(ctx, staleTokenAge) }},
 		{"old password reset links", func() (int64, error) { return s.Store.PurgeOldPasswordResets(ctx, staleTokenAge) }},
+		{"forgot-password requests", func() (int64, error) { return s.Store.PurgeResetRequests(ctx, time.Hour) }},
 		{"expired webhook tokens", func() (int64, error) { return s.Store.PurgeWebhookTokens(ctx) }},
 	} {
 		n, err := p.run()

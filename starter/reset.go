@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -35,13 +36,18 @@ func (s *Starter) passwordReset(hc *store.HelpCenter, email string) (client.Star
 // RequestPasswordReset passes a forgot-password request for email at hc
 // to the reset workflow of the account the address would name there. It
 // does the same for every address, with an account or without: one
-// signal-with-start, no database lookup. The workflow's activity decides
-// whether a link goes out, so neither the answer nor its timing tells
-// who has an account.
+// insert of the request (the address stays in Postgres; the signal
+// carries the request's ID) and one signal-with-start, no lookup. The
+// workflow's activity decides whether a link goes out, so neither the
+// answer nor its timing tells who has an account.
 func (s *Starter) RequestPasswordReset(ctx context.Context, hc *store.HelpCenter, email string) error {
 	opts, in := s.passwordReset(hc, email)
+	requestID := uuid.NewString()
+	if err := s.Store.AddResetRequest(ctx, requestID, hc.ID, strings.ToLower(email)); err != nil {
+		return err
+	}
 	_, err := s.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.ResetRequestSignal,
-		workflows.ResetRequest{HelpCenterID: hc.ID, Email: strings.ToLower(email)}, opts, workflows.PasswordReset, in)
+		workflows.ResetRequest{HelpCenterID: hc.ID, RequestID: requestID}, opts, workflows.PasswordReset, in)
 	return err
 }
 

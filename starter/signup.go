@@ -65,7 +65,7 @@ func (s *Starter) Signup(ctx context.Context, hc *store.HelpCenter, email, name,
 		switch {
 		case err == nil && st.SignupID == su.ID:
 			return nil
-		case err == nil && st.Status != portal.SignupExpired && st.Status != portal.SignupRejected:
+		case err == nil && st.Status != portal.SignupExpired && st.Status != portal.SignupRejected && st.Status != portal.SignupUndeliverable:
 			closed, cerr := s.closedInStore(ctx, st)
 			if cerr != nil {
 				return cerr

@@ -14,8 +14,10 @@ import (
 // PortalUserByID finds one portal user of a help center by account ID.
 func (s *Store) PortalUserByID(ctx context.Context, helpCenterID, accountID int64) (*PortalUser, error) {
 	u := new(PortalUser)
-	err := s.DB.NewRaw(`SELECT pa.account_id, a.contact_id, coalesce(c.email, '') AS email, c.name, pa.status, pa.invited_at, pa.accepted_at
+	err := s.DB.NewRaw(`SELECT pa.account_id, a.contact_id, coalesce(c.email, '') AS email, c.name, pa.status, pa.invited_at, pa.accepted_at,
+		`+lastEmailColumns+`
 		FROM portal_access pa JOIN portal_accounts a ON a.id = pa.account_id JOIN contacts c ON c.id = a.contact_id
+		JOIN help_centers hc ON hc.id = pa.help_center_id `+lastEmailJoin+`
 		WHERE pa.help_center_id = ? AND pa.account_id = ?`, helpCenterID, accountID).Scan(ctx, u)
 	return u, translate(err, "portal user")
 }

@@ -33,6 +33,7 @@ type PortalUser struct {
 	Status     portal.AccessStatus `bun:"status" json:"status"`
 	InvitedAt  *time.Time          `bun:"invited_at" json:"invited_at"`
 	AcceptedAt *time.Time          `bun:"accepted_at" json:"accepted_at"`
+	LastEmail  LastEmail           `bun:"embed:last_email_" json:"-"`
 }
 
 // ListUsers returns the portal users of a help center by account id.
@@ -47,7 +48,7 @@ func (s *Store) ListUsers(ctx context.Context, helpCenterID int64, status portal
 	// help center, and the status when filtered), then joined: the joins,
 	// bounded by the cursor too, never read accounts before it.
 	page := s.DB.NewSelect().TableExpr("portal_access").
-		Column("account_id", "status", "invited_at", "accepted_at").
+		Column("account_id", "help_center_id", "status", "invited_at", "accepted_at").
 		Where("help_center_id = ? AND account_id > ?", helpCenterID, after).
 		OrderExpr("account_id").Limit(int64(limit + 1))
 	if status != "" {
@@ -55,8 +56,11 @@ func (s *Store) ListUsers(ctx context.Context, helpCenterID int64, status portal
 	}
 	q := s.DB.NewSelect().TableExpr("(?) AS pa", page).
 		ColumnExpr("pa.account_id, a.contact_id, coalesce(c.email, '') AS email, c.name, pa.status, pa.invited_at, pa.accepted_at").
+		ColumnExpr(lastEmailColumns).
 		Join("JOIN portal_accounts AS a ON a.id = pa.account_id AND a.id > ?", after).
 		Join("JOIN contacts AS c ON c.id = a.contact_id").
+		Join("JOIN help_centers AS hc ON hc.id = pa.help_center_id").
+		Join(lastEmailJoin).
 		OrderExpr("pa.account_id")
 	if err := q.Scan(ctx, &items); err != nil {
 		return Page[PortalUser]{}, translate(err, "list users")

@@ -32,6 +32,9 @@ type APIKey struct {
 	RevokedAt     *time.Time `bun:"revoked_at"`
 	// Bootstrap marks the key configured by PORTAL_ADMIN_API_KEY.
 	Bootstrap bool `bun:"bootstrap"`
+	// Email is the address of the person who holds the key, where a
+	// template's test send goes; nil when none was recorded.
+	Email *string `bun:"email"`
 }
 
 // Scoped reports whether the key is limited to some help centers.

@@ -48,6 +48,25 @@ func (s *Store) Audit(ctx context.Context, events ...AuditEvent) error {
 	return RecordAudit(ctx, s.DB, events...)
 }
 
+// AuditOnce appends e unless an event of its action and target already
+// carries the same details["key"], for what an activity records and may
+// run again: a retried attempt records nothing twice.
+func (s *Store) AuditOnce(ctx context.Context, e AuditEvent, key string) error {
+	if e.Details == nil {
+		e.Details = map[string]any{}
+	}
+	e.Details["key"] = key
+	details, err := json.Marshal(e.Details)
+	if err != nil {
+		return err
+	}
+	_, err = s.DB.NewRaw(`INSERT INTO audit_events (actor, action, target, help_center_id, details)
+		SELECT ?0, ?1, ?2, ?3, ?4::jsonb
+		WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE action = ?1 AND target = ?2 AND details->>'key' = ?5)`,
+		e.Actor, e.Action, e.Target, e.HelpCenterID, string(details), key).Exec(ctx)
+	return translate(err, "record audit event")
+}
+
 // audited runs change and records events in one transaction. Events
 // without a target are given created, the row the change made.
 func (s *Store) audited(ctx context.Context, events []AuditEvent, change func(ctx context.Context, db bun.IDB) (created string, err error)) error {

@@ -35,6 +35,9 @@ type Invitation struct {
 	UndeliverableReason *portal.UndeliverableReason `bun:"undeliverable_reason"`
 
 	HelpCenterSlug string `bun:"help_center_slug,scanonly"`
+	// DeclinedAt: when the contact declined through this invitation's
+	// link (also after it expired), or when it closed declined.
+	DeclinedAt *time.Time `bun:"declined_at,scanonly"`
 }
 
 // Recorded says what CreateInvitation found about the account.
@@ -124,7 +127,12 @@ func ensureAccount(ctx context.Context, tx bun.Tx, contactID int64, scope string
 func (s *Store) selectInvitations(db bun.IDB) *bun.SelectQuery {
 	return db.NewSelect().Model((*Invitation)(nil)).
 		ColumnExpr("invitation.*").ColumnExpr("hc.slug AS help_center_slug").
-		Join("JOIN help_centers AS hc ON hc.id = invitation.help_center_id")
+		// The decline row goes when an admin overrides it; the
+		// invitation it closed still says when.
+		ColumnExpr(`coalesce(d.declined_at, CASE WHEN invitation.status = ? THEN invitation.closed_at END) AS declined_at`, portal.InvitationDeclined).
+		Join("JOIN help_centers AS hc ON hc.id = invitation.help_center_id").
+		Join(`LEFT JOIN invitation_declines AS d ON d.help_center_id = invitation.help_center_id
+			AND d.contact_id = invitation.contact_id AND d.invitation_id = invitation.id`)
 }
 
 // InvitationByID finds an invitation.

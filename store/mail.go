@@ -65,6 +65,17 @@ func (e *EmailLog) Delivery() portal.EmailDelivery {
 	return portal.DeliveryUnknown
 }
 
+// State is what an admin reads of the email in one word: the
+// provider's latest news of it (complained, bounced, delivered,
+// deferred), or else how its send ended (sent, failed: the provider
+// refused it, unconfirmed, or sending while it is under way).
+func (e *EmailLog) State() string {
+	if d := e.Delivery(); d != portal.DeliveryUnknown {
+		return string(d)
+	}
+	return e.Status
+}
+
 // ClaimEmail reserves e.IdempotencyKey for one send. It returns true when
 // the caller should send now: the key is new, or an earlier attempt failed
 // with the provider refusing it. Otherwise it returns the existing entry.

@@ -168,6 +168,20 @@ func seedPlanData(t *testing.T) (hc, other *store.HelpCenter, tag string, jobs m
 				'invitation/plan/' || c.id, now() - (? - c.g) * interval '1 minute', 1, now()
 			FROM `+contacts+` AS c`, h.ID, n, tag)
 	}
+	// Two emails a contact from each help center's invitations, under
+	// the workflow IDs the invitations send them from.
+	for _, h := range []*store.HelpCenter{hc, other} {
+		exec(`INSERT INTO email_log (idempotency_key, kind, recipient, status, workflow_id, delivered_at)
+			SELECT ? || '/' || ? || '/' || c.id || '/' || k, CASE WHEN k = 1 THEN 'invite' ELSE 'reminder' END,
+				'plan-' || c.id || '@example.com', 'sent', 'invitation/' || ? || '/' || c.id, CASE WHEN c.g % 3 = 0 THEN now() END
+			FROM `+contacts+` AS c, generate_series(1, 2) AS k`, tag, h.ID, h.Slug, tag)
+	}
+	// A hundred contacts declined: their invitation closed, which
+	// withdrew their invited status.
+	exec(`INSERT INTO invitation_declines (help_center_id, contact_id, invitation_id)
+		SELECT ?, c.id, gen_random_uuid() FROM `+contacts+` AS c WHERE c.g BETWEEN 1301 AND 1400`, hc.ID, tag)
+	exec(`DELETE FROM portal_access AS pa USING portal_accounts AS a, invitation_declines AS d
+		WHERE pa.account_id = a.id AND a.contact_id = d.contact_id AND pa.help_center_id = d.help_center_id AND d.help_center_id = ?`, hc.ID)
 	jobs = map[portal.Selection]*store.BulkJob{}
 	for _, sel := range []portal.Selection{portal.SelectIDs, portal.SelectFilter, portal.SelectAll} {
 		id := uuid.NewString()
@@ -185,7 +199,7 @@ func seedPlanData(t *testing.T) (hc, other *store.HelpCenter, tag string, jobs m
 	// As autovacuum would: statistics for the planner, and the trigram
 	// indexes' pending entries merged (until then a GIN index's cost is
 	// guessed high and its pending list read whole).
-	exec(`VACUUM ANALYZE contacts, portal_accounts, portal_access, invitations, bulk_job_contacts, bulk_job_results`)
+	exec(`VACUUM ANALYZE contacts, portal_accounts, portal_access, invitations, bulk_job_contacts, bulk_job_results, email_log, invitation_declines`)
 	return hc, other, tag, jobs
 }
 

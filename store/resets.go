@@ -28,6 +28,39 @@ type PasswordReset struct {
 	CreatedAt    time.Time               `bun:"created_at,nullzero,default:now()"`
 	ClosedAt     *time.Time              `bun:"closed_at"`
 	ClosedReason *portal.ResetLinkClosed `bun:"closed_reason"`
+	// RequestID names the forgot-password request (AddResetRequest) that
+	// holds the address, when Email is not given: IssuePasswordReset reads
+	// it from there and deletes the request.
+	RequestID string `bun:"-"`
+}
+
+// AddResetRequest keeps the address typed on a forgot-password form until
+// the reset workflow's activity reads it by id, so the workflow's history
+// carries the request's ID, never the address.
+func (s *Store) AddResetRequest(ctx context.Context, id string, helpCenterID int64, email string) error {
+	_, err := s.DB.NewRaw(`INSERT INTO password_reset_requests (id, help_center_id, email) VALUES (?, ?, ?)`,
+		id, helpCenterID, email).Exec(ctx)
+	return translate(err, "forgot-password request")
+}
+
+// PurgeResetRequests drops forgot-password requests no activity used
+// (the workflow throttled them) once older than olderThan.
+func (s *Store) PurgeResetRequests(ctx context.Context, olderThan time.Duration) (int64, error) {
+	return s.purge(ctx, "forgot-password requests",
+		`DELETE FROM password_reset_requests WHERE created_at < now() - ?::interval`, olderThan.String())
+}
+
+// takeResetRequest reads and deletes a forgot-password request; ok is
+// false when it is gone (used, purged, or its address was erased).
+func takeResetRequest(ctx context.Context, tx bun.Tx, id string) (email string, ok bool, err error) {
+	var emails []string
+	if err := tx.NewRaw(`DELETE FROM password_reset_requests WHERE id = ? RETURNING email`, id).Scan(ctx, &emails); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", false, translate(err, "forgot-password request")
+	}
+	if len(emails) == 0 {
+		return "", false, nil
+	}
+	return emails[0], true, nil
 }
 
 // Open reports whether the link still works at now.
@@ -58,6 +91,13 @@ func (s *Store) IssuePasswordReset(ctx context.Context, scope string, link *Pass
 		if len(done) > 0 {
 			accountID, issued = done[0], true
 			return nil
+		}
+		if link.RequestID != "" {
+			email, ok, err := takeResetRequest(ctx, tx, link.RequestID)
+			if err != nil || !ok {
+				return err
+			}
+			link.Email = email
 		}
 		var found []ResetAccount
 		// The account row is locked so an issue and an apply for one

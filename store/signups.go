@@ -232,12 +232,12 @@ func (s *Store) ActivateSignup(ctx context.Context, id string, by ...AuditEvent)
 	return keptPassword, err
 }
 
-// CloseSignup ends a sign-up as rejected or expired; a rejected one's
+// CloseSignup ends a sign-up as rejected, expired or undeliverable; a rejected one's
 // access record says so, and the staged password is dropped.
 // A rejection is recorded in the audit trail in the same transaction, by
 // the actor by names.
 func (s *Store) CloseSignup(ctx context.Context, id string, status portal.SignupStatus, by ...AuditEvent) error {
-	if status != portal.SignupRejected && status != portal.SignupExpired {
+	if status != portal.SignupRejected && status != portal.SignupExpired && status != portal.SignupUndeliverable {
 		return fmt.Errorf("close sign-up: bad status %q", status)
 	}
 	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -249,8 +249,9 @@ func (s *Store) CloseSignup(ctx context.Context, id string, status portal.Signup
 			return translate(err, "close sign-up")
 		}
 		access := portal.AccessRejected
-		if status == portal.SignupExpired {
-			// An unanswered approval request leaves nothing behind.
+		if status != portal.SignupRejected {
+			// An unanswered approval request, or one whose address takes
+			// no mail, leaves nothing behind.
 			if _, err := tx.NewRaw(`DELETE FROM portal_access WHERE signup_id = ? AND status = 'pending_approval'`, id).Exec(ctx); err != nil {
 				return translate(err, "drop pending access")
 			}

@@ -37,14 +37,17 @@ const (
 	ResendUpdate = "resend"
 	RevokeUpdate = "revoke"
 	// DeliveryFailedSignal tells the workflow that the mail provider later
-	// reported one of its emails bounced for good or complained of: it
-	// sends no more to that address and closes as undeliverable.
+	// reported one of its emails bounced for good or complained of: an
+	// invitation sends no more to that address and closes as
+	// undeliverable; a sign-up still waiting for its link does the same;
+	// a password reset sends no more links.
 	DeliveryFailedSignal = "delivery-failed"
 )
 
 // DeliveryFailed is the DeliveryFailedSignal's payload. InvitationID
 // names the invitation (the run chain) the email belonged to, so a late
-// event about an earlier invitation of the same contact is told apart.
+// event about an earlier invitation of the same contact is told apart; a
+// sign-up tells its own emails by EmailKey, which names the sign-up.
 type DeliveryFailed struct {
 	InvitationID string `json:",omitempty"`
 	EmailKey     string

@@ -7,7 +7,7 @@ type Registry interface {
 }
 
 // all lists every workflow of the portal.
-var all = []any{Invitation, BulkInvite, Signup, ChangeAccess, PasswordReset, ChangeEmail}
+var all = []any{Invitation, BulkInvite, Signup, ChangeAccess, PasswordReset, ChangeEmail, TemplateTest}
 
 // Register registers every workflow of the portal. The worker and the
 // replay test both call it, so a workflow added here is replayed against

@@ -39,6 +39,11 @@ const (
 	DefaultResetEmailInterval = time.Minute
 )
 
+// resetStopsWhenUndeliverable: a reset told that one of its emails
+// bounced for good or drew a complaint (DeliveryFailedSignal) sends no
+// more links. Runs started before go on as they did.
+const resetStopsWhenUndeliverable = "reset-stops-when-undeliverable"
+
 // PasswordResetInput starts an account's password reset.
 type PasswordResetInput struct {
 	// Scope is the account scope the workflow ID names.
@@ -53,11 +58,15 @@ type PasswordResetInput struct {
 	Resume *PasswordResetState `json:",omitempty"`
 }
 
-// ResetRequest is one use of the forgot-password form: Email, as typed on
-// the form of the help center HelpCenterID.
+// ResetRequest is one use of the forgot-password form of the help center
+// HelpCenterID: RequestID names the stored request that holds the address
+// as typed (store.AddResetRequest), so the address never enters history
+// and erasing a person leaves none behind. Email is the address itself
+// in requests sent before that; a run that still holds one passes it on.
 type ResetRequest struct {
 	HelpCenterID int64
-	Email        string
+	RequestID    string `json:",omitempty"`
+	Email        string `json:",omitempty"`
 }
 
 // ResetPasswordRequest sets the password staged as StageID through the
@@ -101,9 +110,14 @@ type PasswordResetState struct {
 	// they sent nothing.
 	Throttled int
 	// NoLink counts requests that named no account that may reset here.
-	NoLink    int
-	Changes   int
-	ChangedAt time.Time
+	NoLink int
+	// UndeliverableReason: the provider reported an email of this reset
+	// bounced or complained of; Undelivered counts the requests that
+	// sent nothing since.
+	UndeliverableReason portal.UndeliverableReason `json:",omitempty"`
+	Undelivered         int                        `json:",omitempty"`
+	Changes             int
+	ChangedAt           time.Time
 	// Notices are "password changed" emails still to send.
 	Notices []activities.PasswordChangedInput `json:",omitempty"`
 }
@@ -124,6 +138,9 @@ type passwordReset struct {
 	state PasswordResetState
 	// changing: an update is applying a password.
 	changing bool
+	// stops: this run heeds DeliveryFailedSignal
+	// (resetStopsWhenUndeliverable).
+	stops bool
 }
 
 // PasswordReset drives an account's password resets and changes: it
@@ -166,8 +183,20 @@ func PasswordReset(ctx workflow.Context, in PasswordResetInput) (PasswordResetSt
 // being applied), then a wait for the next message or the quiet end.
 func (w *passwordReset) run(ctx workflow.Context) (PasswordResetState, error) {
 	requests := workflow.GetSignalChannel(ctx, ResetRequestSignal)
-	wakes := func() bool { return len(w.state.Notices) > 0 || (!w.changing && requests.Len() > 0) }
+	failed := workflow.GetSignalChannel(ctx, DeliveryFailedSignal)
+	w.stops = workflow.GetVersion(ctx, resetStopsWhenUndeliverable, workflow.DefaultVersion, 1) == 1
+	wakes := func() bool {
+		return len(w.state.Notices) > 0 || (!w.changing && requests.Len() > 0) || (w.stops && failed.Len() > 0)
+	}
 	for {
+		var f DeliveryFailed
+		if w.stops && failed.ReceiveAsync(&f) {
+			if w.state.UndeliverableReason == "" {
+				w.state.UndeliverableReason = f.Reason
+				workflow.GetLogger(ctx).Info("the reset's address takes no mail; no more links are sent", "reason", f.Reason)
+			}
+			continue
+		}
 		if len(w.state.Notices) > 0 {
 			w.notify(ctx)
 			continue
@@ -230,6 +259,11 @@ func (w *passwordReset) request(ctx workflow.Context, req ResetRequest) error {
 	logger := workflow.GetLogger(ctx)
 	now := workflow.Now(ctx)
 	w.state.Requests++
+	if w.state.UndeliverableReason != "" {
+		w.state.Undelivered++
+		logger.Info("reset link asked for an address that takes no mail; nothing sent", "reason", w.state.UndeliverableReason)
+		return nil
+	}
 	if !w.state.LastSentAt.IsZero() && now.Before(w.state.LastSentAt.Add(w.in.EmailInterval.Std())) {
 		w.state.Throttled++
 		logger.Info("reset link asked for again within the email interval; nothing sent", "last_sent_at", w.state.LastSentAt)
@@ -242,7 +276,7 @@ func (w *passwordReset) request(ctx workflow.Context, req ResetRequest) error {
 	var got activities.ResetIssued
 	if err := workflow.ExecuteActivity(ctx, a.IssuePasswordReset, activities.IssueResetInput{
 		ResetID: w.state.ResetID, WorkflowID: w.state.WorkflowID, Scope: w.in.Scope,
-		HelpCenterID: req.HelpCenterID, Email: req.Email, Generation: gen, ExpiresAt: expires,
+		HelpCenterID: req.HelpCenterID, RequestID: req.RequestID, Email: req.Email, Generation: gen, ExpiresAt: expires,
 	}).Get(ctx, &got); err != nil {
 		return err
 	}

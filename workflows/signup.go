@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -71,6 +72,12 @@ const signupResendOnRequest = "signup-resend-on-request"
 // activate as they did.
 const signupDecisionAudited = "signup-decision-audited"
 
+// signupClosesUndeliverable: a sign-up whose verification email bounced
+// for good or drew a complaint (DeliveryFailedSignal), or whose address
+// the provider refused, closes as undeliverable and sends nothing more.
+// Runs started before wait for their link as they did.
+const signupClosesUndeliverable = "signup-closes-undeliverable"
+
 // SignupInput starts a sign-up.
 type SignupInput struct {
 	SignupID       string
@@ -101,6 +108,8 @@ type SignupState struct {
 	// counts the times a repeated sign-up sent it again.
 	LastSentAt time.Time
 	Resends    int
+	// UndeliverableReason says why an undeliverable sign-up is one.
+	UndeliverableReason portal.UndeliverableReason `json:",omitempty"`
 }
 
 // SignupRequest names the sign-up that a form submission recorded; a run
@@ -136,6 +145,11 @@ type signup struct {
 	deciding, decided bool
 	// decider is who decided, from the decision's update.
 	decider DecisionRequest
+	// undeliverable: this run closes when its address takes no mail
+	// (signupClosesUndeliverable); failed: the provider's report that an
+	// email of this sign-up bounced or was complained of.
+	undeliverable bool
+	failed        *DeliveryFailed
 }
 
 // Signup drives a customer's own sign-up: a verification email, the wait
@@ -173,6 +187,21 @@ func Signup(ctx workflow.Context, in SignupInput) (SignupState, error) {
 		}
 	}
 	w.resends = workflow.GetVersion(ctx, signupResendOnRequest, workflow.DefaultVersion, 1) == 1 && in.ResendInterval > 0
+	if w.undeliverable = workflow.GetVersion(ctx, signupClosesUndeliverable, workflow.DefaultVersion, 1) == 1; w.undeliverable {
+		failed := workflow.GetSignalChannel(ctx, DeliveryFailedSignal)
+		prefix := "signup/" + in.SignupID + "/"
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for {
+				var f DeliveryFailed
+				failed.Receive(ctx, &f)
+				// An email of an earlier sign-up of the address says
+				// nothing of this one's.
+				if w.failed == nil && strings.HasPrefix(f.EmailKey, prefix) {
+					w.failed = &f
+				}
+			}
+		})
+	}
 	return w.run(withActivityOptions(ctx))
 }
 
@@ -288,6 +317,10 @@ func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 	}
 	w.state.ExpiresAt = expires
 	if err := sendEmail(w.mail(ctx), a.SendSignupEmail, activities.SignupEmailInput{SignupID: w.in.SignupID, Kind: portal.EmailSignupVerify}); err != nil {
+		if w.undeliverable && isUndeliverable(err) {
+			w.failed = &DeliveryFailed{Reason: undeliverableReason(err)}
+			return w.closeUndeliverable(ctx)
+		}
 		return w.state, err
 	}
 	w.state.LastSentAt = workflow.Now(ctx)
@@ -297,7 +330,8 @@ func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 	if w.resends {
 		ok, err = w.awaitLink(ctx)
 	} else {
-		ok, err = workflow.AwaitWithTimeout(ctx, w.in.LinkLifetime.Std(), func() bool { return w.verified })
+		ok, err = workflow.AwaitWithTimeout(ctx, w.in.LinkLifetime.Std(), func() bool { return w.verified || w.failed != nil })
+		ok = ok && w.verified
 	}
 	if err != nil {
 		return w.state, err
@@ -307,6 +341,9 @@ func (w *signup) run(ctx workflow.Context) (SignupState, error) {
 		return w.state, err
 	}
 	if !ok && !w.verified {
+		if w.failed != nil {
+			return w.closeUndeliverable(ctx)
+		}
 		return w.close(ctx, portal.SignupExpired, "")
 	}
 	if w.in.NeedsApproval {
@@ -327,8 +364,8 @@ func (w *signup) awaitLink(ctx workflow.Context) (bool, error) {
 		if left <= 0 {
 			return w.verified, nil
 		}
-		woken, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return w.verified || w.resendWanted })
-		if err != nil || w.verified || !woken {
+		woken, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return w.verified || w.resendWanted || w.failed != nil })
+		if err != nil || w.verified || !woken || w.failed != nil {
 			return w.verified, err
 		}
 		w.resendWanted = false
@@ -379,6 +416,15 @@ func (w *signup) awaitDecision(ctx workflow.Context) error {
 	}
 	_, err := w.close(ctx, portal.SignupExpired, "")
 	return err
+}
+
+// closeUndeliverable ends a sign-up whose address takes no mail: the
+// verification link is not sent again, and the form may be used anew
+// once the address is fixed or its suppression lifted.
+func (w *signup) closeUndeliverable(ctx workflow.Context) (SignupState, error) {
+	workflow.GetLogger(ctx).Info("the sign-up's address takes no mail; closing", "reason", w.failed.Reason)
+	w.state.UndeliverableReason = w.failed.Reason
+	return w.close(ctx, portal.SignupUndeliverable, "")
 }
 
 func (w *signup) close(ctx workflow.Context, status portal.SignupStatus, emailKind portal.EmailKind) (SignupState, error) {
