@@ -38,6 +38,12 @@ const (
 	// AuditDeclineOverridden: an admin invited a contact who had declined
 	// the help center's invitations.
 	AuditDeclineOverridden AuditAction = "invitation.decline_overridden"
+	// AuditSuppressionLifted: an admin let a suppressed address receive
+	// email again.
+	AuditSuppressionLifted AuditAction = "suppression.lifted"
+	// AuditSuppressionsImported: an admin imported the mail provider's
+	// bounce and complaint lists.
+	AuditSuppressionsImported AuditAction = "suppressions.imported"
 	// AuditTemplateMigrated: the migration to safe templates converted a
 	// help center's template, or reset it to the default (details say
 	// which, why, and hold the old text).

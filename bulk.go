@@ -31,4 +31,32 @@ const (
 	SelectIDs    Selection = "ids"
 	SelectFilter Selection = "filter"
 	SelectAll    Selection = "all"
+	// SelectInvitations: the contacts whose latest invitation to the help
+	// center has a status (a bulk re-invite).
+	SelectInvitations Selection = "invitations"
 )
+
+// ReinviteStatus is the status of the invitations a bulk re-invite
+// selects.
+type ReinviteStatus string
+
+// What a bulk re-invite can select.
+const (
+	// ReinviteExpired: the link ran out and the invitation closed.
+	ReinviteExpired ReinviteStatus = "expired"
+	// ReinvitePending: still pending, the last link sent some days ago;
+	// the pending invitation gets a new link.
+	ReinvitePending ReinviteStatus = "pending"
+	// ReinviteUndeliverable: closed undeliverable; only addresses no
+	// longer suppressed are invited again.
+	ReinviteUndeliverable ReinviteStatus = "undeliverable"
+)
+
+// ParseReinviteStatus checks a re-invite selection's status.
+func ParseReinviteStatus(s string) (ReinviteStatus, bool) {
+	switch r := ReinviteStatus(s); r {
+	case ReinviteExpired, ReinvitePending, ReinviteUndeliverable:
+		return r, true
+	}
+	return "", false
+}

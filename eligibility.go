@@ -13,6 +13,10 @@ const (
 	// ReasonDeclined: the contact declined an invitation to this help
 	// center; only an admin's recorded override invites them again.
 	ReasonDeclined Outcome = "declined"
+	// ReasonSuppressed: the contact's address bounced for good or its
+	// owner complained, so the whole installation sends it nothing until
+	// an admin lifts the suppression.
+	ReasonSuppressed Outcome = "suppressed"
 )
 
 // Ineligible returns why a contact with this email, verification and

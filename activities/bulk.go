@@ -23,6 +23,9 @@ type BulkPageInput struct {
 // eligible ones travel back through workflow history.
 type BulkPageResult struct {
 	Eligible []int64
+	// Resend: contacts of a re-invite whose invitation is pending; each
+	// gets a new link to it instead of a new invitation.
+	Resend   []int64 `json:",omitempty"`
 	Examined int
 	Next     int64
 	Done     bool
@@ -56,13 +59,23 @@ func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageRe
 	}
 	res := BulkPageResult{Examined: len(cands), Next: in.After, Done: len(cands) < in.Limit}
 	ids := make([]int64, 0, len(cands))
+	emails := make([]string, 0, len(cands))
 	for _, c := range cands {
 		ids = append(ids, c.ContactID)
+		if c.Email != nil {
+			emails = append(emails, *c.Email)
+		}
 	}
 	declined, err := a.Store.DeclinedAmong(ctx, hc.ID, ids)
 	if err != nil {
 		return BulkPageResult{}, err
 	}
+	suppressed, err := a.Store.SuppressedAmong(ctx, emails)
+	if err != nil {
+		return BulkPageResult{}, err
+	}
+	reinvite := job.Selection == portal.SelectInvitations
+	resendPending := reinvite && job.ReinviteStatus != nil && *job.ReinviteStatus == portal.ReinvitePending
 	var outcomes []store.BulkOutcome
 	for _, c := range cands {
 		res.Next = c.ContactID
@@ -75,12 +88,20 @@ func (a *Activities) BulkPage(ctx context.Context, in BulkPageInput) (BulkPageRe
 		case !c.Found:
 			outcome = portal.OutcomeNotFound
 		case outcome != "":
+		case suppressed[portal.EmailKey(*c.Email)]:
+			outcome = portal.ReasonSuppressed
 		case declined[c.ContactID]:
 			outcome = portal.ReasonDeclined
+		case !job.DryRun && resendPending && c.Pending:
+			res.Resend = append(res.Resend, c.ContactID)
+			continue
 		case !job.DryRun:
+			// A re-invite's expired or undeliverable invitation (or a
+			// pending one that closed meanwhile) is followed by a new
+			// invitation, as a single resend of a closed one is.
 			res.Eligible = append(res.Eligible, c.ContactID)
 			continue
-		case c.Pending:
+		case c.Pending && !resendPending:
 			outcome = portal.OutcomeAlreadyInvited
 		default:
 			outcome = portal.OutcomeInvited

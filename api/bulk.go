@@ -41,6 +41,15 @@ type bulkView struct {
 	Failed         int                    `json:"failed"`
 	CreatedAt      time.Time              `json:"created_at"`
 	FinishedAt     *time.Time             `json:"finished_at"`
+	// Reinvite is a re-invite's selection (selection "invitations").
+	Reinvite *reinviteSelection `json:"reinvite,omitempty"`
+}
+
+// reinviteSelection selects the contacts whose latest invitation has a
+// status; pending ones whose last link went out PendingDays ago or more.
+type reinviteSelection struct {
+	Status      portal.ReinviteStatus `json:"status"`
+	PendingDays *int                  `json:"pending_days"`
 }
 
 func viewBulk(j *store.BulkJob, slug string) bulkView {
@@ -49,14 +58,19 @@ func viewBulk(j *store.BulkJob, slug string) bulkView {
 		portal.ReasonAlreadyActive: j.SkippedAlreadyActive, portal.ReasonDeactivated: j.SkippedDeactivated,
 		portal.OutcomeNotFound: j.SkippedNotFound, portal.ReasonPendingApproval: j.SkippedPending,
 		portal.ReasonRejected: j.SkippedRejected, portal.ReasonDeclined: j.SkippedDeclined,
+		portal.ReasonSuppressed: j.SkippedSuppressed,
 	}
 	processed := j.Invited + j.AlreadyInvited + j.Failed
 	for _, n := range skipped {
 		processed += n
 	}
-	return bulkView{ID: j.ID, WorkflowID: j.WorkflowID, HelpCenter: slug, Status: j.Status, DryRun: j.DryRun,
+	v := bulkView{ID: j.ID, WorkflowID: j.WorkflowID, HelpCenter: slug, Status: j.Status, DryRun: j.DryRun,
 		Selection: j.Selection, Total: j.Total, Processed: processed, Invited: j.Invited, AlreadyInvited: j.AlreadyInvited,
 		Skipped: skipped, Failed: j.Failed, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt}
+	if j.ReinviteStatus != nil {
+		v.Reinvite = &reinviteSelection{Status: *j.ReinviteStatus, PendingDays: j.ReinvitePendingDays}
+	}
+	return v
 }
 
 // createBulkInvitation starts a bulk job. With an Idempotency-Key, a
@@ -70,22 +84,11 @@ func (s *Server) createBulkInvitation(c *gin.Context) {
 	if !decodeJSON(c, &req) {
 		return
 	}
-	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
-	if len(key) > 200 {
-		abort(c, http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most 200 characters")
+	key, done := s.bulkByKey(c, hc)
+	if done {
 		return
 	}
-	ctx := c.Request.Context()
-	if key != "" {
-		if job, err := s.Store.BulkJobByKey(ctx, hc.ID, key); err == nil {
-			s.bulkAccepted(c, hc, job)
-			return
-		} else if !errors.Is(err, store.ErrNotFound) {
-			s.internal(c, err)
-			return
-		}
-	}
-	job := &store.BulkJob{ID: uuid.NewString(), HelpCenterID: hc.ID, DryRun: req.DryRun, CreatedBy: actor(c), RequestID: requestID(c)}
+	job := &store.BulkJob{ID: uuid.NewString(), HelpCenterID: hc.ID, DryRun: req.DryRun}
 	job.WorkflowID = workflows.BulkWorkflowID(job.ID)
 	if key != "" {
 		job.IdempotencyKey = &key
@@ -117,7 +120,43 @@ func (s *Server) createBulkInvitation(c *gin.Context) {
 		abort(c, http.StatusUnprocessableEntity, "invalid_selection", "give exactly one of contact_ids, filter or all: true")
 		return
 	}
-	if err := s.Store.CreateBulkJob(ctx, job, req.ContactIDs, event(c, portal.AuditBulkStarted, "", nil, nil)); err != nil {
+	s.createBulkJob(c, hc, job, req.ContactIDs, key)
+}
+
+// bulkByKey reads the request's Idempotency-Key and, when a job was
+// already created with it, answers that job (done).
+func (s *Server) bulkByKey(c *gin.Context, hc *store.HelpCenter) (key string, done bool) {
+	key = strings.TrimSpace(c.GetHeader("Idempotency-Key"))
+	if len(key) > 200 {
+		abort(c, http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most 200 characters")
+		return "", true
+	}
+	if key == "" {
+		return "", false
+	}
+	job, err := s.Store.BulkJobByKey(c.Request.Context(), hc.ID, key)
+	switch {
+	case err == nil:
+		s.bulkAccepted(c, hc, job)
+		return key, true
+	case !errors.Is(err, store.ErrNotFound):
+		s.internal(c, err)
+		return key, true
+	}
+	return key, false
+}
+
+// createBulkJob stores a job with its audit event and starts its
+// workflow, answering 202 with it.
+func (s *Server) createBulkJob(c *gin.Context, hc *store.HelpCenter, job *store.BulkJob, ids []int64, key string) {
+	ctx := c.Request.Context()
+	job.CreatedBy, job.RequestID = actor(c), requestID(c)
+	details := map[string]any{"selection": job.Selection, "dry_run": job.DryRun}
+	if job.ReinviteStatus != nil {
+		details["status"] = *job.ReinviteStatus
+		details["pending_days"] = job.ReinvitePendingDays
+	}
+	if err := s.Store.CreateBulkJob(ctx, job, ids, event(c, portal.AuditBulkStarted, "", &hc.ID, details)); err != nil {
 		if errors.Is(err, store.ErrConflict) && key != "" {
 			// A concurrent request with the same key won the race.
 			if existing, ferr := s.Store.BulkJobByKey(ctx, hc.ID, key); ferr == nil {

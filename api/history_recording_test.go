@@ -166,6 +166,18 @@ func TestRecordHistories(t *testing.T) {
 		})
 	}
 
+	t.Run("bulk re-invite of a pending invitation", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		email := unique("rec") + "@example.com"
+		id := inviteContact(t, slug, newContact(t, email, true))["id"].(string)
+		waitSendCount(t, id, 1)
+		if _, err := app.Service.Store.DB.NewRaw(`UPDATE invitations SET last_sent_at = last_sent_at - interval '3 days' WHERE id = ?`, id).Exec(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		job := admin(t, "POST", "/api/v1/help-centers/"+slug+"/invitations/bulk-resend", map[string]any{"status": "pending", "pending_days": 2}, 202)["id"].(string)
+		record(t, "bulk_resend_pending", workflows.BulkWorkflowID(job))
+	})
+
 	t.Run("template test sent", func(t *testing.T) {
 		slug := newHelpCenter(t, "unique")
 		key, _ := newKey(t, map[string]any{"role": "admin", "email": unique("rec") + "@helpdesk.example"})

@@ -105,6 +105,11 @@ func (s *Server) invite(c *gin.Context, hc *store.HelpCenter, ct *store.Contact,
 		s.internal(c, err)
 		return
 	}
+	if reason == portal.ReasonSuppressed {
+		abort(c, http.StatusConflict, "contact_suppressed",
+			"the contact's address is suppressed (it bounced for good or its owner complained); an admin can lift the suppression (GET /api/v1/suppressions?email=...)")
+		return
+	}
 	if reason == portal.ReasonDeclined {
 		if !overrideDecline {
 			abort(c, http.StatusConflict, "contact_declined",

@@ -53,6 +53,9 @@ type Server struct {
 	// as much each time it makes progress, so it may take as long as it
 	// needs while a stalled one is still cut.
 	ReadTimeout, WriteTimeout time.Duration
+	// Suppressions reads the mail provider's bounce and complaint lists
+	// for an import (nil: the driver has none).
+	Suppressions SuppressionSource
 	// Webhooks verifies the mail provider's webhooks.
 	Webhooks *mail.WebhookVerifier
 	// WebhookSigningKey signs the outbox's simulated webhooks

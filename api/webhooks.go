@@ -206,9 +206,13 @@ func (s *Server) recordMailgunEvent(ctx context.Context, ev mailgunEventData, de
 	default:
 		return webhookOutcome{}, true
 	}
-	if _, err := s.Store.Suppress(ctx, res.Email.Recipient, reason, store.SuppressedByWebhook, ev.failureText()); err != nil {
+	added, err := s.Store.Suppress(ctx, res.Email.Recipient, reason, store.SuppressedByWebhook, ev.failureText())
+	if err != nil {
 		s.Logger.Error("suppressing address", "email", res.Email.ID, "error", err)
 		return webhookOutcome{http.StatusServiceUnavailable, "unavailable", "try again"}, false
+	}
+	if added {
+		metrics.Suppressions.WithLabelValues(store.SuppressedByWebhook, string(reason)).Inc()
 	}
 	if err := s.signalDeliveryFailed(ctx, res.Email, reason); err != nil {
 		s.Logger.Error("signalling delivery failure", "email", res.Email.ID, "error", err)

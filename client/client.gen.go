@@ -125,8 +125,9 @@ func (e AdminRequiredErrorErrorCode) Valid() bool {
 
 // Defines values for AlreadyStartedErrorErrorCode.
 const (
-	AlreadyStartedErrorErrorCodeAlreadyStarted  AlreadyStartedErrorErrorCode = "already_started"
-	AlreadyStartedErrorErrorCodeContactDeclined AlreadyStartedErrorErrorCode = "contact_declined"
+	AlreadyStartedErrorErrorCodeAlreadyStarted    AlreadyStartedErrorErrorCode = "already_started"
+	AlreadyStartedErrorErrorCodeContactDeclined   AlreadyStartedErrorErrorCode = "contact_declined"
+	AlreadyStartedErrorErrorCodeContactSuppressed AlreadyStartedErrorErrorCode = "contact_suppressed"
 )
 
 // Valid indicates whether the value is a known member of the AlreadyStartedErrorErrorCode enum.
@@ -135,6 +136,8 @@ func (e AlreadyStartedErrorErrorCode) Valid() bool {
 	case AlreadyStartedErrorErrorCodeAlreadyStarted:
 		return true
 	case AlreadyStartedErrorErrorCodeContactDeclined:
+		return true
+	case AlreadyStartedErrorErrorCodeContactSuppressed:
 		return true
 	default:
 		return false
@@ -177,11 +180,33 @@ func (e BadRequestErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for BulkInvitationReinviteStatus.
+const (
+	BulkInvitationReinviteStatusExpired       BulkInvitationReinviteStatus = "expired"
+	BulkInvitationReinviteStatusPending       BulkInvitationReinviteStatus = "pending"
+	BulkInvitationReinviteStatusUndeliverable BulkInvitationReinviteStatus = "undeliverable"
+)
+
+// Valid indicates whether the value is a known member of the BulkInvitationReinviteStatus enum.
+func (e BulkInvitationReinviteStatus) Valid() bool {
+	switch e {
+	case BulkInvitationReinviteStatusExpired:
+		return true
+	case BulkInvitationReinviteStatusPending:
+		return true
+	case BulkInvitationReinviteStatusUndeliverable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BulkInvitationSelection.
 const (
-	BulkInvitationSelectionAll    BulkInvitationSelection = "all"
-	BulkInvitationSelectionFilter BulkInvitationSelection = "filter"
-	BulkInvitationSelectionIds    BulkInvitationSelection = "ids"
+	BulkInvitationSelectionAll         BulkInvitationSelection = "all"
+	BulkInvitationSelectionFilter      BulkInvitationSelection = "filter"
+	BulkInvitationSelectionIds         BulkInvitationSelection = "ids"
+	BulkInvitationSelectionInvitations BulkInvitationSelection = "invitations"
 )
 
 // Valid indicates whether the value is a known member of the BulkInvitationSelection enum.
@@ -192,6 +217,8 @@ func (e BulkInvitationSelection) Valid() bool {
 	case BulkInvitationSelectionFilter:
 		return true
 	case BulkInvitationSelectionIds:
+		return true
+	case BulkInvitationSelectionInvitations:
 		return true
 	default:
 		return false
@@ -525,6 +552,21 @@ func (e ImportRefusedErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for ImportUnavailableErrorErrorCode.
+const (
+	ImportUnavailable ImportUnavailableErrorErrorCode = "import_unavailable"
+)
+
+// Valid indicates whether the value is a known member of the ImportUnavailableErrorErrorCode enum.
+func (e ImportUnavailableErrorErrorCode) Valid() bool {
+	switch e {
+	case ImportUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InvalidFieldErrorErrorCode.
 const (
 	InvalidFieldErrorErrorCodeInvalidField InvalidFieldErrorErrorCode = "invalid_field"
@@ -651,6 +693,21 @@ func (e InviteRefusedErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for MailProviderErrorErrorCode.
+const (
+	MailProviderErrorErrorCodeMailProviderError MailProviderErrorErrorCode = "mail_provider_error"
+)
+
+// Valid indicates whether the value is a known member of the MailProviderErrorErrorCode enum.
+func (e MailProviderErrorErrorCode) Valid() bool {
+	switch e {
+	case MailProviderErrorErrorCodeMailProviderError:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NotRunningErrorErrorCode.
 const (
 	NotRunning NotRunningErrorErrorCode = "not_running"
@@ -737,12 +794,14 @@ func (e ReadinessStatus) Valid() bool {
 
 // Defines values for ResendConflictErrorErrorCode.
 const (
-	ResendConflictErrorErrorCodeAlreadyAccepted ResendConflictErrorErrorCode = "already_accepted"
-	ResendConflictErrorErrorCodeAlreadyStarted  ResendConflictErrorErrorCode = "already_started"
-	ResendConflictErrorErrorCodeExpired         ResendConflictErrorErrorCode = "expired"
-	ResendConflictErrorErrorCodeNotReady        ResendConflictErrorErrorCode = "not_ready"
-	ResendConflictErrorErrorCodeRevoked         ResendConflictErrorErrorCode = "revoked"
-	ResendConflictErrorErrorCodeUndeliverable   ResendConflictErrorErrorCode = "undeliverable"
+	ResendConflictErrorErrorCodeAlreadyAccepted   ResendConflictErrorErrorCode = "already_accepted"
+	ResendConflictErrorErrorCodeAlreadyStarted    ResendConflictErrorErrorCode = "already_started"
+	ResendConflictErrorErrorCodeContactDeclined   ResendConflictErrorErrorCode = "contact_declined"
+	ResendConflictErrorErrorCodeContactSuppressed ResendConflictErrorErrorCode = "contact_suppressed"
+	ResendConflictErrorErrorCodeExpired           ResendConflictErrorErrorCode = "expired"
+	ResendConflictErrorErrorCodeNotReady          ResendConflictErrorErrorCode = "not_ready"
+	ResendConflictErrorErrorCodeRevoked           ResendConflictErrorErrorCode = "revoked"
+	ResendConflictErrorErrorCodeUndeliverable     ResendConflictErrorErrorCode = "undeliverable"
 )
 
 // Valid indicates whether the value is a known member of the ResendConflictErrorErrorCode enum.
@@ -751,6 +810,10 @@ func (e ResendConflictErrorErrorCode) Valid() bool {
 	case ResendConflictErrorErrorCodeAlreadyAccepted:
 		return true
 	case ResendConflictErrorErrorCodeAlreadyStarted:
+		return true
+	case ResendConflictErrorErrorCodeContactDeclined:
+		return true
+	case ResendConflictErrorErrorCodeContactSuppressed:
 		return true
 	case ResendConflictErrorErrorCodeExpired:
 		return true
@@ -819,6 +882,63 @@ func (e Role) Valid() bool {
 	case Admin:
 		return true
 	case Agent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuppressionReason.
+const (
+	SuppressionReasonBounced    SuppressionReason = "bounced"
+	SuppressionReasonComplained SuppressionReason = "complained"
+	SuppressionReasonRejected   SuppressionReason = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the SuppressionReason enum.
+func (e SuppressionReason) Valid() bool {
+	switch e {
+	case SuppressionReasonBounced:
+		return true
+	case SuppressionReasonComplained:
+		return true
+	case SuppressionReasonRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuppressionSource.
+const (
+	Import  SuppressionSource = "import"
+	Send    SuppressionSource = "send"
+	Webhook SuppressionSource = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the SuppressionSource enum.
+func (e SuppressionSource) Valid() bool {
+	switch e {
+	case Import:
+		return true
+	case Send:
+		return true
+	case Webhook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuppressionNotFoundErrorErrorCode.
+const (
+	SuppressionNotFound SuppressionNotFoundErrorErrorCode = "suppression_not_found"
+)
+
+// Valid indicates whether the value is a known member of the SuppressionNotFoundErrorErrorCode enum.
+func (e SuppressionNotFoundErrorErrorCode) Valid() bool {
+	switch e {
+	case SuppressionNotFound:
 		return true
 	default:
 		return false
@@ -996,6 +1116,27 @@ func (e UserNotFoundErrorErrorCode) Valid() bool {
 	case UserNotFoundErrorErrorCodeHelpCenterNotFound:
 		return true
 	case UserNotFoundErrorErrorCodeUserNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateBulkResendJSONBodyStatus.
+const (
+	CreateBulkResendJSONBodyStatusExpired       CreateBulkResendJSONBodyStatus = "expired"
+	CreateBulkResendJSONBodyStatusPending       CreateBulkResendJSONBodyStatus = "pending"
+	CreateBulkResendJSONBodyStatusUndeliverable CreateBulkResendJSONBodyStatus = "undeliverable"
+)
+
+// Valid indicates whether the value is a known member of the CreateBulkResendJSONBodyStatus enum.
+func (e CreateBulkResendJSONBodyStatus) Valid() bool {
+	switch e {
+	case CreateBulkResendJSONBodyStatusExpired:
+		return true
+	case CreateBulkResendJSONBodyStatusPending:
+		return true
+	case CreateBulkResendJSONBodyStatusUndeliverable:
 		return true
 	default:
 		return false
@@ -1262,8 +1403,16 @@ type BulkInvitation struct {
 	Id             string                       `json:"id"`
 
 	// Invited In a dry run, how many would be invited
-	Invited   int                     `json:"invited"`
-	Processed int                     `json:"processed"`
+	Invited   int `json:"invited"`
+	Processed int `json:"processed"`
+
+	// Reinvite A re-invite's selection (selection invitations)
+	Reinvite *struct {
+		PendingDays nullable.Nullable[int]       `json:"pending_days"`
+		Status      BulkInvitationReinviteStatus `json:"status"`
+	} `json:"reinvite,omitempty"`
+
+	// Selection invitations: a re-invite (bulk-resend)
 	Selection BulkInvitationSelection `json:"selection"`
 	Skipped   struct {
 		AlreadyActive int `json:"already_active"`
@@ -1275,7 +1424,10 @@ type BulkInvitation struct {
 		NotFound        int  `json:"not_found"`
 		PendingApproval int  `json:"pending_approval"`
 		Rejected        int  `json:"rejected"`
-		Unverified      int  `json:"unverified"`
+
+		// Suppressed The contact's address is suppressed (it bounced for good or its owner complained)
+		Suppressed *int `json:"suppressed,omitempty"`
+		Unverified int  `json:"unverified"`
 	} `json:"skipped"`
 	Status BulkInvitationStatus `json:"status"`
 
@@ -1284,7 +1436,10 @@ type BulkInvitation struct {
 	WorkflowId string `json:"workflow_id"`
 }
 
-// BulkInvitationSelection defines model for BulkInvitation.Selection.
+// BulkInvitationReinviteStatus defines model for BulkInvitation.Reinvite.Status.
+type BulkInvitationReinviteStatus string
+
+// BulkInvitationSelection invitations: a re-invite (bulk-resend)
 type BulkInvitationSelection string
 
 // BulkInvitationStatus defines model for BulkInvitation.Status.
@@ -1612,6 +1767,17 @@ type ImportReport struct {
 	Updated       int `json:"updated"`
 }
 
+// ImportUnavailableError defines model for ImportUnavailableError.
+type ImportUnavailableError struct {
+	Error struct {
+		Code    ImportUnavailableErrorErrorCode `json:"code"`
+		Message string                          `json:"message"`
+	} `json:"error"`
+}
+
+// ImportUnavailableErrorErrorCode defines model for ImportUnavailableError.Error.Code.
+type ImportUnavailableErrorErrorCode string
+
 // InvalidFieldError defines model for InvalidFieldError.
 type InvalidFieldError struct {
 	Error struct {
@@ -1699,6 +1865,17 @@ type InviteRefusedError struct {
 
 // InviteRefusedErrorErrorCode defines model for InviteRefusedError.Error.Code.
 type InviteRefusedErrorErrorCode string
+
+// MailProviderError defines model for MailProviderError.
+type MailProviderError struct {
+	Error struct {
+		Code    MailProviderErrorErrorCode `json:"code"`
+		Message string                     `json:"message"`
+	} `json:"error"`
+}
+
+// MailProviderErrorErrorCode defines model for MailProviderError.Error.Code.
+type MailProviderErrorErrorCode string
 
 // NewAPIKey A new key with its secret, shown this once (only its hash is stored)
 type NewAPIKey struct {
@@ -1828,6 +2005,67 @@ type Role string
 
 // Rule The keyword of this document that a refused field breaks (type, nullable, required, properties for a field the document does not name, maxLength, minimum, enum, pattern...), when the check of requests against this document refused it
 type Rule = string
+
+// Suppression defines model for Suppression.
+type Suppression struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Detail The provider's words (550 5.1.1 ...)
+	Detail   string                       `json:"detail"`
+	Email    string                       `json:"email"`
+	Id       int64                        `json:"id"`
+	LiftedAt nullable.Nullable[time.Time] `json:"lifted_at"`
+
+	// LiftedBy The audit actor who lifted it
+	LiftedBy nullable.Nullable[string] `json:"lifted_by"`
+	Reason   SuppressionReason         `json:"reason"`
+
+	// Source webhook: Mailgun reported it; import: Mailgun's own lists
+	Source SuppressionSource `json:"source"`
+}
+
+// SuppressionReason defines model for Suppression.Reason.
+type SuppressionReason string
+
+// SuppressionSource webhook: Mailgun reported it; import: Mailgun's own lists
+type SuppressionSource string
+
+// SuppressionImport defines model for SuppressionImport.
+type SuppressionImport struct {
+	// Added Addresses suppressed by this import
+	Added int `json:"added"`
+
+	// Already Addresses already suppressed here
+	Already int `json:"already"`
+
+	// Invalid Entries that are not an email address
+	Invalid int `json:"invalid"`
+
+	// Lifted Addresses an admin lifted here (left lifted)
+	Lifted int `json:"lifted"`
+
+	// Listed Entries on Mailgun's lists
+	Listed int `json:"listed"`
+}
+
+// SuppressionList defines model for SuppressionList.
+type SuppressionList struct {
+	Items []Suppression `json:"items"`
+
+	// NextCursor Empty on the last page
+	NextCursor string `json:"next_cursor"`
+}
+
+// SuppressionNotFoundError defines model for SuppressionNotFoundError.
+type SuppressionNotFoundError struct {
+	Error struct {
+		Code    SuppressionNotFoundErrorErrorCode `json:"code"`
+		Message string                            `json:"message"`
+	} `json:"error"`
+}
+
+// SuppressionNotFoundErrorErrorCode defines model for SuppressionNotFoundError.Error.Code.
+type SuppressionNotFoundErrorErrorCode string
 
 // TemplatePreview defines model for TemplatePreview.
 type TemplatePreview struct {
@@ -2294,6 +2532,24 @@ type CreateBulkInvitationParams struct {
 	IdempotencyKey *BulkKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateBulkResendJSONBody defines parameters for CreateBulkResend.
+type CreateBulkResendJSONBody struct {
+	DryRun *bool `json:"dry_run,omitempty"`
+
+	// PendingDays With status pending (and only then): days since the last link went out
+	PendingDays *int                           `json:"pending_days,omitempty"`
+	Status      CreateBulkResendJSONBodyStatus `json:"status"`
+}
+
+// CreateBulkResendParams defines parameters for CreateBulkResend.
+type CreateBulkResendParams struct {
+	// IdempotencyKey A repeated request with the same key returns the job the first one created. Longer than 200 characters answers 400 invalid_idempotency_key.
+	IdempotencyKey *BulkKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateBulkResendJSONBodyStatus defines parameters for CreateBulkResend.
+type CreateBulkResendJSONBodyStatus string
+
 // ListUsersParams defines parameters for ListUsers.
 type ListUsersParams struct {
 	Status *AccessStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -2349,6 +2605,18 @@ type ResendInvitationParams struct {
 type RevokeInvitationParams struct {
 	// IdempotencyKey Names the command: a repeated call with the same key is the same command, carried out once and answered with its first outcome. Without a key, calls that mean the same thing are one command anyway (two resends of the same link, every revoke of an invitation, every approve or every reject of a sign-up, every cancel of a job). Longer than 200 characters answers 400 invalid_idempotency_key.
 	IdempotencyKey *CommandKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListSuppressionsParams defines parameters for ListSuppressions.
+type ListSuppressionsParams struct {
+	// Email This address's suppression alone
+	Email *string `form:"email,omitempty" json:"email,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Items per page
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateTicketJSONBody defines parameters for CreateTicket.
@@ -2451,6 +2719,9 @@ type CreateInvitationJSONRequestBody CreateInvitationJSONBody
 
 // CreateBulkInvitationJSONRequestBody defines body for CreateBulkInvitation for application/json ContentType.
 type CreateBulkInvitationJSONRequestBody CreateBulkInvitationJSONBody
+
+// CreateBulkResendJSONRequestBody defines body for CreateBulkResend for application/json ContentType.
+type CreateBulkResendJSONRequestBody CreateBulkResendJSONBody
 
 // DeactivateUsersJSONRequestBody defines body for DeactivateUsers for application/json ContentType.
 type DeactivateUsersJSONRequestBody DeactivateUsersJSONBody
@@ -2998,6 +3269,36 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/help-centers/{slug}/invitations/bulk (the `CreateBulkInvitation` operationId).
 	CreateBulkInvitation(ctx context.Context, slug Slug, params *CreateBulkInvitationParams, body CreateBulkInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateBulkResendWithBody Re-invite a help center's invitations of one status as one bulk job
+	//
+	// Selects the contacts whose latest invitation to the help center has the status: expired; pending with
+	// its last link sent pending_days or more before the job; or undeliverable. Each gets a fresh link: an
+	// expired or undeliverable invitation is followed by a new invitation, a pending one gets a new link (the
+	// old one dies), so a contact never has two pending invitations. A contact whose address is still
+	// suppressed is skipped as suppressed, and every other reason to skip a bulk invite applies. The job is a
+	// bulk invitation (selection invitations): progress, results CSV, cancel and the Idempotency-Key are
+	// the same. A dry run reports what would happen and sends nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/invitations/bulk-resend (the `CreateBulkResend` operationId).
+	CreateBulkResendWithBody(ctx context.Context, slug Slug, params *CreateBulkResendParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateBulkResend Re-invite a help center's invitations of one status as one bulk job
+	//
+	// Selects the contacts whose latest invitation to the help center has the status: expired; pending with
+	// its last link sent pending_days or more before the job; or undeliverable. Each gets a fresh link: an
+	// expired or undeliverable invitation is followed by a new invitation, a pending one gets a new link (the
+	// old one dies), so a contact never has two pending invitations. A contact whose address is still
+	// suppressed is skipped as suppressed, and every other reason to skip a bulk invite applies. The job is a
+	// bulk invitation (selection invitations): progress, results CSV, cancel and the Idempotency-Key are
+	// the same. A dry run reports what would happen and sends nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/invitations/bulk-resend (the `CreateBulkResend` operationId).
+	CreateBulkResend(ctx context.Context, slug Slug, params *CreateBulkResendParams, body CreateBulkResendJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListUsers List a help center's portal users
 	//
 	// Corresponds with GET /api/v1/help-centers/{slug}/users (the `ListUsers` operationId).
@@ -3098,6 +3399,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/invitations/{id}/revoke (the `RevokeInvitation` operationId).
 	RevokeInvitation(ctx context.Context, id InvitationId, params *RevokeInvitationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSuppressions List the suppressions in force, by address (admin, unscoped key)
+	//
+	// Corresponds with GET /api/v1/suppressions (the `ListSuppressions` operationId).
+	ListSuppressions(ctx context.Context, params *ListSuppressionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ImportSuppressions Import Mailgun's bounce and complaint lists (admin, unscoped key); audited as suppressions.imported
+	//
+	// Suppresses every address on the sending domain's bounce and complaint lists that has no suppression here; an address an admin lifted here stays lifted. Only with MAIL_DRIVER=mailgun.
+	//
+	// Corresponds with POST /api/v1/suppressions/import (the `ImportSuppressions` operationId).
+	ImportSuppressions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LiftSuppression Lift a suppression, so the address gets email again (admin, unscoped key); audited as suppression.lifted
+	//
+	// Corresponds with DELETE /api/v1/suppressions/{id} (the `LiftSuppression` operationId).
+	LiftSuppression(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateTicketWithBody Take in a request from a channel
 	//
@@ -3895,6 +4213,56 @@ func (c *Client) CreateBulkInvitation(ctx context.Context, slug Slug, params *Cr
 	return c.Client.Do(req)
 }
 
+// CreateBulkResendWithBody Re-invite a help center's invitations of one status as one bulk job
+//
+// Selects the contacts whose latest invitation to the help center has the status: expired; pending with
+// its last link sent pending_days or more before the job; or undeliverable. Each gets a fresh link: an
+// expired or undeliverable invitation is followed by a new invitation, a pending one gets a new link (the
+// old one dies), so a contact never has two pending invitations. A contact whose address is still
+// suppressed is skipped as suppressed, and every other reason to skip a bulk invite applies. The job is a
+// bulk invitation (selection invitations): progress, results CSV, cancel and the Idempotency-Key are
+// the same. A dry run reports what would happen and sends nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/invitations/bulk-resend (the `CreateBulkResend` operationId).
+func (c *Client) CreateBulkResendWithBody(ctx context.Context, slug Slug, params *CreateBulkResendParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBulkResendRequestWithBody(c.Server, slug, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBulkResend Re-invite a help center's invitations of one status as one bulk job
+//
+// Selects the contacts whose latest invitation to the help center has the status: expired; pending with
+// its last link sent pending_days or more before the job; or undeliverable. Each gets a fresh link: an
+// expired or undeliverable invitation is followed by a new invitation, a pending one gets a new link (the
+// old one dies), so a contact never has two pending invitations. A contact whose address is still
+// suppressed is skipped as suppressed, and every other reason to skip a bulk invite applies. The job is a
+// bulk invitation (selection invitations): progress, results CSV, cancel and the Idempotency-Key are
+// the same. A dry run reports what would happen and sends nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/invitations/bulk-resend (the `CreateBulkResend` operationId).
+func (c *Client) CreateBulkResend(ctx context.Context, slug Slug, params *CreateBulkResendParams, body CreateBulkResendJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBulkResendRequest(c.Server, slug, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListUsers List a help center's portal users
 //
 // Corresponds with GET /api/v1/help-centers/{slug}/users (the `ListUsers` operationId).
@@ -4136,6 +4504,53 @@ func (c *Client) ResendInvitation(ctx context.Context, id InvitationId, params *
 // Corresponds with POST /api/v1/invitations/{id}/revoke (the `RevokeInvitation` operationId).
 func (c *Client) RevokeInvitation(ctx context.Context, id InvitationId, params *RevokeInvitationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeInvitationRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSuppressions List the suppressions in force, by address (admin, unscoped key)
+//
+// Corresponds with GET /api/v1/suppressions (the `ListSuppressions` operationId).
+func (c *Client) ListSuppressions(ctx context.Context, params *ListSuppressionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSuppressionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ImportSuppressions Import Mailgun's bounce and complaint lists (admin, unscoped key); audited as suppressions.imported
+//
+// Suppresses every address on the sending domain's bounce and complaint lists that has no suppression here; an address an admin lifted here stays lifted. Only with MAIL_DRIVER=mailgun.
+//
+// Corresponds with POST /api/v1/suppressions/import (the `ImportSuppressions` operationId).
+func (c *Client) ImportSuppressions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImportSuppressionsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LiftSuppression Lift a suppression, so the address gets email again (admin, unscoped key); audited as suppression.lifted
+//
+// Corresponds with DELETE /api/v1/suppressions/{id} (the `LiftSuppression` operationId).
+func (c *Client) LiftSuppression(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLiftSuppressionRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -5795,6 +6210,68 @@ func NewCreateBulkInvitationRequestWithBody(server string, slug Slug, params *Cr
 	return req, nil
 }
 
+// NewCreateBulkResendRequest calls the generic CreateBulkResend builder with application/json body
+func NewCreateBulkResendRequest(server string, slug Slug, params *CreateBulkResendParams, body CreateBulkResendJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateBulkResendRequestWithBody(server, slug, params, "application/json", bodyReader)
+}
+
+// NewCreateBulkResendRequestWithBody constructs an http.Request for the CreateBulkResend method, with any body, and a specified content type
+func NewCreateBulkResendRequestWithBody(server string, slug Slug, params *CreateBulkResendParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/help-centers/%s/invitations/bulk-resend", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListUsersRequest constructs an http.Request for the ListUsers method
 func NewListUsersRequest(server string, slug Slug, params *ListUsersParams) (*http.Request, error) {
 	var err error
@@ -6410,6 +6887,145 @@ func NewRevokeInvitationRequest(server string, id InvitationId, params *RevokeIn
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListSuppressionsRequest constructs an http.Request for the ListSuppressions method
+func NewListSuppressionsRequest(server string, params *ListSuppressionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/suppressions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Email != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email", *params.Email, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewImportSuppressionsRequest constructs an http.Request for the ImportSuppressions method
+func NewImportSuppressionsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/suppressions/import")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewLiftSuppressionRequest constructs an http.Request for the LiftSuppression method
+func NewLiftSuppressionRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/suppressions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -7080,6 +7696,36 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/help-centers/{slug}/invitations/bulk (the `CreateBulkInvitation` operationId).
 	CreateBulkInvitationWithResponse(ctx context.Context, slug Slug, params *CreateBulkInvitationParams, body CreateBulkInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBulkInvitationResponse, error)
 
+	// CreateBulkResendWithBodyWithResponse Re-invite a help center's invitations of one status as one bulk job
+	//
+	// Selects the contacts whose latest invitation to the help center has the status: expired; pending with
+	// its last link sent pending_days or more before the job; or undeliverable. Each gets a fresh link: an
+	// expired or undeliverable invitation is followed by a new invitation, a pending one gets a new link (the
+	// old one dies), so a contact never has two pending invitations. A contact whose address is still
+	// suppressed is skipped as suppressed, and every other reason to skip a bulk invite applies. The job is a
+	// bulk invitation (selection invitations): progress, results CSV, cancel and the Idempotency-Key are
+	// the same. A dry run reports what would happen and sends nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/invitations/bulk-resend (the `CreateBulkResend` operationId).
+	CreateBulkResendWithBodyWithResponse(ctx context.Context, slug Slug, params *CreateBulkResendParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBulkResendResponse, error)
+
+	// CreateBulkResendWithResponse Re-invite a help center's invitations of one status as one bulk job
+	//
+	// Selects the contacts whose latest invitation to the help center has the status: expired; pending with
+	// its last link sent pending_days or more before the job; or undeliverable. Each gets a fresh link: an
+	// expired or undeliverable invitation is followed by a new invitation, a pending one gets a new link (the
+	// old one dies), so a contact never has two pending invitations. A contact whose address is still
+	// suppressed is skipped as suppressed, and every other reason to skip a bulk invite applies. The job is a
+	// bulk invitation (selection invitations): progress, results CSV, cancel and the Idempotency-Key are
+	// the same. A dry run reports what would happen and sends nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/help-centers/{slug}/invitations/bulk-resend (the `CreateBulkResend` operationId).
+	CreateBulkResendWithResponse(ctx context.Context, slug Slug, params *CreateBulkResendParams, body CreateBulkResendJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBulkResendResponse, error)
+
 	// ListUsersWithResponse List a help center's portal users
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7198,6 +7844,29 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/invitations/{id}/revoke (the `RevokeInvitation` operationId).
 	RevokeInvitationWithResponse(ctx context.Context, id InvitationId, params *RevokeInvitationParams, reqEditors ...RequestEditorFn) (*RevokeInvitationResponse, error)
+
+	// ListSuppressionsWithResponse List the suppressions in force, by address (admin, unscoped key)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/suppressions (the `ListSuppressions` operationId).
+	ListSuppressionsWithResponse(ctx context.Context, params *ListSuppressionsParams, reqEditors ...RequestEditorFn) (*ListSuppressionsResponse, error)
+
+	// ImportSuppressionsWithResponse Import Mailgun's bounce and complaint lists (admin, unscoped key); audited as suppressions.imported
+	//
+	// Suppresses every address on the sending domain's bounce and complaint lists that has no suppression here; an address an admin lifted here stays lifted. Only with MAIL_DRIVER=mailgun.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/suppressions/import (the `ImportSuppressions` operationId).
+	ImportSuppressionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ImportSuppressionsResponse, error)
+
+	// LiftSuppressionWithResponse Lift a suppression, so the address gets email again (admin, unscoped key); audited as suppression.lifted
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/suppressions/{id} (the `LiftSuppression` operationId).
+	LiftSuppressionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*LiftSuppressionResponse, error)
 
 	// CreateTicketWithBodyWithResponse Take in a request from a channel
 	//
@@ -9563,6 +10232,96 @@ func (r CreateBulkInvitationResponse) ContentType() string {
 	return ""
 }
 
+// CreateBulkResendResponse401Headers the declared response headers of an HTTP 401 response for CreateBulkResend
+type CreateBulkResendResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type CreateBulkResendResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *BulkInvitation
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *HelpCenterNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *InvalidField
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateBulkResendResponse401Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateBulkResendResponse) GetJSON202() *BulkInvitation {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateBulkResendResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateBulkResendResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateBulkResendResponse) GetJSON404() *HelpCenterNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateBulkResendResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateBulkResendResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateBulkResendResponse) GetJSON422() *InvalidField {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateBulkResendResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateBulkResendResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateBulkResendResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateBulkResendResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListUsersResponse401Headers the declared response headers of an HTTP 401 response for ListUsers
 type ListUsersResponse401Headers struct {
 	WWWAuthenticate *string
@@ -10581,6 +11340,241 @@ func (r RevokeInvitationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeInvitationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSuppressionsResponse401Headers the declared response headers of an HTTP 401 response for ListSuppressions
+type ListSuppressionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListSuppressionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuppressionList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *InvalidField
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSuppressionsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSuppressionsResponse) GetJSON200() *SuppressionList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListSuppressionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListSuppressionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListSuppressionsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListSuppressionsResponse) GetJSON422() *InvalidField {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSuppressionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSuppressionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSuppressionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSuppressionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ImportSuppressionsResponse401Headers the declared response headers of an HTTP 401 response for ImportSuppressions
+type ImportSuppressionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ImportSuppressionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuppressionImport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ImportUnavailableError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *MailProviderError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ImportSuppressionsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ImportSuppressionsResponse) GetJSON200() *SuppressionImport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ImportSuppressionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ImportSuppressionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ImportSuppressionsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ImportSuppressionsResponse) GetJSON409() *ImportUnavailableError {
+	return r.JSON409
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ImportSuppressionsResponse) GetJSON502() *MailProviderError {
+	return r.JSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r ImportSuppressionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ImportSuppressionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ImportSuppressionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ImportSuppressionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// LiftSuppressionResponse401Headers the declared response headers of an HTTP 401 response for LiftSuppression
+type LiftSuppressionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type LiftSuppressionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Suppression
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *SuppressionNotFoundError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LiftSuppressionResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LiftSuppressionResponse) GetJSON200() *Suppression {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r LiftSuppressionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LiftSuppressionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LiftSuppressionResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r LiftSuppressionResponse) GetJSON404() *SuppressionNotFoundError {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r LiftSuppressionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LiftSuppressionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LiftSuppressionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LiftSuppressionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11608,6 +12602,48 @@ func (c *ClientWithResponses) CreateBulkInvitationWithResponse(ctx context.Conte
 	return ParseCreateBulkInvitationResponse(rsp)
 }
 
+// CreateBulkResendWithBodyWithResponse Re-invite a help center's invitations of one status as one bulk job
+//
+// Selects the contacts whose latest invitation to the help center has the status: expired; pending with
+// its last link sent pending_days or more before the job; or undeliverable. Each gets a fresh link: an
+// expired or undeliverable invitation is followed by a new invitation, a pending one gets a new link (the
+// old one dies), so a contact never has two pending invitations. A contact whose address is still
+// suppressed is skipped as suppressed, and every other reason to skip a bulk invite applies. The job is a
+// bulk invitation (selection invitations): progress, results CSV, cancel and the Idempotency-Key are
+// the same. A dry run reports what would happen and sends nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/invitations/bulk-resend (the `CreateBulkResend` operationId).
+func (c *ClientWithResponses) CreateBulkResendWithBodyWithResponse(ctx context.Context, slug Slug, params *CreateBulkResendParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBulkResendResponse, error) {
+	rsp, err := c.CreateBulkResendWithBody(ctx, slug, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBulkResendResponse(rsp)
+}
+
+// CreateBulkResendWithResponse Re-invite a help center's invitations of one status as one bulk job
+//
+// Selects the contacts whose latest invitation to the help center has the status: expired; pending with
+// its last link sent pending_days or more before the job; or undeliverable. Each gets a fresh link: an
+// expired or undeliverable invitation is followed by a new invitation, a pending one gets a new link (the
+// old one dies), so a contact never has two pending invitations. A contact whose address is still
+// suppressed is skipped as suppressed, and every other reason to skip a bulk invite applies. The job is a
+// bulk invitation (selection invitations): progress, results CSV, cancel and the Idempotency-Key are
+// the same. A dry run reports what would happen and sends nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/help-centers/{slug}/invitations/bulk-resend (the `CreateBulkResend` operationId).
+func (c *ClientWithResponses) CreateBulkResendWithResponse(ctx context.Context, slug Slug, params *CreateBulkResendParams, body CreateBulkResendJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBulkResendResponse, error) {
+	rsp, err := c.CreateBulkResend(ctx, slug, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBulkResendResponse(rsp)
+}
+
 // ListUsersWithResponse List a help center's portal users
 //
 // Returns a wrapper object for the known response body format(s).
@@ -11815,6 +12851,47 @@ func (c *ClientWithResponses) RevokeInvitationWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseRevokeInvitationResponse(rsp)
+}
+
+// ListSuppressionsWithResponse List the suppressions in force, by address (admin, unscoped key)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/suppressions (the `ListSuppressions` operationId).
+func (c *ClientWithResponses) ListSuppressionsWithResponse(ctx context.Context, params *ListSuppressionsParams, reqEditors ...RequestEditorFn) (*ListSuppressionsResponse, error) {
+	rsp, err := c.ListSuppressions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSuppressionsResponse(rsp)
+}
+
+// ImportSuppressionsWithResponse Import Mailgun's bounce and complaint lists (admin, unscoped key); audited as suppressions.imported
+//
+// Suppresses every address on the sending domain's bounce and complaint lists that has no suppression here; an address an admin lifted here stays lifted. Only with MAIL_DRIVER=mailgun.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/suppressions/import (the `ImportSuppressions` operationId).
+func (c *ClientWithResponses) ImportSuppressionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ImportSuppressionsResponse, error) {
+	rsp, err := c.ImportSuppressions(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseImportSuppressionsResponse(rsp)
+}
+
+// LiftSuppressionWithResponse Lift a suppression, so the address gets email again (admin, unscoped key); audited as suppression.lifted
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/suppressions/{id} (the `LiftSuppression` operationId).
+func (c *ClientWithResponses) LiftSuppressionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*LiftSuppressionResponse, error) {
+	rsp, err := c.LiftSuppression(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLiftSuppressionResponse(rsp)
 }
 
 // CreateTicketWithBodyWithResponse Take in a request from a channel
@@ -13982,6 +15059,87 @@ func ParseCreateBulkInvitationResponse(rsp *http.Response) (*CreateBulkInvitatio
 	return response, nil
 }
 
+// ParseCreateBulkResendResponse parses an HTTP response from a CreateBulkResendWithResponse call
+func ParseCreateBulkResendResponse(rsp *http.Response) (*CreateBulkResendResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateBulkResendResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest BulkInvitation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest HelpCenterNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidField
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateBulkResendResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListUsersResponse parses an HTTP response from a ListUsersWithResponse call
 func ParseListUsersResponse(rsp *http.Response) (*ListUsersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -14888,6 +16046,214 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 	switch {
 	case rsp.StatusCode == 401:
 		var headers RevokeInvitationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSuppressionsResponse parses an HTTP response from a ListSuppressionsWithResponse call
+func ParseListSuppressionsResponse(rsp *http.Response) (*ListSuppressionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSuppressionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuppressionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest InvalidField
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListSuppressionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseImportSuppressionsResponse parses an HTTP response from a ImportSuppressionsWithResponse call
+func ParseImportSuppressionsResponse(rsp *http.Response) (*ImportSuppressionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ImportSuppressionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuppressionImport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ImportUnavailableError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest MailProviderError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ImportSuppressionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseLiftSuppressionResponse parses an HTTP response from a LiftSuppressionWithResponse call
+func ParseLiftSuppressionResponse(rsp *http.Response) (*LiftSuppressionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LiftSuppressionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Suppression
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SuppressionNotFoundError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers LiftSuppressionResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

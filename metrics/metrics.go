@@ -90,6 +90,12 @@ var (
 	WebhookSignatureFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "portal_webhook_signature_failures_total", Help: "Mail provider webhooks refused for a bad signature.",
 	})
+	// Suppressions counts addresses newly suppressed for the installation,
+	// by source (webhook: a bounce or complaint Mailgun reported; import:
+	// Mailgun's own lists) and reason (bounced, complained).
+	Suppressions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portal_suppressions_total", Help: "Addresses newly suppressed, by source (webhook, import) and reason (bounced, complained).",
+	}, []string{"source", "reason"})
 	// TemporalUnavailable counts calls to Temporal from any part of the
 	// process (requests, the sweeper, the workers' polls) that found it
 	// unreachable or slower than their deadline.
@@ -128,12 +134,17 @@ func init() {
 	for _, e := range []string{"delivered", "deferred", "bounced", "complained"} {
 		EmailEvents.WithLabelValues(e, "recorded")
 	}
+	for _, src := range []string{"webhook", "import"} {
+		for _, r := range []portal.UndeliverableReason{portal.UndeliverableBounced, portal.UndeliverableComplained} {
+			Suppressions.WithLabelValues(src, string(r))
+		}
+	}
 	for _, l := range []string{"client", "target", "api"} {
 		RateLimited.WithLabelValues(l)
 	}
 	Registry.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		HTTPRequests, HTTPDuration, Invitations, Emails, EmailEvents, Signups, BulkJobs, BulkContacts,
-		Lockouts, RateLimited, WebhookSignatureFailures, TemporalUnavailable, TemplateFallbacks, ErasuresFinished,
+		Lockouts, RateLimited, WebhookSignatureFailures, TemporalUnavailable, TemplateFallbacks, ErasuresFinished, Suppressions,
 	)
 }

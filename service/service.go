@@ -207,6 +207,9 @@ func (s *Service) API() *api.Server {
 		TemplateTestRate: s.Config.TemplateTestRatePerKey(),
 		Outbox:           s.Config.DevOutboxServed(), Logger: s.Logger, ReadTimeout: s.Config.HTTPReadTimeout, WriteTimeout: s.Config.HTTPWriteTimeout, SenderAllowList: s.Config.SenderAllowList(), Tracing: s.telemetry.TracerProvider(),
 		Webhooks: mail.NewWebhookVerifier(s.Config.MailgunWebhookSigningKey), WebhookSigningKey: s.Config.MailgunWebhookSigningKey}
+	if src, ok := s.Mail.(api.SuppressionSource); ok {
+		srv.Suppressions = src
+	}
 	if s.Config.CrashPoint == "after-ticket-stored" {
 		// Simulates the process dying between storing a ticket and starting
 		// its auto-invite, for the recovery test.

@@ -70,6 +70,13 @@ func (s *Starter) Ineligible(ctx context.Context, ct *store.Contact, hc *store.H
 	if reason := portal.Ineligible(ct.Email, ct.Verified, access); reason != "" || err != nil {
 		return reason, err
 	}
+	// Suppressed before declined: a decline an admin may override, a
+	// suppression only an admin's lift ends.
+	if sup, err := s.Store.SuppressionFor(ctx, *ct.Email); err != nil {
+		return "", err
+	} else if sup != nil {
+		return portal.ReasonSuppressed, nil
+	}
 	d, err := s.Store.DeclineOf(ctx, hc.ID, ct.ID)
 	if d != nil {
 		return portal.ReasonDeclined, err

@@ -35,10 +35,17 @@ type BulkJob struct {
 	SkippedPending       int               `bun:"skipped_pending_approval"`
 	SkippedRejected      int               `bun:"skipped_rejected"`
 	SkippedDeclined      int               `bun:"skipped_declined"`
-	WorkflowID           string            `bun:"workflow_id"`
-	CreatedAt            time.Time         `bun:"created_at,nullzero,default:now()"`
-	FinishedAt           *time.Time        `bun:"finished_at"`
-	StartedAt            *time.Time        `bun:"started_at"`
+	SkippedSuppressed    int               `bun:"skipped_suppressed"`
+	// ReinviteStatus and ReinvitePendingDays are a re-invite's selection
+	// (SelectInvitations): the contacts whose latest invitation has the
+	// status; for pending, whose last link went out at least that many
+	// days before the job.
+	ReinviteStatus      *portal.ReinviteStatus `bun:"reinvite_status"`
+	ReinvitePendingDays *int                   `bun:"reinvite_pending_days"`
+	WorkflowID          string                 `bun:"workflow_id"`
+	CreatedAt           time.Time              `bun:"created_at,nullzero,default:now()"`
+	FinishedAt          *time.Time             `bun:"finished_at"`
+	StartedAt           *time.Time             `bun:"started_at"`
 	// CreatedBy and RequestID name who started the job and the request
 	// that did (IDs only), for the audit events of its invitations.
 	CreatedBy string `bun:"created_by,nullzero"`
@@ -58,6 +65,7 @@ var counterColumn = map[portal.Outcome]string{
 	portal.ReasonPendingApproval: "skipped_pending_approval",
 	portal.ReasonRejected:        "skipped_rejected",
 	portal.ReasonDeclined:        "skipped_declined",
+	portal.ReasonSuppressed:      "skipped_suppressed",
 }
 
 // CreateBulkJob stores a job and its explicit selection (ids), and sets
@@ -82,6 +90,8 @@ func (s *Store) CreateBulkJob(ctx context.Context, job *BulkJob, ids []int64, ev
 		switch job.Selection {
 		case portal.SelectIDs:
 			err = tx.NewRaw(`SELECT count(*) FROM bulk_job_contacts WHERE job_id = ?`, job.ID).Scan(ctx, &total)
+		case portal.SelectInvitations:
+			err = tx.NewSelect().TableExpr("(?) AS s", reinviteSelection(tx, job)).ColumnExpr("count(*)").Scan(ctx, &total)
 		default:
 			q := tx.NewSelect().TableExpr("contacts").ColumnExpr("count(*)")
 			if job.Filter != nil {
@@ -101,9 +111,35 @@ func (s *Store) CreateBulkJob(ctx context.Context, job *BulkJob, ids []int64, ev
 		}
 		ev := events[0]
 		ev.Action, ev.Target, ev.HelpCenterID = portal.AuditBulkStarted, portal.BulkJobTarget(job.ID), &job.HelpCenterID
-		ev.Details = map[string]any{"selection": job.Selection, "dry_run": job.DryRun, "total": total}
+		if ev.Details == nil {
+			ev.Details = map[string]any{"selection": job.Selection, "dry_run": job.DryRun}
+		}
+		ev.Details["total"] = total
 		return RecordAudit(ctx, tx, ev)
 	})
+}
+
+// reinviteSelection is the contact IDs a re-invite job selects: those
+// whose latest invitation to the help center has the job's status (a
+// contact has at most one pending invitation, the latest by definition)
+// and, for pending ones, whose last link went out at least the job's
+// days before it was created.
+func reinviteSelection(db bun.IDB, job *BulkJob) *bun.SelectQuery {
+	status := portal.ReinviteExpired
+	if job.ReinviteStatus != nil {
+		status = *job.ReinviteStatus
+	}
+	q := db.NewSelect().TableExpr("invitations AS i").ColumnExpr("DISTINCT i.contact_id").
+		Where("i.help_center_id = ? AND i.status = ?", job.HelpCenterID, status)
+	if status == portal.ReinvitePending {
+		days := 0
+		if job.ReinvitePendingDays != nil {
+			days = *job.ReinvitePendingDays
+		}
+		return q.Where("coalesce(i.last_sent_at, i.created_at) <= ?", job.CreatedAt.Add(-time.Duration(days)*24*time.Hour))
+	}
+	return q.Where(`NOT EXISTS (SELECT 1 FROM invitations AS n
+		WHERE n.help_center_id = i.help_center_id AND n.contact_id = i.contact_id AND n.created_at > i.created_at)`)
 }
 
 // MarkBulkStarted records that a job's workflow started.
@@ -162,7 +198,14 @@ func (s *Store) BulkPage(ctx context.Context, job *BulkJob, hc *HelpCenter, afte
 	pending := `coalesce((SELECT true FROM invitations i
 		WHERE i.contact_id = c.id AND i.help_center_id = ? AND i.status = 'pending' LIMIT 1), false) AS pending`
 	var q *bun.SelectQuery
-	if job.Selection == portal.SelectIDs {
+	switch job.Selection {
+	case portal.SelectInvitations:
+		sel := reinviteSelection(s.DB, job).Where("i.contact_id > ?", after).OrderExpr("i.contact_id").Limit(int64(limit))
+		q = s.DB.NewSelect().TableExpr("(?) AS s", sel).
+			Join("LEFT JOIN contacts AS c ON c.id = s.contact_id").
+			ColumnExpr("s.contact_id, c.email, coalesce(c.verified, false) AS verified, c.id IS NOT NULL AS found").
+			OrderExpr("s.contact_id")
+	case portal.SelectIDs:
 		q = s.DB.NewSelect().TableExpr("bulk_job_contacts AS s").
 			// Bounded by the cursor, so the join never reads the
 			// contacts before the page.
@@ -170,7 +213,7 @@ func (s *Store) BulkPage(ctx context.Context, job *BulkJob, hc *HelpCenter, afte
 			ColumnExpr("s.contact_id, c.email, coalesce(c.verified, false) AS verified, c.id IS NOT NULL AS found").
 			Where("s.job_id = ? AND s.contact_id > ?", job.ID, after).
 			OrderExpr("s.contact_id")
-	} else {
+	default:
 		q = s.DB.NewSelect().TableExpr("contacts AS c").
 			ColumnExpr("c.id AS contact_id, c.email, c.verified, true AS found").
 			Where("c.id > ?", after).OrderExpr("c.id")

@@ -347,7 +347,7 @@ func (s *Store) checkBulkCounts(ctx context.Context, emit func(Finding) error) e
 		}
 		err := s.DB.NewRaw(`SELECT j.id::text AS id, j.help_center_id, j.status, j.selection, j.total,
 				j.invited + j.already_invited + j.failed + j.skipped_no_email + j.skipped_unverified + j.skipped_already_active
-					+ j.skipped_deactivated + j.skipped_not_found + j.skipped_pending_approval + j.skipped_rejected + j.skipped_declined AS counted,
+					+ j.skipped_deactivated + j.skipped_not_found + j.skipped_pending_approval + j.skipped_rejected + j.skipped_declined + j.skipped_suppressed AS counted,
 				(SELECT count(*) FROM bulk_job_results r WHERE r.job_id = j.id) AS results
 			FROM bulk_jobs j WHERE j.id > ?::uuid ORDER BY j.id LIMIT ?`, after, checkPage).Scan(ctx, &rows)
 		if err := translateList(err, "bulk jobs"); err != nil {

@@ -153,6 +153,12 @@ func (b *bulk) run(ctx workflow.Context) (BulkProgress, error) {
 		}
 		b.progress.Pages++
 		outcomes := b.startChildren(ctx, page.Eligible)
+		// Only a re-invite's pages name pending invitations to resend, so
+		// every history recorded before bulkResendChange replays without
+		// reaching this marker.
+		if len(page.Resend) > 0 && workflow.GetVersion(ctx, bulkResendChange, workflow.DefaultVersion, 1) == 1 {
+			outcomes = append(outcomes, b.resendPending(ctx, page.Resend)...)
+		}
 		if err := workflow.ExecuteActivity(ctx, a.RecordBulkOutcomes, activities.BulkOutcomesInput{
 			JobID: b.in.JobID, Outcomes: outcomes,
 		}).Get(ctx, nil); err != nil {
@@ -243,6 +249,44 @@ func (b *bulk) startChildren(ctx workflow.Context, ids []int64) []activities.Bul
 			Actor: b.in.Actor, RequestID: b.in.RequestID,
 		})
 		inflight = append(inflight, childStart{contactID: id, started: f.GetChildWorkflowExecution()})
+		if len(inflight) >= b.in.Window {
+			settle(inflight[0])
+			inflight = inflight[1:]
+		}
+	}
+	for _, c := range inflight {
+		settle(c)
+	}
+	return outcomes
+}
+
+// bulkResendChange lets a bulk re-invite give pending invitations a new
+// link (the resend signal) instead of starting new ones.
+const bulkResendChange = "bulk-resend-pending"
+
+// resendPending signals each contact's pending invitation to replace its
+// link and send it again, at most Window signals in flight at once. The
+// signal is a command of this workflow's history, so a replay or a retry
+// never sends a second one; an invitation that closed before it arrived
+// counts as failed, with the reason.
+func (b *bulk) resendPending(ctx workflow.Context, ids []int64) []activities.BulkOutcome {
+	outcomes := make([]activities.BulkOutcome, 0, len(ids))
+	inflight := make([]childStart, 0, b.in.Window)
+	settle := func(c childStart) {
+		if err := c.started.Get(ctx, nil); err != nil {
+			b.progress.Failed++
+			outcomes = append(outcomes, activities.BulkOutcome{ContactID: c.contactID, Outcome: portal.OutcomeFailed, Detail: err.Error()})
+			return
+		}
+		b.progress.Invited++
+		outcomes = append(outcomes, activities.BulkOutcome{ContactID: c.contactID, Outcome: portal.OutcomeInvited, Detail: "new link to the pending invitation"})
+	}
+	for _, id := range ids {
+		if b.cancelled() {
+			break
+		}
+		f := workflow.SignalExternalWorkflow(ctx, InvitationWorkflowID(b.in.HelpCenterSlug, id), "", ResendSignal, nil)
+		inflight = append(inflight, childStart{contactID: id, started: f})
 		if len(inflight) >= b.in.Window {
 			settle(inflight[0])
 			inflight = inflight[1:]

@@ -193,3 +193,29 @@ func TestBulkThatCannotReadItsSelectionIsMarkedFailed(t *testing.T) {
 }
 
 var errNonRetryable = temporal.NewNonRetryableApplicationError("selection is gone", "Gone", nil)
+
+func TestBulkResendSignalsEachPendingInvitationOnceAndCountsOneThatClosedAsFailed(t *testing.T) {
+	h := newBulkHarness(t)
+	h.pageFn = func(_ context.Context, in activities.BulkPageInput) (activities.BulkPageResult, error) {
+		return activities.BulkPageResult{Resend: []int64{1, 2, 3}, Examined: 3, Next: 3, Done: true}, nil
+	}
+	signalled := map[string]int{}
+	for _, id := range []int64{1, 2, 3} {
+		wfID := InvitationWorkflowID("acme", id)
+		var err error
+		if id == 2 {
+			err = errors.New("the invitation closed")
+		}
+		h.env.OnSignalExternalWorkflow(mock.Anything, wfID, "", ResendSignal, mock.Anything).Return(func(_, workflowID, _, _ string, _ any) error {
+			signalled[workflowID]++
+			return err
+		})
+	}
+	h.env.ExecuteWorkflow(BulkInvite, bulkInput())
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Equal(t, map[string]int{"invitation/acme/1": 1, "invitation/acme/2": 1, "invitation/acme/3": 1}, signalled)
+	require.Equal(t, 2, count(h.recorded, portal.OutcomeInvited))
+	require.Equal(t, 1, count(h.recorded, portal.OutcomeFailed))
+	require.Equal(t, []portal.BulkStatus{portal.BulkCompleted}, h.finished)
+}
