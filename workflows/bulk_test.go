@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,6 +200,8 @@ func TestBulkResendSignalsEachPendingInvitationOnceAndCountsOneThatClosedAsFaile
 	h.pageFn = func(_ context.Context, in activities.BulkPageInput) (activities.BulkPageResult, error) {
 		return activities.BulkPageResult{Resend: []int64{1, 2, 3}, Examined: 3, Next: 3, Done: true}, nil
 	}
+	// The test environment runs each mocked signal on its own goroutine.
+	var mu sync.Mutex
 	signalled := map[string]int{}
 	for _, id := range []int64{1, 2, 3} {
 		wfID := InvitationWorkflowID("acme", id)
@@ -207,6 +210,8 @@ func TestBulkResendSignalsEachPendingInvitationOnceAndCountsOneThatClosedAsFaile
 			err = errors.New("the invitation closed")
 		}
 		h.env.OnSignalExternalWorkflow(mock.Anything, wfID, "", ResendSignal, mock.Anything).Return(func(_, workflowID, _, _ string, _ any) error {
+			mu.Lock()
+			defer mu.Unlock()
 			signalled[workflowID]++
 			return err
 		})
@@ -214,6 +219,8 @@ func TestBulkResendSignalsEachPendingInvitationOnceAndCountsOneThatClosedAsFaile
 	h.env.ExecuteWorkflow(BulkInvite, bulkInput())
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, h.env.GetWorkflowError())
+	mu.Lock()
+	defer mu.Unlock()
 	require.Equal(t, map[string]int{"invitation/acme/1": 1, "invitation/acme/2": 1, "invitation/acme/3": 1}, signalled)
 	require.Equal(t, 2, count(h.recorded, portal.OutcomeInvited))
 	require.Equal(t, 1, count(h.recorded, portal.OutcomeFailed))
