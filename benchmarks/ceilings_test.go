@@ -14,12 +14,14 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/portalaccess/portal/config"
 	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/workflows"
 )
 
 // BaselineUpdateTarget answers its update at once and then waits, as an
@@ -176,47 +178,21 @@ func (x *bench) emailRate(tag string) float64 {
 }
 
 // invitationCost waits for a workflow to close and counts its history
-// events by type, and the actions Temporal Cloud bills for them (a start,
-// each activity scheduled, timer, signal, accepted update, search
-// attribute or property change, child start, and one per workflow task
-// that ran local activities).
+// events by type and the actions Temporal Cloud bills for them
+// (workflows.HistoryCost).
 func (x *bench) invitationCost(workflowID string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	tc := x.portal.Service.Temporal
 	_ = tc.GetWorkflow(ctx, workflowID, "").Get(ctx, nil)
 	iter := tc.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	byType := map[string]int{}
-	events, actions := 0, 0
-	localInTask := false
+	var h historypb.History
 	for iter.HasNext() {
 		ev, err := iter.Next()
 		if err != nil {
 			return "history: " + err.Error() + "\n"
 		}
-		events++
-		t := ev.GetEventType()
-		byType[strings.TrimPrefix(t.String(), "EVENT_TYPE_")]++
-		switch t {
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
-			enumspb.EVENT_TYPE_TIMER_STARTED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-			enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
-			enumspb.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-			enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-			actions++
-		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" && !localInTask {
-				actions++
-				localInTask = true
-			}
-		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-			localInTask = false
-		}
+		h.Events = append(h.Events, ev)
 	}
-	types := make([]string, 0, len(byType))
-	for t, c := range byType {
-		types = append(types, fmt.Sprintf("%s %d", t, c))
-	}
-	slices.Sort(types)
-	return fmt.Sprintf("%d history events, about %d actions\n  %s\n", events, actions, strings.Join(types, ", "))
+	return workflows.HistoryCost(&h).String()
 }
