@@ -17,8 +17,10 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/config"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/workflows"
@@ -195,4 +197,34 @@ func (x *bench) invitationCost(workflowID string) string {
 		h.Events = append(h.Events, ev)
 	}
 	return workflows.HistoryCost(&h).String()
+}
+
+// startExpiringInvitation starts, as the starter would, an invitation with
+// a short policy (a reminder after 1 s, links of 3 s, one automatic
+// re-invite) that nobody accepts: invite, reminder, expiry, re-invite,
+// reminder, final expiry. It answers the workflow ID.
+func (x *bench) startExpiringInvitation() string {
+	ctx := context.Background()
+	hc, err := x.portal.Service.Store.HelpCenterBySlug(ctx, x.slug)
+	if err != nil {
+		x.b.Fatal(err)
+	}
+	contact := x.seed("expiry", 1)[0]
+	cfg := x.portal.Service.Config
+	id := workflows.InvitationWorkflowID(x.slug, contact)
+	_, err = x.portal.Service.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: cfg.TemporalTaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.InvitationStatusKey.ValueSet(string(portal.InvitationPending)), workflows.HelpCenterKey.ValueSet(x.slug)),
+	}, workflows.Invitation, workflows.InvitationInput{
+		HelpCenterID: hc.ID, HelpCenterSlug: x.slug, ContactID: contact, MailTaskQueue: cfg.MailTaskQueue,
+		Policy: workflows.Policy{
+			Reminders:    []workflows.Duration{workflows.Duration(time.Second)},
+			LinkLifetime: workflows.Duration(3 * time.Second), AutoReinvites: 1,
+		},
+	})
+	if err != nil {
+		x.b.Fatal(err)
+	}
+	return id
 }
