@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"bytes"
 	"os"
 	"testing"
 
@@ -13,12 +14,11 @@ import (
 func invitationCost(t *testing.T, name string) Cost {
 	t.Helper()
 	path := "testdata/" + name + ".json"
-	f, err := os.Open(path)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	h, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
