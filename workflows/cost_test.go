@@ -4,9 +4,16 @@ import (
 	"bytes"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/portalaccess/portal"
 )
 
 // invitationCost reads a recorded history, checks the current code replays
@@ -56,4 +63,107 @@ func TestInvitationCost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// commandCounter counts what a workflow asks the server for, by kind: the
+// commands behind its billed actions.
+type commandCounter struct {
+	interceptor.WorkerInterceptorBase
+	activities, localActivities, timers, upserts int
+	// versions: the changes that recorded a marker (and, with it, a
+	// TemporalChangeVersion upsert).
+	versions map[string]bool
+}
+
+func (c *commandCounter) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &countingInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, c: c}
+}
+
+type countingInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	c *commandCounter
+}
+
+func (i *countingInbound) Init(out interceptor.WorkflowOutboundInterceptor) error {
+	return i.Next.Init(&countingOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: out}, c: i.c})
+}
+
+type countingOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+	c *commandCounter
+}
+
+func (o *countingOutbound) ExecuteActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	o.c.activities++
+	return o.Next.ExecuteActivity(ctx, activityType, args...)
+}
+
+func (o *countingOutbound) ExecuteLocalActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	o.c.localActivities++
+	return o.Next.ExecuteLocalActivity(ctx, activityType, args...)
+}
+
+func (o *countingOutbound) NewTimer(ctx workflow.Context, d time.Duration) workflow.Future {
+	o.c.timers++
+	return o.Next.NewTimer(ctx, d)
+}
+
+func (o *countingOutbound) UpsertTypedSearchAttributes(ctx workflow.Context, attrs ...temporal.SearchAttributeUpdate) error {
+	o.c.upserts++
+	return o.Next.UpsertTypedSearchAttributes(ctx, attrs...)
+}
+
+func (o *countingOutbound) GetVersion(ctx workflow.Context, changeID string, minSupported, maxSupported workflow.Version) workflow.Version {
+	v := o.Next.GetVersion(ctx, changeID, minSupported, maxSupported)
+	if v != workflow.DefaultVersion {
+		o.c.versions[changeID] = true
+	}
+	return v
+}
+
+// countedHarness is the invitation harness with the commands counted and
+// the search attributes the starter sets at the start.
+func countedHarness(t *testing.T) (*harness, *commandCounter) {
+	h := newHarness(t)
+	c := &commandCounter{versions: map[string]bool{}}
+	h.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{c}})
+	require.NoError(t, h.env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(
+		InvitationStatusKey.ValueSet(string(portal.InvitationPending)), HelpCenterKey.ValueSet("acme"))))
+	return h, c
+}
+
+// The default policy's full run (invite, reminders on days 3 and 6,
+// expiry, automatic re-invite, its two reminders, final expiry) and an
+// accept after the first email ask only for what they need: one version
+// marker, one search attribute upsert (the closing status: the pending
+// one is the starter's), and each email, database step and timer once.
+func TestInvitationAsksForNoCommandItDoesNotNeed(t *testing.T) {
+	t.Run("expired", func(t *testing.T) {
+		h, c := countedHarness(t)
+		st := h.run(defaultInput())
+		require.Equal(t, portal.InvitationExpired, st.Status)
+		require.Equal(t, map[string]bool{actionsChange: true}, c.versions)
+		require.Equal(t, 1, c.upserts, "search attribute upserts")
+		// Six invitation emails and the close; the record and two links.
+		require.Equal(t, 7, c.activities, "activities")
+		require.Equal(t, 3, c.localActivities, "local activities")
+		// Two reminders and the expiry, for each of the two links.
+		require.Equal(t, 6, c.timers, "timers")
+	})
+	t.Run("accepted", func(t *testing.T) {
+		h, c := countedHarness(t)
+		var res updateResult
+		h.env.RegisterDelayedCallback(func() {
+			h.sendAccept("accept", AcceptRequest{Generation: 1, StageID: "s"}, &res)
+		}, day)
+		st := h.run(defaultInput())
+		require.NoError(t, res.err)
+		require.Equal(t, portal.InvitationAccepted, st.Status)
+		require.Equal(t, map[string]bool{actionsChange: true}, c.versions)
+		require.Equal(t, 1, c.upserts, "search attribute upserts")
+		// The invitation email, the accept and the welcome.
+		require.Equal(t, 3, c.activities, "activities")
+		require.Equal(t, 2, c.localActivities, "local activities")
+		require.Equal(t, 1, c.timers, "timers")
+	})
 }
