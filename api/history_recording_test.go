@@ -14,6 +14,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/portalaccess/portal"
@@ -48,6 +49,15 @@ func TestRecordHistories(t *testing.T) {
 		admin(t, "POST", "/api/v1/invitations/"+id+"/resend", nil, 200)
 		admin(t, "POST", "/api/v1/invitations/"+id+"/revoke", nil, 200)
 		record(t, "invitation_resend_revoke_update", workflows.InvitationWorkflowID(slug, contact))
+	})
+
+	t.Run("invitation accepted after the first email", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		email := unique("rec") + "@example.com"
+		contact := newContact(t, email, true)
+		inviteContact(t, slug, contact)
+		acceptWith(t, email, slug, "correct-horse-1")
+		record(t, "invitation_accepted", workflows.InvitationWorkflowID(slug, contact))
 	})
 
 	t.Run("invitation reminded, re-invited, then expired", func(t *testing.T) {
@@ -211,7 +221,12 @@ func startInvitation(t *testing.T, slug string, contact int64, policy workflows.
 	}
 	cfg := app.Service.Config
 	id := workflows.InvitationWorkflowID(slug, contact)
-	_, err = app.Service.Temporal.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: cfg.TemporalTaskQueue},
+	_, err = app.Service.Temporal.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
+		ID: id, TaskQueue: cfg.TemporalTaskQueue,
+		// As the starter does: the invitation is pending from its start.
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.InvitationStatusKey.ValueSet(string(portal.InvitationPending)), workflows.HelpCenterKey.ValueSet(slug)),
+	},
 		workflows.Invitation, workflows.InvitationInput{
 			HelpCenterID: hc.ID, HelpCenterSlug: slug, ContactID: contact, Policy: policy, MailTaskQueue: cfg.MailTaskQueue,
 		})

@@ -14,12 +14,16 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/config"
 	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/workflows"
 )
 
 // BaselineUpdateTarget answers its update at once and then waits, as an
@@ -176,47 +180,51 @@ func (x *bench) emailRate(tag string) float64 {
 }
 
 // invitationCost waits for a workflow to close and counts its history
-// events by type, and the actions Temporal Cloud bills for them (a start,
-// each activity scheduled, timer, signal, accepted update, search
-// attribute or property change, child start, and one per workflow task
-// that ran local activities).
+// events by type and the actions Temporal Cloud bills for them
+// (workflows.HistoryCost).
 func (x *bench) invitationCost(workflowID string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	tc := x.portal.Service.Temporal
 	_ = tc.GetWorkflow(ctx, workflowID, "").Get(ctx, nil)
 	iter := tc.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	byType := map[string]int{}
-	events, actions := 0, 0
-	localInTask := false
+	var h historypb.History
 	for iter.HasNext() {
 		ev, err := iter.Next()
 		if err != nil {
 			return "history: " + err.Error() + "\n"
 		}
-		events++
-		t := ev.GetEventType()
-		byType[strings.TrimPrefix(t.String(), "EVENT_TYPE_")]++
-		switch t {
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
-			enumspb.EVENT_TYPE_TIMER_STARTED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-			enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
-			enumspb.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-			enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-			actions++
-		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" && !localInTask {
-				actions++
-				localInTask = true
-			}
-		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-			localInTask = false
-		}
+		h.Events = append(h.Events, ev)
 	}
-	types := make([]string, 0, len(byType))
-	for t, c := range byType {
-		types = append(types, fmt.Sprintf("%s %d", t, c))
+	return workflows.HistoryCost(&h).String()
+}
+
+// startExpiringInvitation starts, as the starter would, an invitation with
+// a short policy (a reminder after 1 s, links of 3 s, one automatic
+// re-invite) that nobody accepts: invite, reminder, expiry, re-invite,
+// reminder, final expiry. It answers the workflow ID.
+func (x *bench) startExpiringInvitation() string {
+	ctx := context.Background()
+	hc, err := x.portal.Service.Store.HelpCenterBySlug(ctx, x.slug)
+	if err != nil {
+		x.b.Fatal(err)
 	}
-	slices.Sort(types)
-	return fmt.Sprintf("%d history events, about %d actions\n  %s\n", events, actions, strings.Join(types, ", "))
+	contact := x.seed("expiry", 1)[0]
+	cfg := x.portal.Service.Config
+	id := workflows.InvitationWorkflowID(x.slug, contact)
+	_, err = x.portal.Service.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: cfg.TemporalTaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.InvitationStatusKey.ValueSet(string(portal.InvitationPending)), workflows.HelpCenterKey.ValueSet(x.slug)),
+	}, workflows.Invitation, workflows.InvitationInput{
+		HelpCenterID: hc.ID, HelpCenterSlug: x.slug, ContactID: contact, MailTaskQueue: cfg.MailTaskQueue,
+		Policy: workflows.Policy{
+			Reminders:    []workflows.Duration{workflows.Duration(time.Second)},
+			LinkLifetime: workflows.Duration(3 * time.Second), AutoReinvites: 1,
+		},
+	})
+	if err != nil {
+		x.b.Fatal(err)
+	}
+	return id
 }

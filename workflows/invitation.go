@@ -86,6 +86,9 @@ type AcceptRequest struct {
 
 type invitation struct {
 	in InvitationInput
+	// lean: the run started under actionsChange, which stands for the
+	// changes before it and skips upserts that change nothing.
+	lean bool
 	// localSetup runs the database steps (record, issue a link) as local
 	// activities, in the workflow task that asks for them.
 	localSetup bool
@@ -108,6 +111,7 @@ type invitation struct {
 // account, an expiry or a revocation.
 func Invitation(ctx workflow.Context, in InvitationInput) (InvitationState, error) {
 	w := &invitation{in: in}
+	w.lean = workflow.GetVersion(ctx, actionsChange, workflow.DefaultVersion, 1) == 1
 	info := workflow.GetInfo(ctx)
 	if in.Resume != nil {
 		w.state = *in.Resume
@@ -279,6 +283,25 @@ func (w *invitation) accept(ctx workflow.Context, req AcceptRequest) (Invitation
 	return w.state, nil
 }
 
+// actionsChange cuts the actions an invitation bills. Each change below
+// wrote its own version marker and, with it, an upsert of the
+// TemporalChangeVersion search attribute: up to five upserts a run that
+// decide nothing, since every new run takes version 1 of each. A run
+// started under actionsChange records this one marker instead and takes
+// version 1 of the others without asking. It also skips a publish that
+// would set the search attributes to what they already hold (the pending
+// status the starter set, or the previous run carried over).
+const actionsChange = "fewer-actions"
+
+// version answers the version of changeID: 1 in a run started under
+// actionsChange, else what the history recorded (or 1, with a marker).
+func (w *invitation) version(ctx workflow.Context, changeID string) workflow.Version {
+	if w.lean {
+		return 1
+	}
+	return workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, 1)
+}
+
 // declineChange closes an invitation as declined when its contact uses
 // the decline link; the marker it writes is where histories without
 // declines part from those with one.
@@ -290,7 +313,7 @@ const mailQueueChange = "mail-task-queue"
 
 // mailContext is where email activities run; sendEmail sends from there.
 func (w *invitation) mailContext(ctx workflow.Context) workflow.Context {
-	if w.in.MailTaskQueue == "" || workflow.GetVersion(ctx, mailQueueChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if w.in.MailTaskQueue == "" || w.version(ctx, mailQueueChange) == workflow.DefaultVersion {
 		return ctx
 	}
 	return workflow.WithTaskQueue(ctx, w.in.MailTaskQueue)
@@ -346,7 +369,7 @@ func (w *invitation) setup(ctx workflow.Context, fn, arg, result any) error {
 func (w *invitation) run(ctx workflow.Context) (InvitationState, error) {
 	ctx = withActivityOptions(ctx)
 	w.publish(ctx)
-	w.localSetup = workflow.GetVersion(ctx, localSetupChange, workflow.DefaultVersion, 1) == 1
+	w.localSetup = w.version(ctx, localSetupChange) == 1
 
 	if !w.state.Recorded {
 		rec, err := w.record(ctx)
@@ -385,7 +408,7 @@ func (w *invitation) record(ctx workflow.Context) (activities.RecordResult, erro
 	var a *activities.Activities
 	// Invitations started before grantChange ignore the account's
 	// password: they always send a link.
-	grant := workflow.GetVersion(ctx, grantChange, workflow.DefaultVersion, 1) == 1
+	grant := w.version(ctx, grantChange) == 1
 	var rec activities.RecordResult
 	var recPtr any
 	if grant {
@@ -486,7 +509,7 @@ func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
 		}
 	}
 	switch {
-	case wake.decline && workflow.GetVersion(ctx, declineChange, workflow.DefaultVersion, 1) == 1:
+	case wake.decline && w.version(ctx, declineChange) == 1:
 		logger.Info("the contact declined the invitation")
 		return w.close(ctx, portal.InvitationDeclined, nil)
 	case wake.revoke:
@@ -593,7 +616,7 @@ const deliveryEventsChange = "delivery-events"
 // invitation of the same contact (an older run chain) is ignored.
 func (w *invitation) deliveryFailed(ctx workflow.Context, f DeliveryFailed) error {
 	logger := workflow.GetLogger(ctx)
-	if workflow.GetVersion(ctx, deliveryEventsChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if w.version(ctx, deliveryEventsChange) == workflow.DefaultVersion {
 		return nil
 	}
 	if f.InvitationID != "" && f.InvitationID != w.state.InvitationID {
@@ -637,6 +660,14 @@ func (w *invitation) continueAsNew(ctx workflow.Context) (InvitationState, error
 }
 
 func (w *invitation) publish(ctx workflow.Context) {
+	if w.lean {
+		sa := workflow.GetTypedSearchAttributes(ctx)
+		status, _ := sa.GetKeyword(InvitationStatusKey)
+		hc, _ := sa.GetKeyword(HelpCenterKey)
+		if status == string(w.state.Status) && hc == w.state.HelpCenter {
+			return
+		}
+	}
 	err := workflow.UpsertTypedSearchAttributes(ctx,
 		InvitationStatusKey.ValueSet(string(w.state.Status)), HelpCenterKey.ValueSet(w.state.HelpCenter))
 	if err != nil {
