@@ -486,6 +486,12 @@ func BenchmarkStoreAtAMillionRows(b *testing.B) {
 		if err := st.Close(); err != nil {
 			b.Log(err)
 		}
+		// BENCH_STORE_KEEP=1 keeps the seeded databases, to read plans
+		// with EXPLAIN (ANALYZE, BUFFERS) in psql without seeding again.
+		if os.Getenv("BENCH_STORE_KEEP") != "" {
+			fmt.Printf("kept the %d-row database: %s\n", n, url)
+			continue
+		}
 		drop()
 	}
 	small, big := results[0], results[1]
