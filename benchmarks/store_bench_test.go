@@ -205,10 +205,13 @@ func (x *storeBench) seed() {
 		}
 		return nil
 	})
-	x.copyRows("email_log", "idempotency_key, kind, recipient, status, invitation_id", func(w *csv.Writer) error {
+	// Under the invitation's workflow ID, as the invitation workflow
+	// logs them: the user list and export find each user's latest email.
+	x.copyRows("email_log", "idempotency_key, kind, recipient, status, invitation_id, workflow_id", func(w *csv.Writer) error {
 		for g := 1; g <= n; g++ {
 			if hasAccount(g) {
-				if err := w.Write([]string{invID(g, 1) + "/invite/1", "invite", fmt.Sprintf("c%d@example.com", g), "sent", invID(g, 1)}); err != nil {
+				if err := w.Write([]string{invID(g, 1) + "/invite/1", "invite", fmt.Sprintf("c%d@example.com", g), "sent", invID(g, 1),
+					"invitation/big/" + strconv.Itoa(g)}); err != nil {
 					return err
 				}
 			}
