@@ -179,6 +179,16 @@ func (x *bench) emailRate(tag string) float64 {
 	return float64(r.N-1) / r.Secs
 }
 
+// lastEmailAt is when the last invite email of tag reached the outbox.
+func (x *bench) lastEmailAt(tag string) time.Time {
+	var at time.Time
+	if err := x.portal.Service.Store.DB.NewRaw(`SELECT max(created_at) FROM outbox_messages WHERE recipient LIKE ? AND kind = 'invite'`, tag+"-%").
+		Scan(context.Background(), &at); err != nil {
+		x.b.Fatal(err)
+	}
+	return at
+}
+
 // invitationCost waits for a workflow to close and counts its history
 // events by type and the actions Temporal Cloud bills for them
 // (workflows.HistoryCost).

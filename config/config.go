@@ -22,8 +22,11 @@ import (
 // Config is every setting the service reads. No other package reads the
 // environment.
 type Config struct {
-	HTTPAddr          string `env:"HTTP_ADDR, default=:8080"`
-	DatabaseURL       string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/portal?sslmode=disable"`
+	HTTPAddr    string `env:"HTTP_ADDR, default=:8080"`
+	DatabaseURL string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/portal?sslmode=disable"`
+	// DatabaseMaxConns bounds each process's pool; the connections stay
+	// open while idle (for five minutes), so a busy process reuses them.
+	DatabaseMaxConns  int    `env:"DATABASE_MAX_CONNS, default=20"`
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE, default=default"`
 	TemporalTaskQueue string `env:"TEMPORAL_TASK_QUEUE, default=portal-invitations"`
@@ -149,6 +152,9 @@ func Load(ctx context.Context, lookuper envconfig.Lookuper) (*Config, error) {
 func (c *Config) validate() error {
 	if _, err := url.Parse(c.DatabaseURL); err != nil || !strings.HasPrefix(c.DatabaseURL, "postgres") {
 		return fmt.Errorf("DATABASE_URL: must be a postgres:// URL")
+	}
+	if c.DatabaseMaxConns < 2 || c.DatabaseMaxConns > 1000 {
+		return fmt.Errorf("DATABASE_MAX_CONNS: must be between 2 and 1000, got %d", c.DatabaseMaxConns)
 	}
 	u, err := url.Parse(c.PublicBaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -40,6 +40,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"PUBLIC_BASE_URL":      {"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "PUBLIC_BASE_URL": "portal.example.com"},
 		"DATABASE_URL":         {"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "DATABASE_URL": "mysql://x"},
 		"PORTAL_ADMIN_API_KEY": {"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "PORTAL_ADMIN_API_KEY": "short"},
+		"DATABASE_MAX_CONNS":   {"TOKEN_SECRET": secret, "MAIL_DRIVER": "outbox", "DATABASE_MAX_CONNS": "1"},
 		// A stopping worker must let a send finish rather than cut it.
 		"WORKER_STOP_TIMEOUT": {"TOKEN_SECRET": secret, "MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com", "MAILGUN_API_KEY": "k",
 			"MAILGUN_TIMEOUT": "20s", "WORKER_STOP_TIMEOUT": "20s"},

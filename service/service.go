@@ -70,7 +70,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 		return nil, fmt.Errorf("temporal tracing: %w", err)
 	}
 	workflows.WriteDurationsAsNanoseconds(cfg.DurationsAsNanoseconds())
-	st := store.Open(cfg.DatabaseURL)
+	st := store.OpenPool(cfg.DatabaseURL, cfg.DatabaseMaxConns)
 	if err := tel.watch(st, logger); err != nil {
 		return nil, errors.Join(err, st.Close())
 	}

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -25,10 +26,27 @@ type Store struct {
 	DB *bun.DB
 }
 
-// Open connects to the database at url.
-func Open(url string) *Store {
+// DefaultMaxConns is the pool size of Open, and DATABASE_MAX_CONNS's
+// default.
+const DefaultMaxConns = 20
+
+// poolIdleTime is how long a connection may stay idle before the pool
+// closes it, so a quiet replica gives its backends back.
+const poolIdleTime = 5 * time.Minute
+
+// Open connects to the database at url with a pool of DefaultMaxConns.
+func Open(url string) *Store { return OpenPool(url, DefaultMaxConns) }
+
+// OpenPool connects to the database at url with at most maxConns
+// connections. Every one of them may stay open while idle: database/sql
+// keeps only two idle by default, so under any concurrency each query
+// past the second opened a new connection, and Postgres forked and warmed
+// a new backend for it, which cost more CPU than the query itself.
+func OpenPool(url string, maxConns int) *Store {
 	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(url)))
-	sqldb.SetMaxOpenConns(20)
+	sqldb.SetMaxOpenConns(maxConns)
+	sqldb.SetMaxIdleConns(maxConns)
+	sqldb.SetConnMaxIdleTime(poolIdleTime)
 	return &Store{DB: bun.NewDB(sqldb, pgdialect.New())}
 }
 
