@@ -208,6 +208,7 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	var peakRSS uint64
 	var runs []int64
 	var emailRate float64
+	var rssAt []string
 	x.seed("bulk", n)
 	_, bulkCPU := phase("bulk", func() {
 		rss := startRSSWatch()
@@ -222,12 +223,20 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 		}
 		// Polled once a second, so the count costs the run nothing worth
 		// measuring; the end is the last email's own time, not the poll's.
-		for x.outboxCount("bulk") < n {
+		// The resident set at each quarter of the job shows whether
+		// memory grows with the job or stays flat.
+		quarter := 1
+		for sent := x.outboxCount("bulk"); sent < n; sent = x.outboxCount("bulk") {
 			if time.Since(start) > 180*time.Minute {
-				b.Fatalf("only %d of %d invite emails after 3 hours", x.outboxCount("bulk"), n)
+				b.Fatalf("only %d of %d invite emails after 3 hours", sent, n)
+			}
+			for quarter < 4 && sent >= quarter*n/4 {
+				rssAt = append(rssAt, fmt.Sprintf("%d%%: %d MiB", 25*quarter, currentRSS()>>20))
+				quarter++
 			}
 			time.Sleep(time.Second)
 		}
+		rssAt = append(rssAt, fmt.Sprintf("100%%: %d MiB", currentRSS()>>20))
 		bulkElapsed = x.lastEmailAt("bulk").Sub(start)
 		peakRSS = rss.stop()
 		runs = x.bulkRuns(workflows.BulkWorkflowID(created.JSON202.Id))
@@ -313,6 +322,7 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	fmt.Printf("bulk / best raw (window %d): %.2f  goal >= 0.8 %s\n", bestWindow, bulkRate/best, mark(bulkRate/best >= 0.8))
 	fmt.Printf("bulk parent: %d runs, history events per run max %d (bounded: %s), worker peak RSS %d MiB\n",
 		len(runs), maxOf(runs), mark(maxOf(runs) <= 20000), peakRSS>>20)
+	fmt.Printf("process RSS as the emails went out: %s\n", strings.Join(rssAt, ", "))
 	if mailRate > 0 {
 		fmt.Printf("email rate: %.1f/s against MAIL_RATE_PER_SECOND=%d  goal within 10%% %s\n",
 			emailRate, mailRate, mark(emailRate >= 0.9*float64(mailRate) && emailRate <= 1.1*float64(mailRate)))
