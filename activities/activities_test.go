@@ -81,13 +81,35 @@ func fixture(t *testing.T, sender mail.Sender) (*activities.Activities, *testsui
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
 	id := fmt.Sprintf("00000000-0000-4000-8000-%012d", time.Now().UnixNano()%1e12)
-	if _, err := env.ExecuteActivity(a.RecordInvitation, activities.RecordInput{InvitationID: id, WorkflowID: "wf-" + id, HelpCenterID: hc.ID, ContactID: ct.ID}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.ExecuteActivity(a.IssueToken, activities.IssueInput{InvitationID: id, Generation: 1, ExpiresAt: time.Now().Add(7 * 24 * time.Hour)}); err != nil {
-		t.Fatal(err)
+	// The first link is issued with the record, as new invitations do;
+	// run twice, as a retried local activity would be.
+	for range 2 {
+		if _, err := env.ExecuteActivity(a.RecordInvitation, activities.RecordInput{InvitationID: id, WorkflowID: "wf-" + id, HelpCenterID: hc.ID, ContactID: ct.ID,
+			FirstLink: &activities.IssueInput{InvitationID: id, Generation: 1, ExpiresAt: time.Now().Add(7 * 24 * time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return a, env, id
+}
+
+// TestRecordIssuesTheFirstLinkOnce: the record with the first link
+// leaves the invitation pending with generation 1 and its token on
+// record, and the same link issued again (an invitation started before
+// the two steps were one) changes nothing.
+func TestRecordIssuesTheFirstLinkOnce(t *testing.T) {
+	a, env, id := fixture(t, &countingSender{})
+	inv, err := db.InvitationByID(context.Background(), id)
+	if err != nil || inv.Status != portal.InvitationPending || inv.TokenGeneration != 1 {
+		t.Fatalf("after the record: %+v %v", inv, err)
+	}
+	token := a.Tokens.Invitation(id, 1)
+	if _, err := env.ExecuteActivity(a.IssueToken, activities.IssueInput{InvitationID: id, Generation: 1, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	found, gen, err := db.InvitationByToken(context.Background(), credentials.Hash(token))
+	if err != nil || found.ID != id || gen != 1 {
+		t.Fatalf("the first link does not find the invitation: %v %d", err, gen)
+	}
 }
 
 func TestSendInvitationRetryNeverSendsTwice(t *testing.T) {

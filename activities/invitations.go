@@ -31,6 +31,10 @@ type RecordInput struct {
 	Actor     string `json:",omitempty"`
 	RequestID string `json:",omitempty"`
 	BulkJobID string `json:",omitempty"`
+	// FirstLink, when set, is issued once the invitation is recorded,
+	// unless the account needs no link (it has a password, or an admin
+	// blocked it): one step instead of two.
+	FirstLink *IssueInput `json:",omitempty"`
 }
 
 // RecordResult tells the workflow about the account being invited.
@@ -58,10 +62,16 @@ func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) (Reco
 		// The contact or help center was deleted: retrying can't help.
 		return RecordResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, nil)
 	}
-	if err == nil {
-		metrics.Invitations.WithLabelValues("started").Inc()
+	if err != nil {
+		return RecordResult{}, err
 	}
-	return RecordResult{HasPassword: rec.HasPassword, Blocked: rec.Blocked}, err
+	metrics.Invitations.WithLabelValues("started").Inc()
+	if in.FirstLink != nil && !rec.HasPassword && !rec.Blocked {
+		if err := a.IssueToken(ctx, *in.FirstLink); err != nil {
+			return RecordResult{}, err
+		}
+	}
+	return RecordResult{HasPassword: rec.HasPassword, Blocked: rec.Blocked}, nil
 }
 
 // GrantAccess accepts an invitation for an account that already has a

@@ -136,7 +136,8 @@ func countedHarness(t *testing.T) (*harness, *commandCounter) {
 // expiry, automatic re-invite, its two reminders, final expiry) and an
 // accept after the first email ask only for what they need: one version
 // marker, one search attribute upsert (the closing status: the pending
-// one is the starter's), and each email, database step and timer once.
+// one is the starter's), and each email, database step and timer once;
+// the first link goes with the record.
 func TestInvitationAsksForNoCommandItDoesNotNeed(t *testing.T) {
 	t.Run("expired", func(t *testing.T) {
 		h, c := countedHarness(t)
@@ -144,9 +145,10 @@ func TestInvitationAsksForNoCommandItDoesNotNeed(t *testing.T) {
 		require.Equal(t, portal.InvitationExpired, st.Status)
 		require.Equal(t, map[string]bool{actionsChange: true}, c.versions)
 		require.Equal(t, 1, c.upserts, "search attribute upserts")
-		// Six invitation emails and the close; the record and two links.
+		// Six invitation emails and the close; the record with the first
+		// link, and the second link.
 		require.Equal(t, 7, c.activities, "activities")
-		require.Equal(t, 3, c.localActivities, "local activities")
+		require.Equal(t, 2, c.localActivities, "local activities")
 		// Two reminders and the expiry, for each of the two links.
 		require.Equal(t, 6, c.timers, "timers")
 	})
@@ -161,8 +163,9 @@ func TestInvitationAsksForNoCommandItDoesNotNeed(t *testing.T) {
 		require.Equal(t, portal.InvitationAccepted, st.Status)
 		require.Equal(t, map[string]bool{actionsChange: true}, c.versions)
 		require.Equal(t, 1, c.upserts, "search attribute upserts")
-		// The invitation email, the accept and the welcome.
-		require.Equal(t, 3, c.activities, "activities")
+		// The invitation email and the welcome; the record with the
+		// first link, and the accept.
+		require.Equal(t, 2, c.activities, "activities")
 		require.Equal(t, 2, c.localActivities, "local activities")
 		require.Equal(t, 1, c.timers, "timers")
 	})

@@ -50,10 +50,19 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, env: env, sends: &sendLog{start: env.Now().UTC()}}
 	var a *activities.Activities
 	env.RegisterActivity(a)
-	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(activities.RecordResult{}, nil)
-	env.OnActivity(a.IssueToken, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IssueInput) error {
+	issue := func(in activities.IssueInput) {
 		in.ExpiresAt = in.ExpiresAt.UTC()
 		h.issued = append(h.issued, in)
+	}
+	// The first link is issued with the record, as the activity does.
+	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RecordInput) (activities.RecordResult, error) {
+		if in.FirstLink != nil {
+			issue(*in.FirstLink)
+		}
+		return activities.RecordResult{}, nil
+	})
+	env.OnActivity(a.IssueToken, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IssueInput) error {
+		issue(in)
 		return nil
 	})
 	env.OnActivity(a.SendInvitation, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SendInput) error {
