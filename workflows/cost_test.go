@@ -38,11 +38,13 @@ func invitationCost(t *testing.T, name string) Cost {
 }
 
 // The actions an invitation bills, before actionsChange (v6, recorded on
-// the code without it) and after (v7): an invitation accepted after its
-// first email, and one reminded, re-invited, reminded again and expired.
-// The v7 histories replay exactly against this code, so a change that
-// adds a command to either path fails here or in the replay; one behind a
-// new version must record a new history, and these bounds hold it.
+// the code without it), after it (v7) and after its version 2,
+// actionsQuickSetup (v8: the same actions, fewer events and tasks): an
+// invitation accepted after its first email, and one reminded,
+// re-invited, reminded again and expired. Each history replays exactly
+// against this code, so a change that adds a command to any path fails
+// here or in the replay; one behind a new version must record a new
+// history, and these bounds hold it.
 func TestInvitationCost(t *testing.T) {
 	for _, c := range []struct {
 		name            string
@@ -53,6 +55,8 @@ func TestInvitationCost(t *testing.T) {
 		{"invitation_accepted_v7", 37, 10, 2},
 		{"invitation_reminded_reinvited_expired_v6", 66, 17, 5},
 		{"invitation_reminded_reinvited_expired_v7", 61, 14, 2},
+		{"invitation_accepted_v8", 31, 10, 2},
+		{"invitation_reminded_reinvited_expired_v8", 60, 14, 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := invitationCost(t, c.name)
