@@ -116,7 +116,13 @@ func profile(name string) func() {
 	if dir == "" {
 		return func() {}
 	}
-	f, err := os.Create(filepath.Join(dir, name+".pprof"))
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		fmt.Println("profile:", err)
+		return func() {}
+	}
+	defer func() { _ = root.Close() }()
+	f, err := root.Create(name + ".pprof")
 	if err != nil {
 		fmt.Println("profile:", err)
 		return func() {}
