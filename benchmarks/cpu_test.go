@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,11 +32,12 @@ type cpuMeter struct {
 func newCPUMeter(frontend string) *cpuMeter {
 	_, port, _ := strings.Cut(frontend, ":")
 	m := &cpuMeter{}
-	forEachProcess(func(pid int, comm string, cmdline []string) {
-		for i, a := range cmdline {
-			if a == "--port" && i+1 < len(cmdline) && cmdline[i+1] == port && strings.Contains(strings.Join(cmdline, " "), "start-dev") {
-				m.temporalPID = pid
-			}
+	forEachProcess(func(pid int, _ string, cmdline []string) {
+		if !slices.Contains(cmdline, "start-dev") {
+			return
+		}
+		if i := slices.Index(cmdline, "--port"); i >= 0 && i+1 < len(cmdline) && cmdline[i+1] == port {
+			m.temporalPID = pid
 		}
 	})
 	return m
@@ -43,8 +45,7 @@ func newCPUMeter(frontend string) *cpuMeter {
 
 func (m *cpuMeter) read() cpuUse {
 	var u cpuUse
-	own, _ := procCPU(os.Getpid())
-	u.portal = own
+	u.portal, _ = procCPU(os.Getpid())
 	if m.temporalPID != 0 {
 		u.temporal, _ = procCPU(m.temporalPID)
 	}
