@@ -53,10 +53,17 @@ func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) (Reco
 	if in.BulkJobID != "" {
 		ev.Details = map[string]any{"bulk_job": in.BulkJobID}
 	}
-	rec, err := a.Store.CreateInvitation(ctx, &store.Invitation{
+	inv := &store.Invitation{
 		ID: in.InvitationID, WorkflowID: in.WorkflowID, HelpCenterID: in.HelpCenterID, ContactID: in.ContactID,
 		CreatedAt: in.CreatedAt,
-	}, ev)
+	}
+	if l := in.FirstLink; l != nil {
+		// Written with the record; a record that already exists (a retry
+		// of this activity) gets it from IssueToken below instead.
+		inv.TokenHash = credentials.Hash(a.Tokens.Invitation(l.InvitationID, l.Generation))
+		inv.TokenGeneration, inv.ExpiresAt = l.Generation, &l.ExpiresAt
+	}
+	rec, err := a.Store.CreateInvitation(ctx, inv, ev)
 	a.crashAfter(CrashInvitationRecorded, err)
 	if errors.Is(err, store.ErrNotFound) {
 		// The contact or help center was deleted: retrying can't help.
@@ -66,7 +73,7 @@ func (a *Activities) RecordInvitation(ctx context.Context, in RecordInput) (Reco
 		return RecordResult{}, err
 	}
 	metrics.Invitations.WithLabelValues("started").Inc()
-	if in.FirstLink != nil && !rec.HasPassword && !rec.Blocked {
+	if in.FirstLink != nil && !rec.HasPassword && !rec.Blocked && !rec.Linked {
 		if err := a.IssueToken(ctx, *in.FirstLink); err != nil {
 			return RecordResult{}, err
 		}

@@ -49,6 +49,8 @@ type Recorded struct {
 	// recorded as revoked. Eligibility is checked before an invitation
 	// starts; this catches a decision that came in between.
 	Blocked bool
+	// Linked: the link given with the invitation was recorded with it.
+	Linked bool
 }
 
 // CreateInvitation records a new pending invitation and marks the contact
@@ -57,6 +59,12 @@ type Recorded struct {
 // terminated it) is closed as revoked, so at most one stays pending.
 // The invitation.created audit event, by the actor of events[0] (who
 // invited, or system), is written with the record, once.
+//
+// An inv given with a link (TokenGeneration above 0, with its TokenHash
+// and ExpiresAt) is recorded with that link current, in the same
+// transaction, unless the account needs none (it has a password, or is
+// blocked): one transaction instead of two for each new invitation. A
+// record that already exists is left as it is; its link is IssueToken's.
 func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ...AuditEvent) (rec Recorded, err error) {
 	created := by(events, portal.ActorSystem)
 	created.Action, created.Target, created.HelpCenterID = portal.AuditInvitationCreated, portal.InvitationTarget(inv.ID), &inv.HelpCenterID
@@ -76,13 +84,11 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 		if err := tx.NewRaw(`SELECT id FROM contacts WHERE id = ?`, inv.ContactID).Scan(ctx, &contactID); err != nil {
 			return translate(err, "contact of invitation")
 		}
-		accountID, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
+		accountID, hasPassword, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
 		if err != nil {
 			return err
 		}
-		if err := tx.NewRaw(`SELECT password_hash IS NOT NULL FROM portal_accounts WHERE id = ?`, accountID).Scan(ctx, &rec.HasPassword); err != nil {
-			return translate(err, "account password")
-		}
+		rec.HasPassword = hasPassword
 		var access []portal.AccessStatus
 		if err := tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
 			accountID, inv.HelpCenterID).Scan(ctx, &access); err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -97,6 +103,10 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return translate(err, "find invitation")
+		}
+		link := inv.TokenGeneration > 0 && !rec.HasPassword && !rec.Blocked
+		if !link {
+			inv.TokenHash, inv.TokenGeneration, inv.ExpiresAt = nil, 0, nil
 		}
 		if rec.Blocked {
 			inv.Status = portal.InvitationRevoked
@@ -125,17 +135,25 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 		if _, err := tx.NewInsert().Model(inv).Returning("*").Exec(ctx); err != nil {
 			return translate(err, "create invitation")
 		}
+		if link {
+			rec.Linked = true
+			if _, err := tx.NewRaw(`INSERT INTO invitation_tokens (token_hash, invitation_id, generation) VALUES (?, ?, ?)`,
+				inv.TokenHash, inv.ID, inv.TokenGeneration).Exec(ctx); err != nil {
+				return translate(err, "record token")
+			}
+		}
 		return RecordAudit(ctx, tx, created)
 	})
 	return rec, err
 }
 
-func ensureAccount(ctx context.Context, tx bun.Tx, contactID int64, scope string) (int64, error) {
-	var id int64
-	err := tx.NewRaw(`INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?)
+// ensureAccount finds or makes the contact's account in scope, and says
+// whether it has a password.
+func ensureAccount(ctx context.Context, tx bun.Tx, contactID int64, scope string) (id int64, hasPassword bool, err error) {
+	err = tx.NewRaw(`INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?)
 		ON CONFLICT (contact_id, scope) DO UPDATE SET updated_at = portal_accounts.updated_at
-		RETURNING id`, contactID, scope).Scan(ctx, &id)
-	return id, translate(err, "ensure portal account")
+		RETURNING id, password_hash IS NOT NULL`, contactID, scope).Scan(ctx, &id, &hasPassword)
+	return id, hasPassword, translate(err, "ensure portal account")
 }
 
 func (s *Store) selectInvitations(db bun.IDB) *bun.SelectQuery {
@@ -398,7 +416,7 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string, acc
 		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
 			return translate(err, "help center of invitation")
 		}
-		accountID, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
+		accountID, _, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -131,6 +132,53 @@ func TestCreateInvitationIsIdempotentOnID(t *testing.T) {
 	if n := count(t, `SELECT count(*) FROM invitations WHERE help_center_id = ? AND contact_id = ?`, hc.ID, c.ID); n != 1 {
 		t.Fatalf("%d invitations after a repeat, want 1", n)
 	}
+}
+
+// A new invitation's first link is written in the record's own
+// transaction; a repeat leaves the link alone, and an account that
+// already has a password gets none.
+func TestCreateInvitationRecordsItsFirstLink(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	withLink := func(hc *store.HelpCenter, c *store.Contact, id string) *store.Invitation {
+		expires := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		return &store.Invitation{ID: id, HelpCenterID: hc.ID, ContactID: c.ID, WorkflowID: "invitation:" + id,
+			TokenHash: []byte("hash-of-" + id), TokenGeneration: 1, ExpiresAt: &expires}
+	}
+	t.Run("New", func(t *testing.T) {
+		hc, c := newHelpCenter(t, "firstlink"), newContact(t, "firstlink")
+		id := uuid.NewString()
+		rec, err := db.CreateInvitation(ctx, withLink(hc, c, id))
+		if err != nil || !rec.Linked {
+			t.Fatalf("record with a link: %+v %v", rec, err)
+		}
+		found, gen, err := db.InvitationByToken(ctx, []byte("hash-of-"+id))
+		if err != nil || found.ID != id || gen != 1 || found.TokenGeneration != 1 || found.ExpiresAt == nil {
+			t.Fatalf("the first link does not find its invitation: %+v gen %d %v", found, gen, err)
+		}
+		rec, err = db.CreateInvitation(ctx, withLink(hc, c, id))
+		if err != nil || rec.Linked {
+			t.Fatalf("a repeat wrote the link again: %+v %v", rec, err)
+		}
+		if n := count(t, `SELECT count(*) FROM invitation_tokens WHERE invitation_id = ?`, id); n != 1 {
+			t.Fatalf("%d token rows after a repeat, want 1", n)
+		}
+	})
+	t.Run("AccountWithPassword", func(t *testing.T) {
+		hc, c := newHelpCenter(t, "firstlinkpw"), newContact(t, "firstlinkpw")
+		accept(t, invite(t, hc, c))
+		id := uuid.NewString()
+		rec, err := db.CreateInvitation(ctx, withLink(hc, c, id))
+		if err != nil || !rec.HasPassword || rec.Linked {
+			t.Fatalf("record for an account with a password: %+v %v", rec, err)
+		}
+		if got := invitation(t, id); got.TokenGeneration != 0 || got.TokenHash != nil {
+			t.Fatalf("an account with a password got a link: generation %d", got.TokenGeneration)
+		}
+		if n := count(t, `SELECT count(*) FROM invitation_tokens WHERE invitation_id = ?`, id); n != 0 {
+			t.Fatalf("%d token rows for an account with a password, want 0", n)
+		}
+	})
 }
 
 func TestCloseInvitation(t *testing.T) {

@@ -142,7 +142,7 @@ func (s *Store) VerifySignup(ctx context.Context, id string, needsApproval bool)
 		status := portal.SignupVerifying
 		if needsApproval {
 			status = portal.SignupPendingApproval
-			accountID, err := ensureAccount(ctx, tx, su.ContactID, hc.AccountScope())
+			accountID, _, err := ensureAccount(ctx, tx, su.ContactID, hc.AccountScope())
 			if err != nil {
 				return err
 			}
@@ -189,7 +189,7 @@ func (s *Store) ActivateSignup(ctx context.Context, id string, by ...AuditEvent)
 		if su.Status != portal.SignupVerifying && su.Status != portal.SignupPendingApproval {
 			return fmt.Errorf("activate sign-up %s: %w (%s)", id, ErrNotPending, su.Status)
 		}
-		accountID, err := ensureAccount(ctx, tx, su.ContactID, hc.AccountScope())
+		accountID, _, err := ensureAccount(ctx, tx, su.ContactID, hc.AccountScope())
 		if err != nil {
 			return err
 		}
