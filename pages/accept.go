@@ -139,11 +139,16 @@ func (s *Site) acceptUpdate(c *gin.Context, inv *store.Invitation, req workflows
 	// The staged password's ID names the update: a retry of this submit
 	// is the same accept, and the invitation's own run chain (its first
 	// run ID is the invitation ID) is the only one it can reach.
-	// It waits in two stages, admitted then done, only so that a crash
-	// can be placed between them.
+	// One call waits until the update is done. Only with a crash placed
+	// between admitted and done (AfterAcceptStep) does it wait in two
+	// stages: the second is one more round trip to Temporal per accept.
+	stage := client.WorkflowUpdateStageCompleted
+	if s.AfterAcceptStep != nil {
+		stage = client.WorkflowUpdateStageAccepted
+	}
 	handle, err := s.Temporal.UpdateWorkflow(c.Request.Context(), client.UpdateWorkflowOptions{
 		WorkflowID: inv.WorkflowID, FirstExecutionRunID: inv.ID, UpdateID: req.StageID,
-		UpdateName: workflows.AcceptUpdate, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageAccepted,
+		UpdateName: workflows.AcceptUpdate, Args: []any{req}, WaitForStage: stage,
 	})
 	if err != nil {
 		return err
