@@ -7,15 +7,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/portalaccess/portal/testenv"
 	"github.com/portalaccess/portal/workflows"
 )
 
@@ -30,24 +27,9 @@ func TestAuditEventsSurviveAWorkerKilledRightAfterTheChange(t *testing.T) {
 		t.Skip("long integration test")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "portal")
-	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/portalaccess/portal/cmd/portal").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	no := false
-	p2, err := testenv.StartPortal(ctx, databaseURL, temporalAddress, testenv.Options{Worker: &no})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p2.Stop()
-	logFile, _ := os.Create(filepath.Join(dir, "worker.log"))
-	env := os.Environ()
-	for k, v := range p2.Env {
-		env = append(env, k+"="+v)
-	}
+	p2, base := splitPortal(t, nil)
 	worker := func(crashPoint string) *workerProcess {
-		w := &workerProcess{t: t, bin: bin, env: append(env[:len(env):len(env)], "PORTAL_CRASH_POINT="+crashPoint), log: logFile}
+		w := base.with("PORTAL_CRASH_POINT=" + crashPoint)
 		w.start()
 		return w
 	}

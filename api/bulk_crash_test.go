@@ -7,45 +7,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/portalaccess/portal/starter"
-	"github.com/portalaccess/portal/testenv"
 	"github.com/portalaccess/portal/workflows"
 )
-
-// workerProcess runs `portal worker` as its own process, so a test can
-// kill it the hard way.
-type workerProcess struct {
-	t   *testing.T
-	bin string
-	env []string
-	cmd *exec.Cmd
-	log *os.File
-}
-
-func (w *workerProcess) start() {
-	w.t.Helper()
-	w.cmd = exec.CommandContext(w.t.Context(), w.bin, "worker")
-	w.cmd.Env = w.env
-	w.cmd.Stdout, w.cmd.Stderr = w.log, w.log
-	if err := w.cmd.Start(); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
-func (w *workerProcess) kill() {
-	_ = w.cmd.Process.Signal(syscall.SIGKILL)
-	_ = w.cmd.Wait()
-}
 
 // seedContacts inserts n contacts in one statement, all with tag in
 // their names; label keeps each batch's emails apart.
@@ -88,23 +58,7 @@ func TestBulkInviteSurvivesWorkerCrash(t *testing.T) {
 		t.Skip("long integration test")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "portal")
-	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/portalaccess/portal/cmd/portal").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	no := false
-	p2, err := testenv.StartPortal(ctx, databaseURL, temporalAddress, testenv.Options{Worker: &no})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p2.Stop()
-	logFile, _ := os.Create(filepath.Join(dir, "worker.log"))
-	env := os.Environ()
-	for k, v := range p2.Env {
-		env = append(env, k+"="+v)
-	}
-	w := &workerProcess{t: t, bin: bin, env: env, log: logFile}
+	p2, w := splitPortal(t, nil)
 	w.start()
 	defer func() { w.kill() }()
 

@@ -7,8 +7,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,32 +46,13 @@ func TestBulkInviteSendsEachInviteOnceWhenTheWorkerStopsOrDies(t *testing.T) {
 	front := httptest.NewServer(proxy)
 	defer front.Close()
 
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "portal")
-	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/portalaccess/portal/cmd/portal").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	no := false
-	p, err := testenv.StartPortal(ctx, databaseURL, temporalAddress, testenv.Options{Worker: &no, Env: map[string]string{
+	p, w := splitPortal(t, map[string]string{
 		"MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com", "MAILGUN_API_KEY": "key-test",
 		"MAILGUN_API_BASE": front.URL + "/v3", "MAILGUN_TIMEOUT": "5s", "WORKER_STOP_TIMEOUT": "10s",
 		// The mock indexes at once: an unknown send is judged on the
 		// first retry.
 		"MAILGUN_EVENTS_DELAY": "0s",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	logFile, err := os.Create(filepath.Join(dir, "worker.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := os.Environ()
-	for k, v := range p.Env {
-		env = append(env, k+"="+v)
-	}
-	w := &workerProcess{t: t, bin: bin, env: env, log: logFile}
+	})
 	w.start()
 	defer func() { w.kill() }()
 
@@ -116,7 +95,7 @@ func TestBulkInviteSendsEachInviteOnceWhenTheWorkerStopsOrDies(t *testing.T) {
 					t.Fatal(err)
 				}
 				if err := w.cmd.Wait(); err != nil {
-					log, _ := os.ReadFile(logFile.Name())
+					log, _ := os.ReadFile(w.log.Name())
 					t.Fatalf("worker exit after SIGTERM: %v\n%s", err, log)
 				}
 			}

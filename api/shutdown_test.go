@@ -5,15 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/portalaccess/portal/testenv"
 )
 
 // A worker process told to stop (SIGTERM) while an email is with the
@@ -43,30 +39,11 @@ func TestWorkerStopsGracefullyOnSIGTERMDuringAnEmailSend(t *testing.T) {
 	}))
 	defer provider.Close()
 
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "portal")
-	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/portalaccess/portal/cmd/portal").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	no := false
-	p, err := testenv.StartPortal(context.Background(), databaseURL, temporalAddress, testenv.Options{Worker: &no, Env: map[string]string{
+	metricsAddr := freeAddress(t)
+	p, w := splitPortal(t, map[string]string{
 		"MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com", "MAILGUN_API_KEY": "key-test",
 		"MAILGUN_API_BASE": provider.URL + "/v3", "WORKER_STOP_TIMEOUT": "20s",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	logFile, err := os.Create(filepath.Join(dir, "worker.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsAddr := freeAddress(t)
-	env := append(os.Environ(), "METRICS_ADDR="+metricsAddr)
-	for k, v := range p.Env {
-		env = append(env, k+"="+v)
-	}
-	w := &workerProcess{t: t, bin: bin, env: env, log: logFile}
+	}, "METRICS_ADDR="+metricsAddr)
 	w.start()
 	defer w.kill()
 
@@ -95,7 +72,7 @@ func TestWorkerStopsGracefullyOnSIGTERMDuringAnEmailSend(t *testing.T) {
 	select {
 	case err := <-exited:
 		if err != nil {
-			log, _ := os.ReadFile(logFile.Name())
+			log, _ := os.ReadFile(w.log.Name())
 			t.Fatalf("worker exit after SIGTERM: %v\n%s", err, log)
 		}
 	case <-time.After(25 * time.Second):
@@ -112,7 +89,7 @@ func TestWorkerStopsGracefullyOnSIGTERMDuringAnEmailSend(t *testing.T) {
 	if status != "sent" {
 		t.Fatalf("email_log status %q after a graceful stop, want sent", status)
 	}
-	log, _ := os.ReadFile(logFile.Name())
+	log, _ := os.ReadFile(w.log.Name())
 	for _, want := range []string{"workers stopping", "workers stopped"} {
 		if !strings.Contains(string(log), want) {
 			t.Errorf("worker log lacks %q:\n%s", want, log)
