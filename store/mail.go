@@ -103,23 +103,23 @@ func (s *Store) ClaimEmail(ctx context.Context, e *EmailLog) (bool, *EmailLog, e
 
 // FinishEmail records how a claimed send ended. When the send succeeded and
 // countsAsInvite is set, the invitation's send count and last-sent time
-// move in the same transaction.
+// move in the same statement (one round trip, atomic without a
+// transaction around it: every email of a bulk job ends here).
 func (s *Store) FinishEmail(ctx context.Context, key, status, providerID, errText string, countsAsInvite bool) error {
-	return s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		e := new(EmailLog)
-		err := tx.NewUpdate().Model(e).
-			Set("status = ?", status).Set("provider_id = NULLIF(?, '')", providerID).Set("error = NULLIF(?, '')", errText).
-			Set("updated_at = now()").Where("idempotency_key = ?", key).Returning("*").Scan(ctx)
-		if err != nil {
-			return translate(err, "finish email")
-		}
-		if status != EmailSent || !countsAsInvite || e.InvitationID == nil {
-			return nil
-		}
-		_, err = tx.NewRaw(`UPDATE invitations SET send_count = send_count + 1, last_sent_at = now(), updated_at = now() WHERE id = ?`,
-			*e.InvitationID).Exec(ctx)
-		return translate(err, "count invite send")
-	})
+	var finished int
+	err := s.DB.NewRaw(`WITH e AS (
+			UPDATE email_log SET status = ?, provider_id = NULLIF(?, ''), error = NULLIF(?, ''), updated_at = now()
+			WHERE idempotency_key = ? RETURNING invitation_id
+		), counted AS (
+			UPDATE invitations SET send_count = send_count + 1, last_sent_at = now(), updated_at = now()
+			WHERE ? AND id IN (SELECT invitation_id FROM e) RETURNING 1
+		)
+		SELECT count(*) FROM e`,
+		status, providerID, errText, key, status == EmailSent && countsAsInvite).Scan(ctx, &finished)
+	if err == nil && finished == 0 {
+		err = sql.ErrNoRows
+	}
+	return translate(err, "finish email")
 }
 
 // NoteUnknownOutcome keeps a claimed send open ("sending") after an
