@@ -98,7 +98,8 @@ func printMachine() {
 		_ = f.Close()
 	}
 	fmt.Printf("machine: %d cores (GOMAXPROCS %d), %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), model)
-	fmt.Printf("dev server storage: SQLite in memory, pragmas %s\n", strings.Join(config.DevServerSQLitePragmas, ", "))
+	fmt.Printf("dev server storage: SQLite in memory, pragmas %s; dynamic config %s\n",
+		strings.Join(config.DevServerSQLitePragmas, ", "), strings.Join(config.DevServerDynamicConfig, ", "))
 }
 
 // rssWatch samples this process's resident set (the API and the worker

@@ -10,12 +10,26 @@ package config
 // development database's history, which a dev server can afford.
 var DevServerSQLitePragmas = []string{"journal_mode=wal", "synchronous=normal"}
 
+// DevServerDynamicConfig is the dev server's dynamic configuration that
+// differs from the CLI's. The CLI makes the server read the search
+// attributes' definitions from its database on every use, so that one
+// added while it runs is seen at once; a production server caches them.
+// Every start, upsert and visibility record of an invitation uses them.
+// The dev servers the project starts define the portal's search
+// attributes as they start (--search-attribute), so they cache them like
+// a production server: about a tenth less of the dev server's CPU per
+// invite and per accept, measured side by side.
+var DevServerDynamicConfig = []string{"system.forceSearchAttributesCacheRefreshOnRead=false"}
+
 // DevServerArgs are the dev server's command-line flags for those
 // settings.
 func DevServerArgs() []string {
-	args := make([]string, 0, 2*len(DevServerSQLitePragmas))
+	args := make([]string, 0, 2*(len(DevServerSQLitePragmas)+len(DevServerDynamicConfig)))
 	for _, p := range DevServerSQLitePragmas {
 		args = append(args, "--sqlite-pragma", p)
+	}
+	for _, v := range DevServerDynamicConfig {
+		args = append(args, "--dynamic-config-value", v)
 	}
 	return args
 }
