@@ -16,9 +16,11 @@ var DevServerSQLitePragmas = []string{"journal_mode=wal", "synchronous=normal"}
 // added while it runs is seen at once; a production server caches them.
 // Every start, upsert and visibility record of an invitation uses them.
 // The dev servers the project starts define the portal's search
-// attributes as they start (--search-attribute), so they cache them like
-// a production server: about a tenth less of the dev server's CPU per
-// invite and per accept, measured side by side.
+// attributes when they create their database (--search-attribute), and
+// one added later (an older .data/temporal.db) is waited for by
+// RegisterSearchAttributes, so they cache them like a production server:
+// about a tenth less of the dev server's CPU per invite and per accept,
+// measured side by side.
 var DevServerDynamicConfig = []string{"system.forceSearchAttributesCacheRefreshOnRead=false"}
 
 // DevServerArgs are the dev server's command-line flags for those

@@ -18,6 +18,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
@@ -187,6 +188,36 @@ func (s *Service) RegisterSearchAttributes(ctx context.Context) error {
 	var exists *serviceerror.AlreadyExists
 	if err != nil && !errors.As(err, &exists) {
 		return fmt.Errorf("add search attributes: %w", err)
+	}
+	// The server caches the definitions (a production server, and the
+	// dev servers the project starts): until it has read the new ones, a
+	// workflow that uses one fails to start. Wait for them.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := s.searchAttributesUsable(ctx, missing)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("search attributes added but not usable after a minute: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// searchAttributesUsable asks the server to count workflows by each
+// attribute: it refuses a query on an attribute it doesn't know yet.
+func (s *Service) searchAttributesUsable(ctx context.Context, names map[string]enumspb.IndexedValueType) error {
+	for name := range names {
+		if _, err := s.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Namespace: s.Config.TemporalNamespace, Query: name + " = ''",
+		}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
