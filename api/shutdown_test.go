@@ -39,11 +39,13 @@ func TestWorkerStopsGracefullyOnSIGTERMDuringAnEmailSend(t *testing.T) {
 	}))
 	defer provider.Close()
 
-	metricsAddr := freeAddress(t)
 	p, w := splitPortal(t, map[string]string{
 		"MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com", "MAILGUN_API_KEY": "key-test",
 		"MAILGUN_API_BASE": provider.URL + "/v3", "WORKER_STOP_TIMEOUT": "20s",
-	}, "METRICS_ADDR="+metricsAddr)
+	})
+	// Taken after the API has its port, so the two can't be handed the same.
+	metricsAddr := freeAddress(t)
+	w = w.with("METRICS_ADDR=" + metricsAddr)
 	w.start()
 	defer w.kill()
 
