@@ -1,11 +1,13 @@
 package service_test
 
 import (
+	"log/slog"
 	"os"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -25,7 +27,7 @@ func TestRegisteredSearchAttributesAreUsableAtOnce(t *testing.T) {
 	ctx := t.Context()
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: os.Getenv("TEMPORAL_CLI"), LogLevel: "error",
-		ClientOptions: &client.Options{Logger: quietLogger{}},
+		ClientOptions: &client.Options{Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
 		ExtraArgs:     config.DevServerArgs(),
 	})
 	if err != nil {
@@ -46,10 +48,3 @@ func TestRegisteredSearchAttributesAreUsableAtOnce(t *testing.T) {
 	}
 	t.Logf("started %v after the registration", time.Since(start))
 }
-
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}
