@@ -2,6 +2,7 @@ package portal
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,17 @@ func ParseRate(s string) (Rate, error) {
 }
 
 func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.Count, r.Per) }
+
+// PerSecond is a rate of n a second (none when n is 0 or less), as a
+// bucket of about a second's worth: a fraction of one a second is one
+// per period of more than a second.
+func PerSecond(n float64) Rate {
+	if n <= 0 {
+		return Rate{}
+	}
+	count := max(1, int(math.Round(n)))
+	return Rate{Count: count, Per: time.Duration(float64(count) / n * float64(time.Second))}
+}
 
 // Interval is the time one attempt takes to earn back.
 func (r Rate) Interval() time.Duration { return r.Per / time.Duration(r.Count) }

@@ -22,6 +22,27 @@ func TestParseRateReadsCountAndPeriodAndRefusesNonsense(t *testing.T) {
 	}
 }
 
+func TestPerSecondKeepsTheRateInABucketOfAboutASecond(t *testing.T) {
+	for _, c := range []struct {
+		n        float64
+		count    int
+		interval time.Duration
+	}{
+		{50, 50, 20 * time.Millisecond},
+		{1, 1, time.Second},
+		{0.5, 1, 2 * time.Second},
+		{2.5, 3, 400 * time.Millisecond},
+	} {
+		r := portal.PerSecond(c.n)
+		if r.Count != c.count || r.Interval() != c.interval {
+			t.Errorf("PerSecond(%v) = %v, interval %v; want count %d, interval %v", c.n, r, r.Interval(), c.count, c.interval)
+		}
+	}
+	if r := portal.PerSecond(0); r.Count != 0 {
+		t.Errorf("PerSecond(0) = %v, want no rate", r)
+	}
+}
+
 func TestLoginLockoutDoublesFromTheThresholdUpToTheCap(t *testing.T) {
 	l := portal.DefaultLoginLockout
 	want := map[int]time.Duration{1: 0, 9: 0, 10: time.Minute, 11: 2 * time.Minute, 12: 4 * time.Minute,

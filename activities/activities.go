@@ -30,6 +30,12 @@ type Activities struct {
 	// MailFrom is the installation's MAIL_FROM, whose address receives
 	// the mailto form of an invitation's List-Unsubscribe.
 	MailFrom string
+	// MailRate is MAIL_RATE_PER_SECOND as a bucket shared through
+	// Postgres (zero Count: no limit). An email sent from the mail task
+	// queue, which that queue's own limit paces, spends from it; one
+	// sent in a workflow task (a local activity) takes from it only
+	// when it has room, and otherwise leaves the email to the queue.
+	MailRate portal.Rate
 	// AfterCommit, when set, is called after the changes named in
 	// crash.go commit, before the activity answers: the fault tests make
 	// it end the process there.
@@ -45,6 +51,14 @@ const (
 	// ErrTypeNotFound: the row to change no longer exists.
 	ErrTypeNotFound = "NotFound"
 )
+
+// ErrTypeMailQueued: an email asked for in a workflow task found no room
+// in the mail rate; the workflow sends it from the mail task queue, which
+// waits its turn.
+const ErrTypeMailQueued = "MailQueued"
+
+// mailRateScope is the bucket of the mail rate in rate_limits.
+const mailRateScope = "mail"
 
 // ErrTypeRetryLater: the provider asked us to wait (a 429), or a
 // confirmation must wait for the provider's records; the error carries
@@ -83,6 +97,9 @@ func (a *Activities) deliver(ctx context.Context, key string, invitationID strin
 		}
 		return undeliverable("the address is suppressed ("+string(sup.Reason)+")", sup.Reason)
 	}
+	if err := a.takeMailTurn(ctx, msg.Kind); err != nil {
+		return err
+	}
 	msg.IdempotencyKey = key
 	entry := &store.EmailLog{IdempotencyKey: key, Kind: msg.Kind, Recipient: msg.To, Subject: msg.Subject}
 	if invitationID != "" {
@@ -114,6 +131,26 @@ func (a *Activities) deliver(ctx context.Context, key string, invitationID strin
 		return a.Store.FinishEmail(record, key, store.EmailSent, providerID, "", countsAsInvite)
 	}
 	return a.failed(record, msg, guarantee, err)
+}
+
+// takeMailTurn counts this send against the mail rate. A send from the
+// mail task queue was paced by the queue and always counts; a send in a
+// workflow task goes ahead only when the rate has room, and otherwise
+// fails with ErrTypeMailQueued before anything is claimed, so the queue
+// sends it as if it had gone there first.
+func (a *Activities) takeMailTurn(ctx context.Context, kind portal.EmailKind) error {
+	if a.MailRate.Count == 0 {
+		return nil
+	}
+	if !activity.GetInfo(ctx).IsLocalActivity {
+		return a.Store.SpendRate(ctx, mailRateScope, []byte(mailRateScope), a.MailRate)
+	}
+	ok, _, err := a.Store.TakeRate(ctx, mailRateScope, []byte(mailRateScope), a.MailRate)
+	if err != nil || ok {
+		return err
+	}
+	metrics.Emails.WithLabelValues(string(kind), "queued").Inc()
+	return temporal.NewNonRetryableApplicationError("the mail rate has no room now; the email waits its turn on the mail task queue", ErrTypeMailQueued, nil)
 }
 
 // confirm settles an earlier attempt of msg whose outcome is unknown. It

@@ -182,3 +182,43 @@ func TestAProvidersAnswerQuotingTheAddressLeavesItOutOfHistory(t *testing.T) {
 		t.Fatalf("the refusal's error %q", err)
 	}
 }
+
+// With a mail rate, an email asked for in a workflow task (a local
+// activity) goes only while the rate has room. Past it, the email is left
+// to the mail task queue with nothing claimed, so the queue sends it as a
+// first attempt; a send from the queue, which the queue paced, always goes
+// and counts against the rate.
+func TestMailRateLetsAWorkflowTaskSendOnlyWhileItHasRoom(t *testing.T) {
+	sender := &countingSender{}
+	a, env, id := fixture(t, sender)
+	ctx := context.Background()
+	a.MailRate = portal.Rate{Count: 1, Per: time.Hour}
+	t.Cleanup(func() {
+		_, _ = db.DB.NewRaw(`DELETE FROM rate_limits WHERE scope = 'mail'`).Exec(ctx)
+	})
+	if _, err := env.ExecuteLocalActivity(a.SendInvitation, activities.SendInput{InvitationID: id, Generation: 1}); err != nil {
+		t.Fatalf("the first email in a workflow task: %v", err)
+	}
+	if _, err := db.DB.NewRaw(`UPDATE invitations SET status = 'accepted' WHERE id = ?`, id).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.ExecuteLocalActivity(a.SendWelcome, id)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeMailQueued || !appErr.NonRetryable() {
+		t.Fatalf("the second email in a workflow task within the hour: want MailQueued, got %v", err)
+	}
+	if logs, _ := db.EmailsFor(ctx, id); len(logs) != 1 || len(sender.sent) != 1 {
+		t.Fatalf("a queued email claimed or sent something: %d logged, %d sent", len(logs), len(sender.sent))
+	}
+	if _, err := env.ExecuteActivity(a.SendWelcome, id); err != nil {
+		t.Fatalf("the welcome from the mail queue: %v", err)
+	}
+	if logs, _ := db.EmailsFor(ctx, id); len(logs) != 2 || len(sender.sent) != 2 {
+		t.Fatalf("after the queue's send: %d logged, %d sent; want 2 and 2", len(logs), len(sender.sent))
+	}
+	// The queue's send counted: the rate still has no room.
+	ok, _, err := db.TakeRate(ctx, "mail", []byte("mail"), a.MailRate)
+	if err != nil || ok {
+		t.Fatalf("the rate had room after two sends in its hour: %v %v", ok, err)
+	}
+}

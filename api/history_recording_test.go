@@ -60,6 +60,16 @@ func TestRecordHistories(t *testing.T) {
 		record(t, "invitation_accepted", workflows.InvitationWorkflowID(slug, contact))
 	})
 
+	t.Run("invitation of a bulk job accepted after the first email", func(t *testing.T) {
+		slug := newHelpCenter(t, "unique")
+		email := unique("rec") + "@example.com"
+		contact := newContact(t, email, true)
+		admin(t, "POST", "/api/v1/help-centers/"+slug+"/invitations/bulk", map[string]any{"contact_ids": []int64{contact}}, 202)
+		waitForMail(t, email, "invite", 1)
+		acceptWith(t, email, slug, "correct-horse-1")
+		record(t, "invitation_bulk_child_accepted", workflows.InvitationWorkflowID(slug, contact))
+	})
+
 	t.Run("invitation reminded, re-invited, then expired", func(t *testing.T) {
 		slug := newHelpCenter(t, "unique")
 		contact := newContact(t, unique("rec")+"@example.com", true)

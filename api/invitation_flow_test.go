@@ -111,7 +111,8 @@ func TestInvitationEndToEnd(t *testing.T) {
 	if !strings.Contains(string(sa["InvitationStatus"].Data), "accepted") || !strings.Contains(string(sa["HelpCenter"].Data), slug) {
 		t.Fatalf("search attributes %v", sa)
 	}
-	// Emails go through the rate-limited mail task queue.
+	// Both emails had a caller waiting behind them (the invite, the
+	// accept), so both went through the rate-limited mail task queue.
 	it := tc.GetWorkflowHistory(context.Background(), wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	mailSends := 0
 	for it.HasNext() {

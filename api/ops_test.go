@@ -74,8 +74,8 @@ func opsQueries(t *testing.T) map[string]string {
 }
 
 // Every metric the shipped alert rules and Grafana dashboard query is one
-// the portal exports: scraped from a portal that has just sent an
-// invitation, or, for the SDK's failure counters (exported once a failure
+// the portal exports: scraped from a portal that has just sent and revoked
+// an invitation, or, for the SDK's failure counters (exported once a failure
 // happens), named in the Temporal SDK this build uses.
 func TestDashboardAndAlertsUseOnlyExportedMetrics(t *testing.T) {
 	queries := opsQueries(t)
@@ -87,10 +87,16 @@ func TestDashboardAndAlertsUseOnlyExportedMetrics(t *testing.T) {
 	slug := newHelpCenter(t, "unique")
 	email := unique("metrics") + "@example.com"
 	contact := newContact(t, email, true)
-	if r := callOn(t, p.URL, p.AdminKey, "POST", "/api/v1/help-centers/"+slug+"/invitations", map[string]any{"contact_id": contact}); r.Status >= 300 {
+	r := callOn(t, p.URL, p.AdminKey, "POST", "/api/v1/help-centers/"+slug+"/invitations", map[string]any{"contact_id": contact})
+	if r.Status >= 300 {
 		t.Fatalf("invite: %d %s", r.Status, r.Body)
 	}
 	waitForMailOn(t, p.URL, email, "invite", 30*time.Second)
+	// The invitation's emails go in its workflow tasks; the revoke's
+	// close is a regular activity, whose latencies the SDK then exports.
+	if rv := callOn(t, p.URL, p.AdminKey, "POST", "/api/v1/invitations/"+r.json(t)["id"].(string)+"/revoke", nil); rv.Status != 200 {
+		t.Fatalf("revoke: %d %s", rv.Status, rv.Body)
+	}
 	exported := scrape(t, p)
 	for _, name := range []string{"portal_http_requests_total", "portal_invitations_total", "portal_emails_total",
 		"portal_bulk_jobs_running", "temporal_activity_schedule_to_start_latency_seconds_bucket"} {

@@ -8,6 +8,8 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
+
+	"github.com/portalaccess/portal/workflows"
 )
 
 // An invitation's workflow carries a summary and details an operator
@@ -73,4 +75,51 @@ func TestInvitationEmailActivityCarriesASummary(t *testing.T) {
 		return
 	}
 	t.Fatal("no SendInvitation activity in the history")
+}
+
+// A bulk job's invitation sends its first email in its workflow task (no
+// caller waits behind it), and that local activity carries the same
+// summary in the workflow's timeline.
+func TestBulkInvitationsEmailInItsWorkflowTaskCarriesASummary(t *testing.T) {
+	slug := newHelpCenter(t, "unique")
+	email := unique("lasummary") + "@example.com"
+	contact := newContact(t, email, true)
+	admin(t, "POST", "/api/v1/help-centers/"+slug+"/invitations/bulk", map[string]any{"contact_ids": []int64{contact}}, 202)
+	waitForMail(t, email, "invite", 1)
+	wfID := workflows.InvitationWorkflowID(slug, contact)
+	iter := app.Service.Temporal.GetWorkflowHistory(context.Background(), wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "SendInvitation" {
+			t.Fatalf("the bulk invitation's email was scheduled on %s, not sent in its workflow task", a.GetTaskQueue().GetName())
+		}
+		m := e.GetMarkerRecordedEventAttributes()
+		if m == nil || m.GetMarkerName() != "LocalActivity" {
+			continue
+		}
+		var data struct{ ActivityType string }
+		if err := converter.GetDefaultDataConverter().FromPayloads(m.GetDetails()["data"], &data); err != nil {
+			t.Fatal(err)
+		}
+		if data.ActivityType != "SendInvitation" {
+			continue
+		}
+		var summary string
+		if err := converter.GetDefaultDataConverter().FromPayload(e.GetUserMetadata().GetSummary(), &summary); err != nil {
+			t.Fatal(err)
+		}
+		// The invitation's ID is its first run's.
+		d, err := app.Service.Temporal.DescribeWorkflowExecution(t.Context(), wfID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "Invitation email, link 1, invitation " + d.GetWorkflowExecutionInfo().GetFirstRunId(); summary != want {
+			t.Fatalf("SendInvitation summary %q, want %q", summary, want)
+		}
+		return
+	}
+	t.Fatal("no SendInvitation local activity in the bulk invitation's history")
 }

@@ -43,9 +43,10 @@ var (
 	// confirmed before any retry), confirmed (an unknown send the provider
 	// turned out to have), misconfigured (refused for our key, domain or
 	// sender), throttled (429), suppressed (not sent: the address bounced
-	// or complained before).
+	// or complained before), queued (asked for in a workflow task when the
+	// mail rate had no room, and left to the mail task queue).
 	Emails = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "portal_emails_total", Help: "Email sends by kind and outcome: sent, failed, rejected, unconfirmed, unknown, confirmed, misconfigured, throttled, suppressed.",
+		Name: "portal_emails_total", Help: "Email sends by kind and outcome: sent, failed, rejected, unconfirmed, unknown, confirmed, misconfigured, throttled, suppressed, queued.",
 	}, []string{"kind", "outcome"})
 	// EmailEvents counts the mail provider's webhook events by event
 	// (delivered, deferred, bounced, complained, unsubscribed) and how they
@@ -118,7 +119,7 @@ func init() {
 		Invitations.WithLabelValues(e)
 	}
 	for _, k := range []portal.EmailKind{portal.EmailInvite, portal.EmailReminder, portal.EmailWelcome, portal.EmailSignupVerify, portal.EmailPasswordReset} {
-		for _, o := range []string{"sent", "failed", "rejected", "unconfirmed", "unknown", "confirmed", "misconfigured", "throttled", "suppressed"} {
+		for _, o := range []string{"sent", "failed", "rejected", "unconfirmed", "unknown", "confirmed", "misconfigured", "throttled", "suppressed", "queued"} {
 			Emails.WithLabelValues(string(k), o)
 		}
 	}

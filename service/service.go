@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/activities"
 	"github.com/portalaccess/portal/api"
 	"github.com/portalaccess/portal/config"
@@ -283,7 +284,8 @@ func (s *Service) Handler() http.Handler {
 // activities, and one for email activities on the mail task queue, whose
 // rate the server limits across every worker polling it.
 func (s *Service) Workers() []worker.Worker {
-	acts := &activities.Activities{Store: s.Store, Mail: s.Mail, Tokens: s.Tokens, BaseURL: s.Config.PublicBaseURL, MailFrom: s.Config.MailFrom}
+	acts := &activities.Activities{Store: s.Store, Mail: s.Mail, Tokens: s.Tokens, BaseURL: s.Config.PublicBaseURL, MailFrom: s.Config.MailFrom,
+		MailRate: portal.PerSecond(s.Config.MailRatePerSecond)}
 	if s.Config.CrashPoint != "" {
 		// Simulates the worker dying right after a change committed, for
 		// the tests that prove its audit event is kept with it, once.

@@ -39,6 +39,17 @@ func (s *Store) TakeRate(ctx context.Context, scope string, key []byte, rate por
 	return false, max(time.Second, time.Duration(res.Retry*float64(time.Second))), nil
 }
 
+// SpendRate counts one attempt against the (scope, key) bucket of rate
+// whether or not it has room, for an attempt that something else already
+// paced (the mail task queue's own limit): the bucket runs into debt, and
+// TakeRate refuses until time has paid it back.
+func (s *Store) SpendRate(ctx context.Context, scope string, key []byte, rate portal.Rate) error {
+	_, err := s.DB.NewRaw(`INSERT INTO rate_limits AS r (scope, key, tat) VALUES (?0, ?1, now() + make_interval(secs => ?2))
+		ON CONFLICT (scope, key) DO UPDATE SET tat = greatest(r.tat, now()) + make_interval(secs => ?2)`,
+		scope, key, rate.Interval().Seconds()).Exec(ctx)
+	return translate(err, "spend rate "+scope)
+}
+
 // ReturnRate gives back an attempt taken from the (scope, key) bucket, for
 // an attempt that failed on our side and so should not count.
 func (s *Store) ReturnRate(ctx context.Context, scope string, key []byte, rate portal.Rate) error {

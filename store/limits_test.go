@@ -87,6 +87,34 @@ func TestReturnRateGivesBackOneAttempt(t *testing.T) {
 	}
 }
 
+// Attempts spent by force leave nothing for TakeRate until time has paid
+// back every one of them, beyond the bucket's count.
+func TestSpendRateRunsIntoDebtThatTakeRateWaitsOut(t *testing.T) {
+	t.Parallel()
+	key, rate := unique("spend"), portal.Rate{Count: 2, Per: time.Minute}
+	for range 4 {
+		if err := db.SpendRate(context.Background(), "test", []byte(key), rate); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok, retry := take(t, db, "test", key, rate)
+	if ok {
+		t.Fatal("an attempt was allowed while the bucket was in debt")
+	}
+	// Four spent of two a minute: the debt is two attempts past the
+	// count, a minute to pay back, then half a minute to earn the next.
+	if retry < 85*time.Second || retry > 90*time.Second {
+		t.Fatalf("retry after %v, want about 90s", retry)
+	}
+	if _, err := db.DB.NewRaw(`UPDATE rate_limits SET tat = tat - interval '90 seconds' WHERE scope = 'test' AND key = ?`, []byte(key)).
+		Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := take(t, db, "test", key, rate); !ok {
+		t.Fatal("refused once the debt was paid back")
+	}
+}
+
 // Two replicas (two connection pools) taking from one bucket at once never
 // let more than the count through.
 func TestTakeRateIsSharedAndExactAcrossReplicas(t *testing.T) {

@@ -113,7 +113,7 @@ func TestCommandsAfterAnAcceptAreRefusedAsAlreadyAccepted(t *testing.T) {
 	h := newHarness(t)
 	var accepted updateResult
 	var resend, revoke commandResult
-	h.welcomeFn = failOnce(func(string) {})
+	h.welcomeFn = failTimes(2, func(string) {})
 	h.env.RegisterDelayedCallback(func() {
 		h.sendAccept("a", AcceptRequest{Generation: 1, StageID: "s"}, &accepted)
 	}, day)

@@ -39,9 +39,12 @@ func invitationCost(t *testing.T, name string) Cost {
 
 // The actions an invitation bills, before actionsChange (v6, recorded on
 // the code without it), after it (v7) and after its version 2,
-// actionsQuickSetup (v8: the same actions, fewer events and tasks): an
-// invitation accepted after its first email, and one reminded,
-// re-invited, reminded again and expired. Each history replays exactly
+// actionsQuickSetup (v8: the same actions, fewer events and tasks) and
+// its version 3, actionsLocalMail (v9: each email in its workflow task,
+// but for one a caller waits behind): an invitation accepted after its
+// first email, one of a bulk job accepted (its first email goes with its
+// record: no caller waits), and one reminded, re-invited, reminded again
+// and expired. Each history replays exactly
 // against this code, so a change that adds a command to any path fails
 // here or in the replay; one behind a new version must record a new
 // history, and these bounds hold it.
@@ -57,6 +60,9 @@ func TestInvitationCost(t *testing.T) {
 		{"invitation_reminded_reinvited_expired_v7", 61, 14, 2},
 		{"invitation_accepted_v8", 31, 10, 2},
 		{"invitation_reminded_reinvited_expired_v8", 60, 14, 2},
+		{"invitation_accepted_v9", 31, 10, 2},
+		{"invitation_bulk_child_accepted_v9", 24, 8, 2},
+		{"invitation_reminded_reinvited_expired_v9", 40, 12, 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := invitationCost(t, c.name)
@@ -149,10 +155,10 @@ func TestInvitationAsksForNoCommandItDoesNotNeed(t *testing.T) {
 		require.Equal(t, portal.InvitationExpired, st.Status)
 		require.Equal(t, map[string]bool{actionsChange: true}, c.versions)
 		require.Equal(t, 1, c.upserts, "search attribute upserts")
-		// Six invitation emails and the close; the record with the first
-		// link, and the second link.
-		require.Equal(t, 7, c.activities, "activities")
-		require.Equal(t, 2, c.localActivities, "local activities")
+		// The close; the record with the first link, the second link and
+		// six invitation emails, each in its workflow task.
+		require.Equal(t, 1, c.activities, "activities")
+		require.Equal(t, 8, c.localActivities, "local activities")
 		// Two reminders and the expiry, for each of the two links.
 		require.Equal(t, 6, c.timers, "timers")
 	})
@@ -167,10 +173,11 @@ func TestInvitationAsksForNoCommandItDoesNotNeed(t *testing.T) {
 		require.Equal(t, portal.InvitationAccepted, st.Status)
 		require.Equal(t, map[string]bool{actionsChange: true}, c.versions)
 		require.Equal(t, 1, c.upserts, "search attribute upserts")
-		// The invitation email and the welcome; the record with the
-		// first link, and the accept.
-		require.Equal(t, 2, c.activities, "activities")
-		require.Equal(t, 2, c.localActivities, "local activities")
+		// The welcome, from the mail queue once the accept is answered;
+		// the record with the first link, the invitation email and the
+		// accept, each in its workflow task.
+		require.Equal(t, 1, c.activities, "activities")
+		require.Equal(t, 3, c.localActivities, "local activities")
 		require.Equal(t, 1, c.timers, "timers")
 	})
 }

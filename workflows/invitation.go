@@ -94,6 +94,15 @@ type invitation struct {
 	// an accept runs as a local activity, each in the workflow task that
 	// asks for it.
 	quick bool
+	// localMail: the run started under version 3 of actionsChange: it
+	// sends its emails in the workflow task that asks for them while the
+	// mail rate has room (sendEmailInTask).
+	localMail bool
+	// callerWaits: the caller of an update (an invite waiting for the
+	// record, a customer's accept) waits for the answer that leaves with
+	// this workflow task; the next email goes from the mail task queue,
+	// so the answer never waits for the mail provider.
+	callerWaits bool
 	// localSetup runs the database steps (record, issue a link) as local
 	// activities, in the workflow task that asks for them.
 	localSetup bool
@@ -116,8 +125,8 @@ type invitation struct {
 // account, an expiry or a revocation.
 func Invitation(ctx workflow.Context, in InvitationInput) (InvitationState, error) {
 	w := &invitation{in: in}
-	v := workflow.GetVersion(ctx, actionsChange, workflow.DefaultVersion, actionsQuickSetup)
-	w.lean, w.quick = v >= 1, v >= actionsQuickSetup
+	v := workflow.GetVersion(ctx, actionsChange, workflow.DefaultVersion, actionsLocalMail)
+	w.lean, w.quick, w.localMail = v >= 1, v >= actionsQuickSetup, v >= actionsLocalMail
 	info := workflow.GetInfo(ctx)
 	if in.Resume != nil {
 		w.state = *in.Resume
@@ -164,7 +173,11 @@ func (w *invitation) register(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, DescribeUpdate, func(ctx workflow.Context) (InvitationState, error) {
-		err := workflow.Await(ctx, func() bool { return w.state.Recorded || w.state.Status != portal.InvitationPending })
+		recorded := func() bool { return w.state.Recorded || w.state.Status != portal.InvitationPending }
+		if !recorded() {
+			w.callerWaits = true
+		}
+		err := workflow.Await(ctx, recorded)
 		return w.state, err
 	}); err != nil {
 		return err
@@ -290,6 +303,8 @@ func (w *invitation) accept(ctx workflow.Context, req AcceptRequest) (Invitation
 	}
 	w.state.Status = portal.InvitationAccepted
 	w.state.AcceptedAt = workflow.Now(ctx)
+	// The customer's page waits for this answer; the welcome follows it.
+	w.callerWaits = true
 	w.accepted.SetValue(nil)
 	return w.state, nil
 }
@@ -311,6 +326,14 @@ const actionsChange = "fewer-actions"
 // (falling back to a regular one, as every local step does). Same
 // marker, so it costs no new action.
 const actionsQuickSetup workflow.Version = 2
+
+// actionsLocalMail, version 3 of actionsChange, sends each email of a run
+// started under it as a local activity while the mail rate has room,
+// and from the mail task queue otherwise (sendEmailInTask), unless a
+// caller waits behind it (invitation.email): a bulk invitation's first
+// email, a reminder or a re-invite then costs no activity task and no
+// workflow task of its own. Same marker.
+const actionsLocalMail workflow.Version = 3
 
 // version answers the version of changeID: 1 in a run started under
 // actionsChange, else what the history recorded (or 1, with a marker).
@@ -338,6 +361,21 @@ func (w *invitation) mailContext(ctx workflow.Context) workflow.Context {
 	return workflow.WithTaskQueue(ctx, w.in.MailTaskQueue)
 }
 
+// email sends one of the invitation's emails: in the workflow task when
+// the run started under actionsLocalMail and no caller waits for the
+// task's answer, else from the mail task queue (an activity ends the task
+// at once, and costs one action where a timer to end it and a task of
+// local activities would cost two).
+func (w *invitation) email(ctx workflow.Context, fn, arg any) error {
+	if !w.localMail || w.callerWaits {
+		// A local activity would hold the task, and the caller's answer
+		// with it, until the provider answered.
+		w.callerWaits = false
+		return sendEmail(w.mailContext(ctx), fn, arg)
+	}
+	return sendEmailInTask(w.mailContext(ctx), fn, arg)
+}
+
 // grantChange lets an invitation to an account that already has a
 // password (a common user base) grant access at once, with a notice
 // instead of a link.
@@ -361,7 +399,7 @@ func (w *invitation) grant(ctx workflow.Context) (InvitationState, error) {
 	w.state.Status = portal.InvitationAccepted
 	w.state.AcceptedAt = workflow.Now(ctx)
 	w.publish(ctx)
-	if err := sendEmail(w.mailContext(ctx), a.SendAccessGranted, w.state.InvitationID); err != nil {
+	if err := w.email(ctx, a.SendAccessGranted, w.state.InvitationID); err != nil {
 		workflow.GetLogger(ctx).Warn("access notice not sent", "error", err)
 	}
 	return w.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
@@ -553,7 +591,7 @@ func (w *invitation) act(ctx workflow.Context, wake wakeup) error {
 		return w.issue(ctx, &CommandRequest{})
 	case wake.fired && wake.reminderDue:
 		w.state.RemindersSent++
-		err := sendEmail(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
+		err := w.email(ctx, a.SendInvitation, activities.SendInput{
 			InvitationID: w.state.InvitationID, Generation: w.state.Generation, Reminder: w.state.RemindersSent,
 		})
 		if isUndeliverable(err) {
@@ -609,7 +647,7 @@ func (w *invitation) nextLink(now time.Time) activities.IssueInput {
 func (w *invitation) send(ctx workflow.Context, link activities.IssueInput, now time.Time) error {
 	var a *activities.Activities
 	w.state.Generation, w.state.ExpiresAt, w.state.LastSentAt, w.state.RemindersSent = link.Generation, link.ExpiresAt, now, 0
-	err := sendEmail(w.mailContext(ctx), a.SendInvitation, activities.SendInput{
+	err := w.email(ctx, a.SendInvitation, activities.SendInput{
 		InvitationID: w.state.InvitationID, Generation: link.Generation,
 	})
 	if isUndeliverable(err) {
@@ -682,7 +720,7 @@ func (w *invitation) finish(ctx workflow.Context, err error) (InvitationState, e
 	if w.state.Status == portal.InvitationAccepted {
 		w.publish(ctx)
 		var a *activities.Activities
-		if err := sendEmail(w.mailContext(ctx), a.SendWelcome, w.state.InvitationID); err != nil {
+		if err := w.email(ctx, a.SendWelcome, w.state.InvitationID); err != nil {
 			// The account is active either way; a lost welcome email must
 			// not fail the invitation.
 			workflow.GetLogger(ctx).Warn("welcome email not sent", "error", err)

@@ -182,10 +182,17 @@ func TestResendRotatesTokenAndExtendsDeadline(t *testing.T) {
 // error, so the workflow sits in the retry backoff (a second of skipped
 // time) while a test delivers a message.
 func failOnce[In any](record func(In)) func(context.Context, In) error {
+	return failTimes(1, record)
+}
+
+// failTimes is failOnce for the first n calls. An email fails twice to
+// stay under way for a second: its attempt in the workflow task, then its
+// first attempt on the mail queue, which is retried a second later.
+func failTimes[In any](n int, record func(In)) func(context.Context, In) error {
 	calls := 0
 	return func(_ context.Context, in In) error {
 		calls++
-		if calls == 1 {
+		if calls <= n {
 			return errors.New("database briefly unavailable")
 		}
 		record(in)
@@ -249,7 +256,7 @@ func TestAcceptAfterCompletionOfAcceptIsRefused(t *testing.T) {
 	var first, second updateResult
 	// A second click arrives while the welcome email is being sent, after
 	// the first accept completed: the validator refuses it.
-	h.welcomeFn = failOnce(func(string) {})
+	h.welcomeFn = failTimes(2, func(string) {})
 	h.env.RegisterDelayedCallback(func() {
 		h.sendAccept("one", AcceptRequest{Generation: 1, StageID: "s1"}, &first)
 	}, day)
@@ -296,8 +303,11 @@ func TestUndeliverableInviteClosesInvitation(t *testing.T) {
 	env.RegisterActivity(a)
 	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(activities.RecordResult{}, nil)
 	env.OnActivity(a.IssueToken, mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity(a.SendInvitation, mock.Anything, mock.Anything).Return(
-		temporal.NewNonRetryableApplicationError("bounced", activities.ErrTypeUndeliverable, nil))
+	sends := 0
+	env.OnActivity(a.SendInvitation, mock.Anything, mock.Anything).Return(func(context.Context, activities.SendInput) error {
+		sends++
+		return temporal.NewNonRetryableApplicationError("bounced", activities.ErrTypeUndeliverable, nil)
+	})
 	var closed []portal.InvitationStatus
 	env.OnActivity(a.CloseInvitation, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CloseInput) error {
 		closed = append(closed, in.Status)
@@ -309,6 +319,7 @@ func TestUndeliverableInviteClosesInvitation(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&st))
 	require.Equal(t, portal.InvitationUndeliverable, st.Status)
 	require.Equal(t, []portal.InvitationStatus{portal.InvitationUndeliverable}, closed)
+	require.Equal(t, 1, sends, "a refused address is a decision: not tried again from the mail queue")
 }
 
 func TestInvitationBlockedByAnAdminDecisionSendsNothing(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/portalaccess/portal/activities"
 )
 
 // Every workflow follows one rule for failures: an infrastructure error
@@ -102,6 +104,39 @@ func sendEmail(ctx workflow.Context, fn, arg any) error {
 	workflow.GetLogger(ctx).Warn("no worker polls the mail task queue; sending from the workflow's own queue",
 		"mail_task_queue", queue, "task_queue", own)
 	return workflow.ExecuteActivity(workflow.WithTaskQueue(ctx, own), fn, arg).Get(ctx, nil)
+}
+
+// mailLocalTimeout bounds an email sent in a workflow task. It outlasts
+// the mail client's own bound on a call (MAILGUN_TIMEOUT, at most 25 s),
+// as the regular activity's 30 s does, so an attempt never ends while its
+// send may still reach the provider.
+const mailLocalTimeout = 30 * time.Second
+
+// sendEmailInTask sends an email as a local activity, in the workflow
+// task that asks for it: no activity task, no second workflow task, no
+// billed action. It tries once. When the mail rate has no room
+// (ErrTypeMailQueued), or the attempt fails for any reason but a
+// decision (a refused address), the email goes through sendEmail, on the
+// task queue ctx names, with its rate limit and its long retry; the
+// email's idempotency key makes that the same send, never a second one.
+func sendEmailInTask(ctx workflow.Context, fn, arg any) error {
+	o := workflow.LocalActivityOptions{
+		StartToCloseTimeout: mailLocalTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
+	if s, ok := arg.(interface{ Summary() string }); ok {
+		o.Summary = s.Summary()
+	}
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, o), fn, arg).Get(ctx, nil)
+	var appErr *temporal.ApplicationError
+	queued := errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeMailQueued
+	if err == nil || temporal.IsCanceledError(err) || (isBusinessError(err) && !queued) {
+		return err
+	}
+	if !queued {
+		workflow.GetLogger(ctx).Warn("email not sent in the workflow task; sending it from the mail task queue", "error", err)
+	}
+	return sendEmail(ctx, fn, arg)
 }
 
 // withSummary gives the activity scheduled with ctx the summary its input

@@ -210,6 +210,11 @@ func TestEmailNoWorkerTakesFromTheMailQueueIsSentFromTheWorkflowQueue(t *testing
 	env.OnActivity(a.CloseInvitation, mock.Anything, mock.Anything).Return(nil)
 	var queues []string
 	env.OnActivity(a.SendInvitation, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ activities.SendInput) error {
+		if activity.GetInfo(ctx).IsLocalActivity {
+			// The mail rate has no room: the email goes to the mail queue.
+			queues = append(queues, "in the workflow task")
+			return temporal.NewNonRetryableApplicationError("no room", activities.ErrTypeMailQueued, nil)
+		}
 		q := activity.GetInfo(ctx).TaskQueue
 		queues = append(queues, q)
 		if q == "renamed-mail" {
@@ -227,5 +232,67 @@ func TestEmailNoWorkerTakesFromTheMailQueueIsSentFromTheWorkflowQueue(t *testing
 	var st InvitationState
 	require.NoError(t, env.GetWorkflowResult(&st))
 	require.Equal(t, 1, st.SendCount)
-	require.Equal(t, []string{"renamed-mail", "default-test-taskqueue"}, queues)
+	require.Equal(t, []string{"in the workflow task", "renamed-mail", "default-test-taskqueue"}, queues)
+}
+
+// mailPaths runs an invitation (one email, no reminders) whose invitation
+// email answers local when sent in the workflow task and remote when sent
+// from a queue, and returns where each attempt ran and the end state.
+func mailPaths(t *testing.T, local, remote func(attempt int) error) ([]string, InvitationState) {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	env.OnActivity(a.RecordInvitation, mock.Anything, mock.Anything).Return(activities.RecordResult{}, nil)
+	env.OnActivity(a.CloseInvitation, mock.Anything, mock.Anything).Return(nil)
+	var where []string
+	env.OnActivity(a.SendInvitation, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ activities.SendInput) error {
+		if activity.GetInfo(ctx).IsLocalActivity {
+			where = append(where, "workflow task")
+			return local(len(where))
+		}
+		where = append(where, activity.GetInfo(ctx).TaskQueue)
+		return remote(len(where))
+	})
+	in := defaultInput()
+	in.MailTaskQueue = "mail"
+	in.Policy.Reminders = nil
+	in.Policy.AutoReinvites = 0
+	env.ExecuteWorkflow(Invitation, in)
+	require.NoError(t, env.GetWorkflowError())
+	var st InvitationState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	return where, st
+}
+
+func TestEmailIsSentInTheWorkflowTaskWhenTheMailRateHasRoom(t *testing.T) {
+	where, st := mailPaths(t, func(int) error { return nil }, func(int) error { return nil })
+	require.Equal(t, []string{"workflow task"}, where)
+	require.Equal(t, 1, st.SendCount)
+}
+
+func TestEmailWithNoRoomInTheMailRateWaitsItsTurnOnTheMailQueue(t *testing.T) {
+	where, st := mailPaths(t,
+		func(int) error {
+			return temporal.NewNonRetryableApplicationError("no room", activities.ErrTypeMailQueued, nil)
+		},
+		func(int) error { return nil })
+	require.Equal(t, []string{"workflow task", "mail"}, where)
+	require.Equal(t, 1, st.SendCount)
+}
+
+func TestEmailThatFailsInTheWorkflowTaskIsRetriedFromTheMailQueue(t *testing.T) {
+	// The provider is down for the attempt in the workflow task and the
+	// first two on the queue; the queue's retries carry it through.
+	down := func(attempt int) error {
+		if attempt <= 3 {
+			return errors.New("mail provider unreachable")
+		}
+		return nil
+	}
+	where, st := mailPaths(t, down, down)
+	require.Equal(t, []string{"workflow task", "mail", "mail", "mail"}, where)
+	require.Equal(t, 1, st.SendCount)
+	require.Equal(t, portal.InvitationExpired, st.Status)
 }
