@@ -112,11 +112,11 @@ func TestBulkInvitationsEmailInItsWorkflowTaskCarriesASummary(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The invitation's ID is its first run's.
-		d, err := app.Service.Temporal.DescribeWorkflowExecution(t.Context(), wfID, "")
+		d, err := app.Service.Temporal.DescribeWorkflow(t.Context(), wfID, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "Invitation email, link 1, invitation " + d.GetWorkflowExecutionInfo().GetFirstRunId(); summary != want {
+		if want := "Invitation email, link 1, invitation " + d.RawResponse.GetWorkflowExecutionInfo().GetFirstRunId(); summary != want {
 			t.Fatalf("SendInvitation summary %q, want %q", summary, want)
 		}
 		return
