@@ -33,8 +33,9 @@ type Activities struct {
 	// MailRate is MAIL_RATE_PER_SECOND as a bucket shared through
 	// Postgres (zero Count: no limit). An email sent from the mail task
 	// queue, which that queue's own limit paces, spends from it; one
-	// sent in a workflow task (a local activity) takes from it only
-	// when it has room, and otherwise leaves the email to the queue.
+	// sent in a workflow task (a local activity) takes from it only a
+	// turn already earned back, and otherwise leaves the email to the
+	// queue.
 	MailRate portal.Rate
 	// AfterCommit, when set, is called after the changes named in
 	// crash.go commit, before the activity answers: the fault tests make
@@ -145,7 +146,10 @@ func (a *Activities) takeMailTurn(ctx context.Context, kind portal.EmailKind) er
 	if !activity.GetInfo(ctx).IsLocalActivity {
 		return a.Store.SpendRate(ctx, mailRateScope, []byte(mailRateScope), a.MailRate)
 	}
-	ok, _, err := a.Store.TakeRate(ctx, mailRateScope, []byte(mailRateScope), a.MailRate)
+	// No burst: only a turn the rate has already earned back, so a send
+	// in a workflow task fills a gap the queue left and never adds to a
+	// second the queue's own burst already filled.
+	ok, _, err := a.Store.TakeRate(ctx, mailRateScope, []byte(mailRateScope), portal.Rate{Count: 1, Per: a.MailRate.Interval()})
 	if err != nil || ok {
 		return err
 	}

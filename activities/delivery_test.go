@@ -184,15 +184,16 @@ func TestAProvidersAnswerQuotingTheAddressLeavesItOutOfHistory(t *testing.T) {
 }
 
 // With a mail rate, an email asked for in a workflow task (a local
-// activity) goes only while the rate has room. Past it, the email is left
-// to the mail task queue with nothing claimed, so the queue sends it as a
-// first attempt; a send from the queue, which the queue paced, always goes
-// and counts against the rate.
+// activity) goes only on a turn the rate has earned back. Past it, the
+// email is left to the mail task queue with nothing claimed, so the queue
+// sends it as a first attempt; a send from the queue, which the queue
+// paced, always goes and counts against the rate.
 func TestMailRateLetsAWorkflowTaskSendOnlyWhileItHasRoom(t *testing.T) {
 	sender := &countingSender{}
 	a, env, id := fixture(t, sender)
 	ctx := context.Background()
-	a.MailRate = portal.Rate{Count: 1, Per: time.Hour}
+	// Two an hour: one turn every half hour.
+	a.MailRate = portal.Rate{Count: 2, Per: 2 * time.Hour}
 	t.Cleanup(func() {
 		_, _ = db.DB.NewRaw(`DELETE FROM rate_limits WHERE scope = 'mail'`).Exec(ctx)
 	})
@@ -202,6 +203,8 @@ func TestMailRateLetsAWorkflowTaskSendOnlyWhileItHasRoom(t *testing.T) {
 	if _, err := db.DB.NewRaw(`UPDATE invitations SET status = 'accepted' WHERE id = ?`, id).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The bucket could hold a second send this hour, but a workflow task
+	// takes no burst: only a turn earned back.
 	_, err := env.ExecuteLocalActivity(a.SendWelcome, id)
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeMailQueued || !appErr.NonRetryable() {
@@ -216,9 +219,13 @@ func TestMailRateLetsAWorkflowTaskSendOnlyWhileItHasRoom(t *testing.T) {
 	if logs, _ := db.EmailsFor(ctx, id); len(logs) != 2 || len(sender.sent) != 2 {
 		t.Fatalf("after the queue's send: %d logged, %d sent; want 2 and 2", len(logs), len(sender.sent))
 	}
-	// The queue's send counted: the rate still has no room.
-	ok, _, err := db.TakeRate(ctx, "mail", []byte("mail"), a.MailRate)
+	// The queue's send counted: the next turn for a workflow task is two
+	// hours out (one for each send), not one.
+	ok, retry, err := db.TakeRate(ctx, "mail", []byte("mail"), portal.Rate{Count: 1, Per: time.Hour})
 	if err != nil || ok {
-		t.Fatalf("the rate had room after two sends in its hour: %v %v", ok, err)
+		t.Fatalf("a turn was free after two sends: %v %v", ok, err)
+	}
+	if retry < 119*time.Minute || retry > 2*time.Hour {
+		t.Fatalf("next turn in %v, want about 2h: the queue's send did not count", retry)
 	}
 }

@@ -106,11 +106,13 @@ func sendEmail(ctx workflow.Context, fn, arg any) error {
 	return workflow.ExecuteActivity(workflow.WithTaskQueue(ctx, own), fn, arg).Get(ctx, nil)
 }
 
-// mailLocalTimeout bounds an email sent in a workflow task. It outlasts
-// the mail client's own bound on a call (MAILGUN_TIMEOUT, at most 25 s),
-// as the regular activity's 30 s does, so an attempt never ends while its
-// send may still reach the provider.
-const mailLocalTimeout = 30 * time.Second
+// mailLocalTimeout bounds an email sent in a workflow task. Updates that
+// arrive meanwhile (a customer's accept, an admin's revoke) wait for the
+// task, so a slow provider may hold them this long and no longer: a send
+// still under way then is finished by the mail queue's attempt, which
+// confirms an interrupted send with the provider before sending again.
+// A send takes well under a second when the provider is well.
+const mailLocalTimeout = 5 * time.Second
 
 // sendEmailInTask sends an email as a local activity, in the workflow
 // task that asks for it: no activity task, no second workflow task, no
