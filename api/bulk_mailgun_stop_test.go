@@ -2,10 +2,6 @@ package api_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -32,23 +28,11 @@ func TestBulkInviteSendsEachInviteOnceWhenTheWorkerStopsOrDies(t *testing.T) {
 	// Every answer to a send comes 30 ms after the mock took the
 	// message, so a stop always finds sends in flight, some of them
 	// already taken.
-	upstream, err := url.Parse(mg.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: upstream.Scheme, Host: upstream.Host})
-	proxy.ModifyResponse = func(r *http.Response) error {
-		if r.Request.Method == http.MethodPost && strings.HasSuffix(r.Request.URL.Path, "/messages") {
-			time.Sleep(30 * time.Millisecond)
-		}
-		return nil
-	}
-	front := httptest.NewServer(proxy)
-	defer front.Close()
+	apiBase := slowMailgun(t, mg, 30*time.Millisecond, nil)
 
 	p, w := splitPortal(t, map[string]string{
 		"MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com", "MAILGUN_API_KEY": "key-test",
-		"MAILGUN_API_BASE": front.URL + "/v3", "MAILGUN_TIMEOUT": "5s", "WORKER_STOP_TIMEOUT": "10s",
+		"MAILGUN_API_BASE": apiBase, "MAILGUN_TIMEOUT": "5s", "WORKER_STOP_TIMEOUT": "10s",
 		// The mock indexes at once: an unknown send is judged on the
 		// first retry.
 		"MAILGUN_EVENTS_DELAY": "0s",

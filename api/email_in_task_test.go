@@ -2,9 +2,6 @@ package api_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -28,24 +25,11 @@ func TestInviteAndAcceptAnswerWithoutWaitingForTheirEmails(t *testing.T) {
 	}
 	mg := testenv.NewMailgun()
 	defer mg.Close()
-	upstream, err := url.Parse(mg.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var answered atomic.Int32
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: upstream.Scheme, Host: upstream.Host})
-	proxy.ModifyResponse = func(r *http.Response) error {
-		if r.Request.Method == http.MethodPost && strings.HasSuffix(r.Request.URL.Path, "/messages") {
-			time.Sleep(3 * time.Second)
-			answered.Add(1)
-		}
-		return nil
-	}
-	front := httptest.NewServer(proxy)
-	defer front.Close()
+	apiBase := slowMailgun(t, mg, 3*time.Second, func() { answered.Add(1) })
 	p, err := testenv.StartPortal(context.Background(), databaseURL, temporalAddress, testenv.Options{Env: map[string]string{
 		"MAIL_DRIVER": "mailgun", "MAILGUN_DOMAIN": "mg.example.com", "MAILGUN_API_KEY": "key-test",
-		"MAILGUN_API_BASE": front.URL + "/v3", "MAILGUN_TIMEOUT": "10s", "MAILGUN_EVENTS_DELAY": "0s",
+		"MAILGUN_API_BASE": apiBase, "MAILGUN_TIMEOUT": "10s", "MAILGUN_EVENTS_DELAY": "0s",
 	}})
 	if err != nil {
 		t.Fatal(err)

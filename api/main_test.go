@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"regexp"
@@ -288,4 +290,28 @@ func (b *browser) post(path string, page response, form url.Values) response {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return response{Status: resp.StatusCode, Body: body, Header: resp.Header}
+}
+
+// slowMailgun fronts the Mailgun mock with a proxy that answers each send
+// delay after the mock took the message, then calls answered (if set); it
+// returns the API base to configure (MAILGUN_API_BASE).
+func slowMailgun(t *testing.T, mg *testenv.Mailgun, delay time.Duration, answered func()) string {
+	t.Helper()
+	upstream, err := url.Parse(mg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: upstream.Scheme, Host: upstream.Host})
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if r.Request.Method == http.MethodPost && strings.HasSuffix(r.Request.URL.Path, "/messages") {
+			time.Sleep(delay)
+			if answered != nil {
+				answered()
+			}
+		}
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	return front.URL + "/v3"
 }
