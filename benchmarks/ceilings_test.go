@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"slices"
@@ -17,12 +19,16 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/config"
 	"github.com/portalaccess/portal/credentials"
+	"github.com/portalaccess/portal/service"
 	"github.com/portalaccess/portal/workflows"
 )
 
@@ -36,14 +42,20 @@ func BaselineUpdateTarget(ctx workflow.Context) error {
 	return nil
 }
 
-// rawUpdateWithStart times one update-with-start of a new no-op workflow,
-// answered at once.
-func rawUpdateWithStart(b *testing.B, tc client.Client, i int) time.Duration {
+// rawUpdateWithStart times one update-with-start of a new no-op workflow
+// on the baseline task queue, answered at once; name tells the workflows
+// apart.
+func rawUpdateWithStart(b *testing.B, tc client.Client, name string) time.Duration {
+	return rawUpdateWithStartOn(b, tc, "baseline", name)
+}
+
+// rawUpdateWithStartOn is rawUpdateWithStart on a task queue of choice.
+func rawUpdateWithStartOn(b *testing.B, tc client.Client, queue, name string) time.Duration {
 	ctx := context.Background()
-	id := fmt.Sprintf("baseline-update/%d", i)
+	id := "baseline-update/" + name
 	t0 := time.Now()
 	start := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID: id, TaskQueue: "baseline", WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		ID: id, TaskQueue: queue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, BaselineUpdateTarget)
 	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
@@ -245,4 +257,70 @@ func (x *bench) startExpiringInvitation() string {
 		x.b.Fatal(err)
 	}
 	return id
+}
+
+// pollersAgainstPartitions measures the raw update-with-start round trip,
+// 16 at a time, on a dev server whose task queues have a production
+// server's four partitions, through a worker with 8 fixed pollers and
+// one with the portal's (service.Pollers), in alternating rounds.
+func pollersAgainstPartitions(b *testing.B, n int) string {
+	ctx := context.Background()
+	attrs := make([]temporal.SearchAttributeUpdate, 0, 2)
+	for _, k := range workflows.SearchAttributes() {
+		attrs = append(attrs, temporal.NewSearchAttributeKeyKeyword(k.GetName()).ValueSet(""))
+	}
+	var args []string
+	for _, p := range config.DevServerSQLitePragmas {
+		args = append(args, "--sqlite-pragma", p)
+	}
+	quiet := tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
+	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: os.Getenv("TEMPORAL_CLI"), LogLevel: "error", SearchAttributes: temporal.NewSearchAttributes(attrs...),
+		ClientOptions: &client.Options{Logger: quiet}, ExtraArgs: args, Stdout: io.Discard, Stderr: io.Discard,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = dev.Stop() }()
+	c, err := client.Dial(client.Options{HostPort: dev.FrontendHostPort(), Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	kinds := []struct {
+		name string
+		opts worker.Options
+	}{
+		{"8 fixed pollers", worker.Options{MaxConcurrentWorkflowTaskPollers: 8}},
+		{"the portal's pollers", worker.Options{WorkflowTaskPollerBehavior: service.Pollers()}},
+	}
+	lats := make([][]time.Duration, len(kinds))
+	for i, k := range kinds {
+		w := worker.New(c, fmt.Sprint("pollers-", i), k.opts)
+		w.RegisterWorkflow(BaselineUpdateTarget)
+		if err := w.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer w.Stop()
+	}
+	const rounds = 4
+	for r := range rounds {
+		for i := range kinds {
+			lats[i] = append(lats[i], concurrently(seq(n/rounds), func(j int) time.Duration {
+				return rawUpdateWithStartOn(b, c, fmt.Sprint("pollers-", i), fmt.Sprintf("pollers/%d/%d/%d", i, r, j))
+			})...)
+		}
+	}
+	var out strings.Builder
+	for i, k := range kinds {
+		slow := 0
+		for _, d := range lats[i] {
+			if d > time.Second {
+				slow++
+			}
+		}
+		fmt.Fprintf(&out, "%-21s p50 %v  p99 %v  max %v; %d of %d over 1 s\n", k.name+":", percentile(lats[i], .5).Round(time.Millisecond),
+			percentile(lats[i], .99).Round(time.Millisecond), slices.Max(lats[i]).Round(time.Millisecond), slow, len(lats[i]))
+	}
+	return out.String()
 }

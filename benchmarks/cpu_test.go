@@ -66,13 +66,15 @@ func (u cpuUse) sub(v cpuUse) cpuUse {
 }
 
 // per says the CPU time per item of a phase that handled n items in wall.
+// total is the CPU the three processes spent, in seconds.
+func (u cpuUse) total() float64 { return (u.portal + u.temporal + u.postgres).Seconds() }
+
 func (u cpuUse) per(n int, wall time.Duration) string {
 	each := func(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)/float64(n))
 	}
-	total := u.portal + u.temporal + u.postgres
 	return fmt.Sprintf("CPU per item: portal (API and worker) %s, Temporal %s, Postgres %s; %.0f%% of %d cores busy with them",
-		each(u.portal), each(u.temporal), each(u.postgres), 100*float64(total)/float64(wall)/float64(runtime.NumCPU()), runtime.NumCPU())
+		each(u.portal), each(u.temporal), each(u.postgres), 100*u.total()/wall.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
 }
 
 // procCPU answers a process's own CPU time and that of its waited-for
