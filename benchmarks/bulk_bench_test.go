@@ -27,7 +27,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	apiclient "github.com/portalaccess/portal/client"
-	"github.com/portalaccess/portal/service"
 	"github.com/portalaccess/portal/starter"
 	"github.com/portalaccess/portal/testenv"
 	"github.com/portalaccess/portal/workflows"
@@ -254,10 +253,7 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	// 2. The raw baseline on the same server, at each window; the best
 	// is the ceiling.
 	tc := p.Service.Temporal
-	// The baseline's worker polls like the portal's (service.Pollers):
-	// with the SDK's default of two workflow task pollers, the raw
-	// figures would be the pollers' ceiling, not the server's.
-	bw := worker.New(tc, "baseline", worker.Options{WorkflowTaskPollerBehavior: service.Pollers(), ActivityTaskPollerBehavior: service.Pollers()})
+	bw := worker.New(tc, "baseline", baselineWorkerOptions)
 	bw.RegisterWorkflow(BaselineParent)
 	bw.RegisterWorkflow(BaselineChild)
 	bw.RegisterWorkflow(BaselineUpdateTarget)
@@ -292,9 +288,8 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	serialIDs := x.seed("serial", serialN)
 	serialInvite := inParallel(1, serialIDs, func(id int64) time.Duration { return x.invite(id) })
 	serialRaw := inParallel(1, seq(serialN), func(i int) time.Duration { return rawUpdateWithStart(b, tc, fmt.Sprint("c1/", i)) })
-	// The portal's pollers against the task queue partitions of a
-	// production server, on a dev server of its own.
-	pollersReport := pollersAgainstPartitions(b, 4*latencyN)
+	// The dev server's one partition a task queue against the CLI's four.
+	partitionsReport := partitionsCost(b, tc, 4*latencyN)
 
 	// 4. Accepts, then argon2id hashing alone, 16 at a time: through the
 	// portal's own hasher, which runs as many hashes at once as there
@@ -368,8 +363,7 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	sip50, srp50 := percentile(serialInvite, .5), percentile(serialRaw, .5)
 	fmt.Printf("one at a time (c=1, %d calls each): invite p50 %v, raw p50 %v: %.2f\n", serialN,
 		sip50.Round(100*time.Microsecond), srp50.Round(100*time.Microsecond), float64(sip50)/float64(srp50))
-	fmt.Printf("\n== pollers against four task queue partitions (a dev server with a production server's partitions):\n"+
-		"   raw update-with-start, c=16, %d each\n%s", 4*latencyN, pollersReport)
+	fmt.Printf("\n== task queue partitions: raw update-with-start, c=16, %d each, 8 pollers\n%s", 4*latencyN, partitionsReport)
 	ap99, hp99 := percentile(acceptLat, .99), percentile(hashLat, .99)
 	fmt.Printf("\n== accept POST vs argon2id alone (c=16, %d each, in this process)\n", latencyN)
 	fmt.Printf("accept POST:           %6.1f/s  p50 %v  p99 %v\n", acceptRate, percentile(acceptLat, .5).Round(time.Millisecond), ap99.Round(time.Millisecond))

@@ -28,9 +28,13 @@ import (
 	"github.com/portalaccess/portal"
 	"github.com/portalaccess/portal/config"
 	"github.com/portalaccess/portal/credentials"
-	"github.com/portalaccess/portal/service"
 	"github.com/portalaccess/portal/workflows"
 )
+
+// baselineWorkerOptions poll like the portal's workers (service.Workers):
+// with the SDK's default of two workflow task pollers, the raw figures
+// would be the pollers' ceiling, not the server's.
+var baselineWorkerOptions = worker.Options{MaxConcurrentWorkflowTaskPollers: 8, MaxConcurrentActivityTaskPollers: 8}
 
 // BaselineUpdateTarget answers its update at once and then waits, as an
 // invitation does: the raw round trip of an invite.
@@ -46,16 +50,11 @@ func BaselineUpdateTarget(ctx workflow.Context) error {
 // on the baseline task queue, answered at once; name tells the workflows
 // apart.
 func rawUpdateWithStart(b *testing.B, tc client.Client, name string) time.Duration {
-	return rawUpdateWithStartOn(b, tc, "baseline", name)
-}
-
-// rawUpdateWithStartOn is rawUpdateWithStart on a task queue of choice.
-func rawUpdateWithStartOn(b *testing.B, tc client.Client, queue, name string) time.Duration {
 	ctx := context.Background()
 	id := "baseline-update/" + name
 	t0 := time.Now()
 	start := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID: id, TaskQueue: queue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		ID: id, TaskQueue: "baseline", WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, BaselineUpdateTarget)
 	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
@@ -111,7 +110,7 @@ func printMachine() {
 	}
 	fmt.Printf("machine: %d cores (GOMAXPROCS %d), %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), model)
 	fmt.Printf("dev server storage: SQLite in memory, pragmas %s; dynamic config %s\n",
-		strings.Join(config.DevServerSQLitePragmas, ", "), strings.Join(config.DevServerDynamicConfig, ", "))
+		strings.Join(config.DevServerSQLitePragmas, ", "), strings.Join(append(config.DevServerDynamicConfig, config.DevServerOnePartition...), ", "))
 }
 
 // rssWatch samples this process's resident set (the API and the worker
@@ -259,56 +258,45 @@ func (x *bench) startExpiringInvitation() string {
 	return id
 }
 
-// pollersAgainstPartitions measures the raw update-with-start round trip,
-// 16 at a time, on a dev server whose task queues have a production
-// server's four partitions, through a worker with 8 fixed pollers and
-// one with the portal's (service.Pollers), in alternating rounds.
-func pollersAgainstPartitions(b *testing.B, n int) string {
-	ctx := context.Background()
-	attrs := make([]temporal.SearchAttributeUpdate, 0, 2)
-	for _, k := range workflows.SearchAttributes() {
-		attrs = append(attrs, temporal.NewSearchAttributeKeyKeyword(k.GetName()).ValueSet(""))
-	}
-	var args []string
-	for _, p := range config.DevServerSQLitePragmas {
-		args = append(args, "--sqlite-pragma", p)
-	}
+// partitionsCost measures the raw update-with-start round trip, 16 at a
+// time, on the bench's dev server (one partition a task queue) and on
+// one with the CLI's four, each through a worker polling like the
+// portal's, in alternating rounds.
+func partitionsCost(b *testing.B, one client.Client, n int) string {
 	quiet := tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: os.Getenv("TEMPORAL_CLI"), LogLevel: "error", SearchAttributes: temporal.NewSearchAttributes(attrs...),
-		ClientOptions: &client.Options{Logger: quiet}, ExtraArgs: args, Stdout: io.Discard, Stderr: io.Discard,
+	dev, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
+		ExistingPath: os.Getenv("TEMPORAL_CLI"), LogLevel: "error", ClientOptions: &client.Options{Logger: quiet},
+		ExtraArgs: config.DevServerArgs(false), Stdout: io.Discard, Stderr: io.Discard,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer func() { _ = dev.Stop() }()
-	c, err := client.Dial(client.Options{HostPort: dev.FrontendHostPort(), Logger: quiet})
+	four, err := client.Dial(client.Options{HostPort: dev.FrontendHostPort(), Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.Close()
+	defer four.Close()
+	w := worker.New(four, "baseline", baselineWorkerOptions)
+	w.RegisterWorkflow(BaselineUpdateTarget)
+	if err := w.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
 	kinds := []struct {
 		name string
-		opts worker.Options
-	}{
-		{"8 fixed pollers", worker.Options{MaxConcurrentWorkflowTaskPollers: 8}},
-		{"the portal's pollers", worker.Options{WorkflowTaskPollerBehavior: service.Pollers()}},
-	}
+		c    client.Client
+	}{{"one partition", one}, {"four partitions", four}}
 	lats := make([][]time.Duration, len(kinds))
-	for i, k := range kinds {
-		w := worker.New(c, fmt.Sprint("pollers-", i), k.opts)
-		w.RegisterWorkflow(BaselineUpdateTarget)
-		if err := w.Start(); err != nil {
-			b.Fatal(err)
-		}
-		defer w.Stop()
-	}
+	walls := make([]time.Duration, len(kinds))
 	const rounds = 4
 	for r := range rounds {
-		for i := range kinds {
+		for i, k := range kinds {
+			t0 := time.Now()
 			lats[i] = append(lats[i], concurrently(seq(n/rounds), func(j int) time.Duration {
-				return rawUpdateWithStartOn(b, c, fmt.Sprint("pollers-", i), fmt.Sprintf("pollers/%d/%d/%d", i, r, j))
+				return rawUpdateWithStart(b, k.c, fmt.Sprintf("partitions/%d/%d/%d", i, r, j))
 			})...)
+			walls[i] += time.Since(t0)
 		}
 	}
 	var out strings.Builder
@@ -319,8 +307,9 @@ func pollersAgainstPartitions(b *testing.B, n int) string {
 				slow++
 			}
 		}
-		fmt.Fprintf(&out, "%-21s p50 %v  p99 %v  max %v; %d of %d over 1 s\n", k.name+":", percentile(lats[i], .5).Round(time.Millisecond),
-			percentile(lats[i], .99).Round(time.Millisecond), slices.Max(lats[i]).Round(time.Millisecond), slow, len(lats[i]))
+		fmt.Fprintf(&out, "%-16s %6.1f/s  p50 %v  p99 %v  max %v; %d of %d over 1 s\n", k.name+":", float64(len(lats[i]))/walls[i].Seconds(),
+			percentile(lats[i], .5).Round(time.Millisecond), percentile(lats[i], .99).Round(time.Millisecond),
+			slices.Max(lats[i]).Round(time.Millisecond), slow, len(lats[i]))
 	}
 	return out.String()
 }

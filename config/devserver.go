@@ -1,5 +1,7 @@
 package config
 
+import "slices"
+
 // DevServerSQLitePragmas are the SQLite settings of the Temporal dev
 // server that `portal dev` (make run), the tests and the benchmarks
 // start: a write-ahead log instead of a rollback journal, and commits
@@ -21,27 +23,36 @@ var DevServerSQLitePragmas = []string{"journal_mode=wal", "synchronous=normal"}
 // RegisterSearchAttributes, so they cache them like a production server:
 // about a tenth less of the dev server's CPU per invite and per accept,
 // measured side by side.
-//
-// New tasks also go to one partition of their task queue instead of four.
-// A task written to a partition where no poller waits stays in its
-// backlog until it is forwarded, about 2 s later; on a server of one
-// process, partitions spread nothing. With 16 callers and 8 pollers,
-// 1,500 update-with-starts of a no-op workflow took 6.1 s with one write
+var DevServerDynamicConfig = []string{"system.forceSearchAttributesCacheRefreshOnRead=false"}
+
+// DevServerOnePartition gives each task queue of a new dev server
+// database one partition instead of four. A task written to a partition
+// where no poll waits stays in its backlog until it is forwarded, about
+// 2 s later, and a worker's pollers, all busy in a burst, leave some of
+// four partitions unpolled; on a server of one process, partitions
+// spread nothing. With 16 callers and 8 pollers, 1,500
+// update-with-starts of a no-op workflow took 5.7 to 6.0 s with one
 // partition against 8.5 to 13.9 s with four, where up to 19 of them
-// waited 2 s each, and the server spent 5.5 against 5.6 to 7.3 ms of CPU
-// on each. Pollers still read all four, so the backlog of a database made
-// before (.data/temporal.db) drains.
-var DevServerDynamicConfig = []string{"system.forceSearchAttributesCacheRefreshOnRead=false",
-	"matching.numTaskqueueWritePartitions=1"}
+// waited 2 s each, and the server spent 5.1 against 5.6 to 7.3 ms of CPU
+// on each (`make bench` compares the two). A rate-limited queue (the mail
+// task queue) keeps its whole rate: the server shares it out among the
+// partitions it reads. Only for a new database: tasks waiting in the
+// other three partitions of an older one would never be read again.
+var DevServerOnePartition = []string{"matching.numTaskqueueReadPartitions=1", "matching.numTaskqueueWritePartitions=1"}
 
 // DevServerArgs are the dev server's command-line flags for those
-// settings.
-func DevServerArgs() []string {
-	args := make([]string, 0, 2*(len(DevServerSQLitePragmas)+len(DevServerDynamicConfig)))
+// settings; onePartition adds DevServerOnePartition, for a server whose
+// database is new (in memory, or a file not yet made).
+func DevServerArgs(onePartition bool) []string {
+	dynamic := DevServerDynamicConfig
+	if onePartition {
+		dynamic = append(slices.Clone(dynamic), DevServerOnePartition...)
+	}
+	args := make([]string, 0, 2*(len(DevServerSQLitePragmas)+len(dynamic)))
 	for _, p := range DevServerSQLitePragmas {
 		args = append(args, "--sqlite-pragma", p)
 	}
-	for _, v := range DevServerDynamicConfig {
+	for _, v := range dynamic {
 		args = append(args, "--dynamic-config-value", v)
 	}
 	return args

@@ -28,7 +28,7 @@ func TestRegisteredSearchAttributesAreUsableAtOnce(t *testing.T) {
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: os.Getenv("TEMPORAL_CLI"), LogLevel: "error",
 		ClientOptions: &client.Options{Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))},
-		ExtraArgs:     config.DevServerArgs(),
+		ExtraArgs:     config.DevServerArgs(true),
 	})
 	if err != nil {
 		t.Fatal(err)

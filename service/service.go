@@ -297,17 +297,19 @@ func (s *Service) Workers() []worker.Worker {
 		}
 	}
 	main := worker.New(s.Temporal, s.Config.TemporalTaskQueue, worker.Options{
-		WorkflowTaskPollerBehavior: Pollers(),
-		ActivityTaskPollerBehavior: Pollers(),
-		WorkerStopTimeout:          s.Config.WorkerStopTimeout,
+		// A bulk job makes thousands of short invitation tasks at once;
+		// more pollers keep the worker fed.
+		MaxConcurrentWorkflowTaskPollers: 8,
+		MaxConcurrentActivityTaskPollers: 8,
+		WorkerStopTimeout:                s.Config.WorkerStopTimeout,
 	})
 	workflows.Register(main)
 	main.RegisterActivity(acts)
 	mailer := worker.New(s.Temporal, s.Config.MailTaskQueue, worker.Options{
-		DisableWorkflowWorker:        true,
-		ActivityTaskPollerBehavior:   Pollers(),
-		TaskQueueActivitiesPerSecond: s.Config.MailRatePerSecond,
-		WorkerStopTimeout:            s.Config.WorkerStopTimeout,
+		DisableWorkflowWorker:            true,
+		MaxConcurrentActivityTaskPollers: 8,
+		TaskQueueActivitiesPerSecond:     s.Config.MailRatePerSecond,
+		WorkerStopTimeout:                s.Config.WorkerStopTimeout,
 	})
 	mailer.RegisterActivity(acts)
 	ws := []worker.Worker{main, mailer}
@@ -324,20 +326,6 @@ func (s *Service) Workers() []worker.Worker {
 		ws = append(ws, former)
 	}
 	return ws
-}
-
-// Pollers is how the workers poll their task queues: as many polls as
-// the server asks for, starting from 8. A task queue is split into
-// partitions (four by default), and a task written to one where no poll
-// waits sits in its backlog until it is forwarded, about 2 s later: a
-// fixed number of pollers, all busy in a burst such as a bulk job's,
-// leaves some partitions unpolled. The server tells autoscaling pollers
-// where polls are missing. On a dev server with four partitions, of
-// 3,200 update-with-starts from 16 callers, 59 waited about 2 s on a
-// worker with 8 fixed pollers and none waited more than 176 ms on one
-// with these (`make bench` measures both).
-func Pollers() worker.PollerBehavior {
-	return worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{InitialNumberOfPollers: 8})
 }
 
 // StartWorkers starts the workers; stop them with the returned function.

@@ -88,7 +88,7 @@ func TemporalAt(ctx context.Context, hostPort string) (*testsuite.DevServer, err
 		// The settings `make run` uses. The tests' server keeps its
 		// database in memory, where nothing waits for a disk anyway; the
 		// same flags keep a test that names a file as fast as make run.
-		ExtraArgs: config.DevServerArgs(),
+		ExtraArgs: config.DevServerArgs(true),
 		Stdout:    io.Discard,
 		Stderr:    io.Discard,
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -131,11 +132,19 @@ func startTemporal(ctx context.Context, logger *slog.Logger, cli, dataDir string
 	if conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", devTemporalAddress); err == nil {
 		return nil, errors.Join(fmt.Errorf("port %s is taken by something that is not a Temporal server; set TEMPORAL_ADDRESS", devTemporalAddress), conn.Close())
 	}
+	db := filepath.Join(dataDir, "temporal.db")
+	onePartition, err := onePartitionDatabase(db)
+	if err != nil {
+		return nil, err
+	}
+	if !onePartition {
+		logger.Info("the dev server's database is older than one partition a task queue and keeps four; remove it to start afresh with one", "database", db)
+	}
 	args := []string{"server", "start-dev",
 		"--ip", "127.0.0.1", "--port", "7233", "--ui-port", "8233",
-		"--db-filename", filepath.Join(dataDir, "temporal.db"),
+		"--db-filename", db,
 		"--log-level", "warn"}
-	args = append(args, config.DevServerArgs()...)
+	args = append(args, config.DevServerArgs(onePartition)...)
 	for _, k := range workflows.SearchAttributes() {
 		args = append(args, "--search-attribute", k.GetName()+"=Keyword")
 	}
@@ -160,6 +169,22 @@ func startTemporal(ctx context.Context, logger *slog.Logger, cli, dataDir string
 	}
 	stopProcess(cmd)
 	return nil, errors.New("the Temporal dev server did not become ready within 90s")
+}
+
+// onePartitionDatabase reports whether the dev server's database at db
+// runs with one partition a task queue (config.DevServerOnePartition): a
+// new one does, and a marker beside it says so at every later start. One
+// made before, without the marker, keeps four, since tasks waiting in
+// three of them would never be read again.
+func onePartitionDatabase(db string) (bool, error) {
+	marker := db + ".one-partition"
+	if _, err := os.Stat(marker); err == nil {
+		return true, nil
+	}
+	if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return true, os.WriteFile(marker, nil, 0o600)
 }
 
 func temporalHealthy(ctx context.Context) bool {
