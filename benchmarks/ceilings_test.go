@@ -110,7 +110,7 @@ func printMachine() {
 	}
 	fmt.Printf("machine: %d cores (GOMAXPROCS %d), %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), model)
 	fmt.Printf("dev server storage: SQLite in memory, pragmas %s; dynamic config %s\n",
-		strings.Join(config.DevServerSQLitePragmas, ", "), strings.Join(append(config.DevServerDynamicConfig, config.DevServerOnePartition...), ", "))
+		strings.Join(config.DevServerSQLitePragmas, ", "), strings.Join(slices.Concat(config.DevServerDynamicConfig, config.DevServerOnePartition), ", "))
 }
 
 // rssWatch samples this process's resident set (the API and the worker

@@ -65,10 +65,10 @@ func (u cpuUse) sub(v cpuUse) cpuUse {
 	return cpuUse{portal: u.portal - v.portal, temporal: u.temporal - v.temporal, postgres: u.postgres - v.postgres}
 }
 
-// per says the CPU time per item of a phase that handled n items in wall.
 // total is the CPU the three processes spent, in seconds.
 func (u cpuUse) total() float64 { return (u.portal + u.temporal + u.postgres).Seconds() }
 
+// per says the CPU time per item of a phase that handled n items in wall.
 func (u cpuUse) per(n int, wall time.Duration) string {
 	each := func(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)/float64(n))
