@@ -70,6 +70,38 @@ func rawUpdateWithStart(b *testing.B, tc client.Client, name string) time.Durati
 	return time.Since(t0)
 }
 
+// startUpdateTargets starts n no-op workflows waiting for updates, named
+// by prefix, and answers their IDs.
+func startUpdateTargets(b *testing.B, tc client.Client, prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("baseline-target/%s/%d", prefix, i)
+	}
+	concurrently(ids, func(id string) time.Duration {
+		if _, err := tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: "baseline"}, BaselineUpdateTarget); err != nil {
+			b.Error(err)
+		}
+		return 0
+	})
+	return ids
+}
+
+// rawUpdate times one update of a running no-op workflow, answered at
+// once: the round trip of an accept.
+func rawUpdate(b *testing.B, tc client.Client, id string) time.Duration {
+	ctx := context.Background()
+	t0 := time.Now()
+	h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: "describe", WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err == nil {
+		var s string
+		err = h.Get(ctx, &s)
+	}
+	if err != nil {
+		b.Errorf("raw update: %v", err)
+	}
+	return time.Since(t0)
+}
+
 // hashOnce times one argon2id hash with the portal's parameters, through
 // h, or straight when h is nil.
 func hashOnce(b *testing.B, h *credentials.Hasher) time.Duration {
@@ -289,6 +321,13 @@ func partitionsCost(b *testing.B, one client.Client, n int) string {
 	}{{"one partition", one}, {"four partitions", four}}
 	lats := make([][]time.Duration, len(kinds))
 	walls := make([]time.Duration, len(kinds))
+	// A round first on each, uncounted, so neither pays for what a new
+	// server or worker does once.
+	for i, k := range kinds {
+		concurrently(seq(n/8), func(j int) time.Duration {
+			return rawUpdateWithStart(b, k.c, fmt.Sprintf("partitions/%d/warm/%d", i, j))
+		})
+	}
 	const rounds = 4
 	for r := range rounds {
 		for i, k := range kinds {

@@ -27,22 +27,18 @@ var DevServerDynamicConfig = []string{"system.forceSearchAttributesCacheRefreshO
 
 // DevServerOnePartition gives each task queue of a new dev server
 // database one partition instead of four. A task written to a partition
-// where no poll waits stays in its backlog until it is forwarded, about
-// 2 s later, and a worker's pollers, all busy in a burst, leave some of
-// four partitions unpolled; on a server of one process, partitions
-// spread nothing. With 16 callers and 8 pollers, 1,500
-// update-with-starts of a no-op workflow took 5.7 to 6.0 s with one
-// partition against 8.5 to 13.9 s with four, where up to 19 of them
-// waited 2 s each, and the server spent 5.1 against 5.6 to 7.3 ms of CPU
-// on each (`make bench` compares the two). A rate-limited queue (the mail
-// task queue) keeps its whole rate: the server shares it out among the
-// partitions it reads. Only for a new database: tasks waiting in the
-// other three partitions of an older one would never be read again.
+// where no poll waits stays there for about 2 s, and a worker's pollers,
+// all busy in a burst, leave some of four partitions without one; on a
+// server of one process, partitions spread nothing. `make bench` compares
+// the two (README, "Task queue partitions"). A rate-limited queue (the
+// mail task queue) keeps its whole rate. Only for a database made with
+// it: tasks waiting in the other three partitions of an older one would
+// never be read again.
 var DevServerOnePartition = []string{"matching.numTaskqueueReadPartitions=1", "matching.numTaskqueueWritePartitions=1"}
 
 // DevServerArgs are the dev server's command-line flags for those
-// settings; onePartition adds DevServerOnePartition, for a server whose
-// database is new (in memory, or a file not yet made).
+// settings; onePartition adds DevServerOnePartition, for a database made
+// with it (one in memory, always).
 func DevServerArgs(onePartition bool) []string {
 	dynamic := DevServerDynamicConfig
 	if onePartition {

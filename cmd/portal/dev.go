@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -138,7 +137,7 @@ func startTemporal(ctx context.Context, logger *slog.Logger, cli, dataDir string
 		return nil, err
 	}
 	if !onePartition {
-		logger.Info("the dev server's database is older than one partition a task queue and keeps four; remove it to start afresh with one", "database", db)
+		logger.Info("the dev server's database is older than one partition a task queue and keeps four; remove "+db+"* to start afresh with one", "database", db)
 	}
 	args := []string{"server", "start-dev",
 		"--ip", "127.0.0.1", "--port", "7233", "--ui-port", "8233",
@@ -159,6 +158,15 @@ func startTemporal(ctx context.Context, logger *slog.Logger, cli, dataDir string
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		if temporalHealthy(ctx) {
+			if !onePartition {
+				return cmd, nil
+			}
+			// Only now that the server made its database with one
+			// partition does the marker say so.
+			if err := os.WriteFile(db+onePartitionMarker, nil, 0o600); err != nil {
+				stopProcess(cmd)
+				return nil, err
+			}
 			return cmd, nil
 		}
 		if ctx.Err() != nil {
@@ -171,20 +179,26 @@ func startTemporal(ctx context.Context, logger *slog.Logger, cli, dataDir string
 	return nil, errors.New("the Temporal dev server did not become ready within 90s")
 }
 
+// onePartitionMarker, beside the dev server's database, says that the
+// database was made with one partition a task queue.
+const onePartitionMarker = ".one-partition"
+
 // onePartitionDatabase reports whether the dev server's database at db
 // runs with one partition a task queue (config.DevServerOnePartition): a
-// new one does, and a marker beside it says so at every later start. One
-// made before, without the marker, keeps four, since tasks waiting in
-// three of them would never be read again.
+// new one does, and so does one with the marker that startTemporal leaves
+// once the server made it. One made before, without the marker, keeps
+// four, since tasks waiting in three of them would never be read again.
 func onePartitionDatabase(db string) (bool, error) {
-	marker := db + ".one-partition"
-	if _, err := os.Stat(marker); err == nil {
+	if _, err := os.Stat(db + onePartitionMarker); err == nil {
+		return true, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	_, err := os.Stat(db)
+	if errors.Is(err, os.ErrNotExist) {
 		return true, nil
 	}
-	if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return true, os.WriteFile(marker, nil, 0o600)
+	return false, err
 }
 
 func temporalHealthy(ctx context.Context) bool {

@@ -17,10 +17,25 @@ func TestOnePartitionOnlyForADatabaseMadeWithIt(t *testing.T) {
 		if err != nil || !one {
 			t.Fatalf("start %d of a new database: one partition %v, %v", start, one, err)
 		}
-		// The server makes its file at the first start.
+		// The server makes its file at the first start, and startTemporal
+		// marks it once the server answers.
 		if err := os.WriteFile(fresh, []byte("sqlite"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.WriteFile(fresh+onePartitionMarker, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A server that made its file but never answered left no marker.
+	unmarked := filepath.Join(dir, "unmarked.db")
+	if one, err := onePartitionDatabase(unmarked); err != nil || !one {
+		t.Fatalf("a new database: one partition %v, %v", one, err)
+	}
+	if err := os.WriteFile(unmarked, []byte("sqlite"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if one, err := onePartitionDatabase(unmarked); err != nil || one {
+		t.Fatalf("a database made without its marker: one partition %v, %v", one, err)
 	}
 	older := filepath.Join(dir, "older.db")
 	if err := os.WriteFile(older, []byte("sqlite"), 0o600); err != nil {
