@@ -56,18 +56,27 @@ func rawUpdateWithStart(b *testing.B, tc client.Client, name string) time.Durati
 	start := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID: id, TaskQueue: "baseline", WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, BaselineUpdateTarget)
-	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions:          client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: "describe", WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
+	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: start, UpdateOptions: describe(id)})
+	answered(b, "raw update-with-start", h, err)
+	return time.Since(t0)
+}
+
+// describe is the baseline's update of workflow id, waited for until
+// answered.
+func describe(id string) client.UpdateWorkflowOptions {
+	return client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: "describe", WaitForStage: client.WorkflowUpdateStageCompleted}
+}
+
+// answered waits for the answer of an update sent as what, and fails the
+// benchmark if it was refused.
+func answered(b *testing.B, what string, h client.WorkflowUpdateHandle, err error) {
 	if err == nil {
 		var s string
-		err = h.Get(ctx, &s)
+		err = h.Get(context.Background(), &s)
 	}
 	if err != nil {
-		b.Errorf("raw update-with-start: %v", err)
+		b.Errorf("%s: %v", what, err)
 	}
-	return time.Since(t0)
 }
 
 // startUpdateTargets starts n no-op workflows waiting for updates, named
@@ -89,16 +98,9 @@ func startUpdateTargets(b *testing.B, tc client.Client, prefix string, n int) []
 // rawUpdate times one update of a running no-op workflow, answered at
 // once: the round trip of an accept.
 func rawUpdate(b *testing.B, tc client.Client, id string) time.Duration {
-	ctx := context.Background()
 	t0 := time.Now()
-	h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: "describe", WaitForStage: client.WorkflowUpdateStageCompleted})
-	if err == nil {
-		var s string
-		err = h.Get(ctx, &s)
-	}
-	if err != nil {
-		b.Errorf("raw update: %v", err)
-	}
+	h, err := tc.UpdateWorkflow(context.Background(), describe(id))
+	answered(b, "raw update", h, err)
 	return time.Since(t0)
 }
 
