@@ -82,21 +82,34 @@ const ErrTypeRetryLater = "RetryLater"
 // or an early confirmation a retryable one with its next retry delay; a
 // configuration error a retryable one logged as an error.
 func (a *Activities) deliver(ctx context.Context, key string, invitationID string, msg mail.Message, countsAsInvite bool) error {
+	sup, err := a.Store.SuppressionFor(ctx, msg.To)
+	if err != nil {
+		return err
+	}
+	var suppressed portal.UndeliverableReason
+	if sup != nil {
+		suppressed = sup.Reason
+	}
+	return a.deliverChecked(ctx, key, invitationID, msg, countsAsInvite, suppressed)
+}
+
+// deliverChecked is deliver for a caller that read the recipient's
+// suppression with its own data (empty: none in force), so that reading
+// it again costs nothing.
+func (a *Activities) deliverChecked(ctx context.Context, key string, invitationID string, msg mail.Message, countsAsInvite bool, suppressed portal.UndeliverableReason) error {
 	logger := activity.GetLogger(ctx)
 	record := context.WithoutCancel(ctx)
 	guarantee := msg.Kind.Guarantee()
-	if sup, err := a.Store.SuppressionFor(ctx, msg.To); err != nil {
-		return err
-	} else if sup != nil {
+	if suppressed != "" {
 		// The provider would drop it anyway, and each attempt costs the
 		// sending domain's reputation. A notice is simply not sent; a
 		// link's process learns its address is undeliverable.
-		logger.Info("address suppressed; email not sent", "key", key, "reason", sup.Reason)
+		logger.Info("address suppressed; email not sent", "key", key, "reason", suppressed)
 		metrics.Emails.WithLabelValues(string(msg.Kind), "suppressed").Inc()
 		if guarantee == portal.AtMostOnce {
 			return nil
 		}
-		return undeliverable("the address is suppressed ("+string(sup.Reason)+")", sup.Reason)
+		return undeliverable("the address is suppressed ("+string(suppressed)+")", suppressed)
 	}
 	if err := a.takeMailTurn(ctx, msg.Kind); err != nil {
 		return err

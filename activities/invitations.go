@@ -97,10 +97,11 @@ func (a *Activities) GrantAccess(ctx context.Context, invitationID string) error
 // SendAccessGranted tells the customer they can use their existing login
 // in one more help center.
 func (a *Activities) SendAccessGranted(ctx context.Context, invitationID string) error {
-	inv, hc, contact, err := a.loadInvitation(ctx, invitationID)
+	m, err := a.loadInvitation(ctx, invitationID)
 	if err != nil {
 		return err
 	}
+	inv, hc, contact := m, m.HelpCenter, m.Contact
 	if contact.Email == nil {
 		return nil
 	}
@@ -109,7 +110,7 @@ func (a *Activities) SendAccessGranted(ctx context.Context, invitationID string)
 		return err
 	}
 	msg.Sender = senderOf(hc)
-	return a.deliver(ctx, "invitation/"+inv.ID+"/access-granted", inv.ID, msg, false)
+	return a.deliverChecked(ctx, "invitation/"+inv.ID+"/access-granted", inv.ID, msg, false, m.SuppressionReason())
 }
 
 // IssueInput names a token generation and when its link stops working.
@@ -149,20 +150,21 @@ type SendInput struct {
 // never sends twice. A send for a closed invitation or a replaced link is
 // skipped: the customer would get a dead link.
 func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
-	inv, hc, contact, err := a.loadInvitation(ctx, in.InvitationID)
+	m, err := a.loadInvitation(ctx, in.InvitationID)
 	if err != nil {
 		return err
 	}
+	inv, hc, contact := m, m.HelpCenter, m.Contact
 	if inv.Status != portal.InvitationPending || inv.TokenGeneration != in.Generation {
 		return nil
 	}
 	if contact.Email == nil {
 		return temporal.NewNonRetryableApplicationError("contact has no email", ErrTypeUndeliverable, nil)
 	}
-	if d, err := a.Store.DeclineOf(ctx, inv.HelpCenterID, inv.ContactID); err != nil || d != nil {
+	if m.ContactDeclined {
 		// Declined: the workflow's signal may not have arrived yet, but
 		// nothing more may be sent.
-		return err
+		return nil
 	}
 	token := a.Tokens.Invitation(inv.ID, in.Generation)
 	data := mail.Data{
@@ -184,7 +186,7 @@ func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
 	}
 	msg.Sender = senderOf(hc)
 	msg.Headers = a.unsubscribeHeaders(data.DeclineLink, msg.Sender, inv.ID)
-	return a.deliver(ctx, key, inv.ID, msg, in.Reminder == 0)
+	return a.deliverChecked(ctx, key, inv.ID, msg, in.Reminder == 0, m.SuppressionReason())
 }
 
 // AcceptInput names the staged password that accepts an invitation.
@@ -212,10 +214,11 @@ func (a *Activities) AcceptInvitation(ctx context.Context, in AcceptInput) error
 
 // SendWelcome tells the customer their account is active.
 func (a *Activities) SendWelcome(ctx context.Context, invitationID string) error {
-	inv, hc, contact, err := a.loadInvitation(ctx, invitationID)
+	m, err := a.loadInvitation(ctx, invitationID)
 	if err != nil {
 		return err
 	}
+	inv, hc, contact := m, m.HelpCenter, m.Contact
 	if contact.Email == nil {
 		return nil
 	}
@@ -224,7 +227,7 @@ func (a *Activities) SendWelcome(ctx context.Context, invitationID string) error
 		return err
 	}
 	msg.Sender = senderOf(hc)
-	return a.deliver(ctx, "invitation/"+inv.ID+"/welcome", inv.ID, msg, false)
+	return a.deliverChecked(ctx, "invitation/"+inv.ID+"/welcome", inv.ID, msg, false, m.SuppressionReason())
 }
 
 // CloseInput closes an invitation with a final status.
@@ -257,19 +260,8 @@ func (a *Activities) CloseInvitation(ctx context.Context, in CloseInput) error {
 	return err
 }
 
-// loadInvitation reads an invitation with its help center and contact.
-func (a *Activities) loadInvitation(ctx context.Context, id string) (*store.Invitation, *store.HelpCenter, *store.Contact, error) {
-	inv, err := a.Store.InvitationByID(ctx, id)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	hc, err := a.Store.HelpCenterBySlug(ctx, inv.HelpCenterSlug)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	contact, err := a.Store.ContactByID(ctx, inv.ContactID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return inv, hc, contact, nil
+// loadInvitation reads what an email about an invitation is made from,
+// in one statement.
+func (a *Activities) loadInvitation(ctx context.Context, id string) (*store.InvitationMail, error) {
+	return a.Store.InvitationMailByID(ctx, id)
 }

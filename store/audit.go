@@ -32,14 +32,20 @@ type AuditEvent struct {
 // change they describe, so one is never kept without the other.
 func RecordAudit(ctx context.Context, db bun.IDB, events ...AuditEvent) error {
 	for i := range events {
-		if events[i].Details == nil {
-			events[i].Details = map[string]any{}
-		}
-		if _, err := db.NewInsert().Model(&events[i]).Returning("id, at").Exec(ctx); err != nil {
+		if _, err := auditInsert(db, &events[i]).Returning("id, at").Exec(ctx); err != nil {
 			return translate(err, "record audit event")
 		}
 	}
 	return nil
+}
+
+// auditInsert is the statement that appends ev, for a caller that runs it
+// on its own or as part of the statement of the change it describes.
+func auditInsert(db bun.IDB, ev *AuditEvent) *bun.InsertQuery {
+	if ev.Details == nil {
+		ev.Details = map[string]any{}
+	}
+	return db.NewInsert().Model(ev)
 }
 
 // by is the event a caller passed to name who asked for a change, or,

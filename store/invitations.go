@@ -74,35 +74,45 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 	}
 	created.Details = details
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		hc := new(HelpCenter)
-		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
+		// Each invitation of a bulk job runs this, so it asks in as few
+		// statements as its locking allows: five, where one a question
+		// took ten.
+		//
+		// 1. The help center's user base, and whether the contact and
+		// an invitation of this ID exist. A contact deleted since the
+		// invite is the caller's ErrNotFound, not a foreign key error
+		// that an activity would retry for ever.
+		hc := &HelpCenter{ID: inv.HelpCenterID}
+		var contactFound bool
+		var existing *portal.InvitationStatus
+		if err := tx.NewRaw(`SELECT hc.user_base,
+				EXISTS (SELECT 1 FROM contacts WHERE id = ?),
+				(SELECT status FROM invitations WHERE id = ?)
+			FROM help_centers AS hc WHERE hc.id = ?`, inv.ContactID, inv.ID, inv.HelpCenterID).
+			Scan(ctx, &hc.UserBase, &contactFound, &existing); err != nil {
 			return translate(err, "help center of invitation")
 		}
-		// A contact deleted since the invite is the caller's ErrNotFound,
-		// not a foreign key error that an activity would retry for ever.
-		var contactID int64
-		if err := tx.NewRaw(`SELECT id FROM contacts WHERE id = ?`, inv.ContactID).Scan(ctx, &contactID); err != nil {
-			return translate(err, "contact of invitation")
+		if !contactFound {
+			return translate(sql.ErrNoRows, "contact of invitation")
 		}
-		accountID, hasPassword, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
-		if err != nil {
-			return err
+		// 2. The account, made if need be, and its access here, locked
+		// so that a concurrent invitation or decision waits for this one.
+		var accountID int64
+		var access *portal.AccessStatus
+		if err := tx.NewRaw(`WITH account AS (
+				INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?)
+				ON CONFLICT (contact_id, scope) DO UPDATE SET updated_at = portal_accounts.updated_at
+				RETURNING id, password_hash IS NOT NULL AS has_password)
+			SELECT account.id, account.has_password,
+				(SELECT status FROM portal_access WHERE account_id = account.id AND help_center_id = ? FOR UPDATE)
+			FROM account`, inv.ContactID, hc.AccountScope(), inv.HelpCenterID).
+			Scan(ctx, &accountID, &rec.HasPassword, &access); err != nil {
+			return translate(err, "ensure portal account")
 		}
-		rec.HasPassword = hasPassword
-		var access []portal.AccessStatus
-		if err := tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
-			accountID, inv.HelpCenterID).Scan(ctx, &access); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return translate(err, "access status")
-		}
-		rec.Blocked = len(access) > 0 && access[0].Blocking()
-		existing := new(Invitation)
-		err = tx.NewSelect().Model(existing).Where("id = ?", inv.ID).Scan(ctx)
-		if err == nil {
-			rec.Blocked = existing.Status == portal.InvitationRevoked && rec.Blocked
+		rec.Blocked = access != nil && access.Blocking()
+		if existing != nil {
+			rec.Blocked = *existing == portal.InvitationRevoked && rec.Blocked
 			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return translate(err, "find invitation")
 		}
 		link := inv.TokenGeneration > 0 && !rec.HasPassword && !rec.Blocked
 		if !link {
@@ -112,12 +122,14 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 			inv.Status = portal.InvitationRevoked
 			now := time.Now()
 			inv.ClosedAt = &now
-			if _, err := tx.NewInsert().Model(inv).Returning("*").Exec(ctx); err != nil {
-				return translate(err, "record blocked invitation")
-			}
 			created.Details["blocked"] = true
-			return RecordAudit(ctx, tx, created)
+			_, err := tx.NewInsert().With("created", auditInsert(tx, &created)).
+				Model(inv).Returning("*").Exec(ctx)
+			return translate(err, "record blocked invitation")
 		}
+		// 3. Access becomes invited, unless a decision or an active
+		// access stands; it waits for a concurrent invitation's record,
+		// so that the next statement sees that invitation.
 		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at)
 			VALUES (?, ?, 'invited', now())
 			ON CONFLICT (account_id, help_center_id) DO UPDATE
@@ -125,24 +137,26 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 			WHERE portal_access.status NOT IN ('active', 'deactivated', 'pending_approval', 'rejected')`, accountID, inv.HelpCenterID).Exec(ctx); err != nil {
 			return translate(err, "mark contact invited")
 		}
+		// 4. A pending invitation left behind is revoked: at most one
+		// is pending, which the database enforces too.
 		if _, err := tx.NewUpdate().Model((*Invitation)(nil)).
 			Set("status = ?", portal.InvitationRevoked).Set("closed_at = now()").Set("updated_at = now()").
 			Where("help_center_id = ? AND contact_id = ? AND status = ?", inv.HelpCenterID, inv.ContactID, portal.InvitationPending).
 			Exec(ctx); err != nil {
 			return translate(err, "close stale invitations")
 		}
+		// 5. The invitation, its first link and its event. The link's
+		// foreign key is checked at the end of the statement, once the
+		// invitation is in.
 		inv.Status = portal.InvitationPending
-		if _, err := tx.NewInsert().Model(inv).Returning("*").Exec(ctx); err != nil {
-			return translate(err, "create invitation")
-		}
+		q := tx.NewInsert().With("created", auditInsert(tx, &created))
 		if link {
 			rec.Linked = true
-			if _, err := tx.NewRaw(`INSERT INTO invitation_tokens (token_hash, invitation_id, generation) VALUES (?, ?, ?)`,
-				inv.TokenHash, inv.ID, inv.TokenGeneration).Exec(ctx); err != nil {
-				return translate(err, "record token")
-			}
+			q = q.With("link", tx.NewRaw(`INSERT INTO invitation_tokens (token_hash, invitation_id, generation) VALUES (?, ?, ?)`,
+				inv.TokenHash, inv.ID, inv.TokenGeneration))
 		}
-		return RecordAudit(ctx, tx, created)
+		_, err := q.Model(inv).Returning("*").Exec(ctx)
+		return translate(err, "create invitation")
 	})
 	return rec, err
 }
