@@ -66,22 +66,21 @@ func (s *Starter) Ineligible(ctx context.Context, ct *store.Contact, hc *store.H
 	if reason := portal.Ineligible(ct.Email, ct.Verified, ""); reason != "" {
 		return reason, nil
 	}
-	access, err := s.Store.AccessStatus(ctx, ct.ID, hc)
-	if reason := portal.Ineligible(ct.Email, ct.Verified, access); reason != "" || err != nil {
-		return reason, err
+	st, err := s.Store.StandingOf(ctx, ct, hc)
+	if err != nil {
+		return "", err
 	}
 	// Suppressed before declined: a decline an admin may override, a
 	// suppression only an admin's lift ends.
-	if sup, err := s.Store.SuppressionFor(ctx, *ct.Email); err != nil {
-		return "", err
-	} else if sup != nil {
+	switch reason := portal.Ineligible(ct.Email, ct.Verified, st.Access); {
+	case reason != "":
+		return reason, nil
+	case st.Suppressed:
 		return portal.ReasonSuppressed, nil
+	case st.Declined:
+		return portal.ReasonDeclined, nil
 	}
-	d, err := s.Store.DeclineOf(ctx, hc.ID, ct.ID)
-	if d != nil {
-		return portal.ReasonDeclined, err
-	}
-	return "", err
+	return "", nil
 }
 
 // AutoInvite starts a pending auto-invite and records the outcome. A

@@ -189,19 +189,22 @@ func (s *Store) InvitationByID(ctx context.Context, id string) (*Invitation, err
 }
 
 // InvitationByToken finds the invitation a token was issued for, current or
-// not, and the generation of that token.
+// not, and the generation of that token, in one statement: every view of
+// an acceptance page and every accept asks it.
 func (s *Store) InvitationByToken(ctx context.Context, tokenHash []byte) (*Invitation, int, error) {
-	var gen int
-	err := s.DB.NewSelect().Table("invitation_tokens").Column("generation").
-		Where("token_hash = ?", tokenHash).Scan(ctx, &gen)
+	var found struct {
+		Invitation `bun:",extend"`
+		Generation int `bun:"link_generation,scanonly"`
+	}
+	err := s.selectInvitations(s.DB).Model(&found).
+		ColumnExpr("t.generation AS link_generation").
+		Join("JOIN invitation_tokens AS t ON t.invitation_id = invitation.id").
+		Where("t.token_hash = ?", tokenHash).
+		Scan(ctx)
 	if err != nil {
 		return nil, 0, translate(err, "invitation token")
 	}
-	inv := new(Invitation)
-	err = s.selectInvitations(s.DB).
-		Where("invitation.id = (SELECT invitation_id FROM invitation_tokens WHERE token_hash = ?)", tokenHash).
-		Scan(ctx, inv)
-	return inv, gen, translate(err, "invitation by token")
+	return &found.Invitation, found.Generation, nil
 }
 
 // InvitationFilter narrows an invitation list.
