@@ -97,18 +97,11 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 		}
 		// 2. The account, made if need be, and its access here, locked
 		// so that a concurrent invitation or decision waits for this one.
-		var accountID int64
-		var access *portal.AccessStatus
-		if err := tx.NewRaw(`WITH account AS (
-				INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?)
-				ON CONFLICT (contact_id, scope) DO UPDATE SET updated_at = portal_accounts.updated_at
-				RETURNING id, password_hash IS NOT NULL AS has_password)
-			SELECT account.id, account.has_password,
-				(SELECT status FROM portal_access WHERE account_id = account.id AND help_center_id = ? FOR UPDATE)
-			FROM account`, inv.ContactID, hc.AccountScope(), inv.HelpCenterID).
-			Scan(ctx, &accountID, &rec.HasPassword, &access); err != nil {
-			return translate(err, "ensure portal account")
+		accountID, hasPassword, access, err := lockAccess(ctx, tx, inv.ContactID, hc, inv.HelpCenterID)
+		if err != nil {
+			return err
 		}
+		rec.HasPassword = hasPassword
 		rec.Blocked = access != nil && access.Blocking()
 		if existing != nil {
 			rec.Blocked = *existing == portal.InvitationRevoked && rec.Blocked
@@ -123,7 +116,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 			now := time.Now()
 			inv.ClosedAt = &now
 			created.Details["blocked"] = true
-			_, err := tx.NewInsert().With("created", auditInsert(tx, &created)).
+			_, err = tx.NewInsert().With("created", auditInsert(tx, &created)).
 				Model(inv).Returning("*").Exec(ctx)
 			return translate(err, "record blocked invitation")
 		}
@@ -155,10 +148,27 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 			q = q.With("link", tx.NewRaw(`INSERT INTO invitation_tokens (token_hash, invitation_id, generation) VALUES (?, ?, ?)`,
 				inv.TokenHash, inv.ID, inv.TokenGeneration))
 		}
-		_, err := q.Model(inv).Returning("*").Exec(ctx)
+		_, err = q.Model(inv).Returning("*").Exec(ctx)
 		return translate(err, "create invitation")
 	})
 	return rec, err
+}
+
+// lockAccess finds or makes the contact's account in the scope of hc,
+// says whether it has a password, and reads its access to help center
+// helpCenterID (nil when it has none), locked until the transaction ends
+// so that a decision or an invitation committing meanwhile waits for it.
+// One statement, where ensureAccount and a locking read took two.
+func lockAccess(ctx context.Context, tx bun.Tx, contactID int64, hc *HelpCenter, helpCenterID int64) (accountID int64, hasPassword bool, access *portal.AccessStatus, err error) {
+	err = tx.NewRaw(`WITH account AS (
+			INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?)
+			ON CONFLICT (contact_id, scope) DO UPDATE SET updated_at = portal_accounts.updated_at
+			RETURNING id, password_hash IS NOT NULL AS has_password)
+		SELECT account.id, account.has_password,
+			(SELECT status FROM portal_access WHERE account_id = account.id AND help_center_id = ? FOR UPDATE)
+		FROM account`, contactID, hc.AccountScope(), helpCenterID).
+		Scan(ctx, &accountID, &hasPassword, &access)
+	return accountID, hasPassword, access, translate(err, "ensure portal account")
 }
 
 // ensureAccount finds or makes the contact's account in scope, and says
@@ -387,17 +397,20 @@ var ErrNotPending = errors.New("invitation is not pending")
 // request ID of events[0], is written in the same transaction.
 func (s *Store) AcceptInvitation(ctx context.Context, invitationID, stageID string, events ...AuditEvent) error {
 	return s.completeInvitation(ctx, invitationID, by(events, ""), func(ctx context.Context, tx bun.Tx, inv *Invitation, accountID int64) error {
-		var passwordHash string
-		if err := tx.NewRaw(`SELECT password_hash FROM credential_stages WHERE id = ? AND invitation_id = ?`,
-			stageID, invitationID).Scan(ctx, &passwordHash); err != nil {
-			return translate(err, "staged credential")
-		}
-		if _, err := tx.NewRaw(`UPDATE portal_accounts SET password_hash = ?, updated_at = now() WHERE id = ?`,
-			passwordHash, accountID).Exec(ctx); err != nil {
+		// The staged password becomes the account's, and every stage of
+		// the invitation goes (a retried submit staged more than one).
+		res, err := tx.NewRaw(`WITH stage AS (
+				DELETE FROM credential_stages WHERE invitation_id = ? RETURNING id, password_hash)
+			UPDATE portal_accounts SET password_hash = stage.password_hash, updated_at = now()
+			FROM stage WHERE stage.id = ? AND portal_accounts.id = ?`,
+			invitationID, stageID, accountID).Exec(ctx)
+		if err != nil {
 			return translate(err, "set password")
 		}
-		_, err := tx.NewRaw(`DELETE FROM credential_stages WHERE invitation_id = ?`, invitationID).Exec(ctx)
-		return translate(err, "clear staged credentials")
+		if n, _ := res.RowsAffected(); n == 0 {
+			return translate(sql.ErrNoRows, "staged credential")
+		}
+		return nil
 	})
 }
 
@@ -419,49 +432,42 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string, acc
 	credentials func(context.Context, bun.Tx, *Invitation, int64) error) error {
 	withdrawn := false
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		inv := new(Invitation)
-		if err := tx.NewSelect().Model(inv).Where("id = ?", invitationID).For("UPDATE").Scan(ctx); err != nil {
+		// Every accept runs this: four statements, where one a question
+		// took ten. The invitation, locked, with its help center's user
+		// base.
+		var found struct {
+			Invitation `bun:",extend"`
+			UserBase   portal.UserBase `bun:"user_base,scanonly"`
+		}
+		if err := tx.NewSelect().Model(&found).ColumnExpr("invitation.*").ColumnExpr("hc.user_base").
+			Join("JOIN help_centers AS hc ON hc.id = invitation.help_center_id").
+			Where("invitation.id = ?", invitationID).For("UPDATE OF invitation").Scan(ctx); err != nil {
 			return translate(err, "invitation "+invitationID)
 		}
+		inv := &found.Invitation
 		if inv.Status == portal.InvitationAccepted {
 			return nil
 		}
 		if inv.Status != portal.InvitationPending {
 			return fmt.Errorf("complete invitation %s: %w (%s)", invitationID, ErrNotPending, inv.Status)
 		}
-		hc := new(HelpCenter)
-		if err := tx.NewSelect().Model(hc).Where("id = ?", inv.HelpCenterID).Scan(ctx); err != nil {
-			return translate(err, "help center of invitation")
-		}
-		accountID, _, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
+		hc := &HelpCenter{ID: inv.HelpCenterID, UserBase: found.UserBase}
+		accountID, _, access, err := lockAccess(ctx, tx, inv.ContactID, hc, inv.HelpCenterID)
 		if err != nil {
 			return err
 		}
-		if blocked, err := accessBlocked(ctx, tx, accountID, inv.HelpCenterID); err != nil || blocked {
-			if err == nil {
-				// An admin's decision got in first (a deactivation, or a
-				// sign-up held or rejected): withdraw, as a revoke would.
-				withdrawn = true
-				_, err = tx.NewUpdate().Model(inv).Set("status = ?", portal.InvitationRevoked).Set("closed_at = now()").
-					Set("updated_at = now()").WherePK().Exec(ctx)
-			}
+		if access != nil && access.Blocking() {
+			// An admin's decision got in first (a deactivation, or a
+			// sign-up held or rejected): withdraw, as a revoke would.
+			withdrawn = true
+			_, err = tx.NewUpdate().Model(inv).Set("status = ?", portal.InvitationRevoked).Set("closed_at = now()").
+				Set("updated_at = now()").WherePK().Exec(ctx)
 			return translate(err, "withdraw invitation")
 		}
 		if credentials != nil {
 			if err := credentials(ctx, tx, inv, accountID); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at, accepted_at)
-			VALUES (?, ?, 'active', ?, now())
-			ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'active', accepted_at = now(), signup_id = NULL, updated_at = now()`,
-			accountID, inv.HelpCenterID, inv.CreatedAt).Exec(ctx); err != nil {
-			return translate(err, "activate access")
-		}
-		if _, err := tx.NewUpdate().Model(inv).
-			Set("status = ?", portal.InvitationAccepted).Set("accepted_at = now()").Set("closed_at = now()").Set("updated_at = now()").
-			WherePK().Exec(ctx); err != nil {
-			return translate(err, "mark accepted")
 		}
 		ev := accepted
 		details := map[string]any{"contact_id": inv.ContactID, "user": portal.Target("user", accountID)}
@@ -471,24 +477,20 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string, acc
 			details["existing_account"] = true
 		}
 		ev.Action, ev.Target, ev.HelpCenterID, ev.Details = portal.AuditInvitationAccepted, portal.InvitationTarget(inv.ID), &inv.HelpCenterID, details
-		return RecordAudit(ctx, tx, ev)
+		// Active access, the invitation accepted and its event, at once.
+		_, err = tx.NewUpdate().
+			With("access", tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at, accepted_at)
+				VALUES (?, ?, 'active', ?, now())
+				ON CONFLICT (account_id, help_center_id) DO UPDATE SET status = 'active', accepted_at = now(), signup_id = NULL, updated_at = now()`,
+				accountID, inv.HelpCenterID, inv.CreatedAt)).
+			With("accepted", auditInsert(tx, &ev)).
+			Model(inv).
+			Set("status = ?", portal.InvitationAccepted).Set("accepted_at = now()").Set("closed_at = now()").Set("updated_at = now()").
+			WherePK().Exec(ctx)
+		return translate(err, "mark accepted")
 	})
 	if err == nil && withdrawn {
 		return fmt.Errorf("complete invitation %s: %w (access held by an admin's decision)", invitationID, ErrNotPending)
 	}
 	return err
-}
-
-// accessBlocked locks an account's access to a help center and reports
-// whether an admin's decision holds it (deactivated, rejected, or a
-// sign-up awaiting approval), so an accept or a grant can't undo a
-// decision that committed first.
-func accessBlocked(ctx context.Context, tx bun.Tx, accountID, helpCenterID int64) (bool, error) {
-	var status []portal.AccessStatus
-	err := tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
-		accountID, helpCenterID).Scan(ctx, &status)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return false, translate(err, "access status")
-	}
-	return len(status) > 0 && status[0].Blocking(), nil
 }
