@@ -11,8 +11,7 @@ import (
 // invitation with its help center and contact, whether the contact
 // declined the help center, and whether their address is suppressed.
 // It is read in one statement because every email of every invitation
-// needs all of it: at a bulk job's pace, five reads an email were a
-// fifth of the database's work.
+// needs all of it, and a bulk job sends thousands a minute.
 type InvitationMail struct {
 	Invitation `bun:",extend"`
 

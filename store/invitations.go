@@ -74,37 +74,45 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 	}
 	created.Details = details
 	err = s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// Each invitation of a bulk job runs this, so it asks in as few
-		// statements as its locking allows: five, where one a question
-		// took ten.
+		// Each invitation of a bulk job runs this, so reads and writes
+		// that need no order between them share a statement. Those that
+		// do stay apart: a statement reads what was committed when it
+		// began, and the locking steps (the account, the access) may wait
+		// for another transaction whose rows the next read must see.
 		//
-		// 1. The help center's user base, and whether the contact and
-		// an invitation of this ID exist. A contact deleted since the
-		// invite is the caller's ErrNotFound, not a foreign key error
-		// that an activity would retry for ever.
+		// The help center's user base, and whether the contact exists.
+		// A contact deleted since the invite is the caller's ErrNotFound,
+		// not a foreign key error that an activity would retry for ever.
 		hc := &HelpCenter{ID: inv.HelpCenterID}
 		var contactFound bool
-		var existing *portal.InvitationStatus
-		if err := tx.NewRaw(`SELECT hc.user_base,
-				EXISTS (SELECT 1 FROM contacts WHERE id = ?),
-				(SELECT status FROM invitations WHERE id = ?)
-			FROM help_centers AS hc WHERE hc.id = ?`, inv.ContactID, inv.ID, inv.HelpCenterID).
-			Scan(ctx, &hc.UserBase, &contactFound, &existing); err != nil {
+		if err := tx.NewRaw(`SELECT hc.user_base, EXISTS (SELECT 1 FROM contacts WHERE id = ?)
+			FROM help_centers AS hc WHERE hc.id = ?`, inv.ContactID, inv.HelpCenterID).
+			Scan(ctx, &hc.UserBase, &contactFound); err != nil {
 			return translate(err, "help center of invitation")
 		}
 		if !contactFound {
 			return translate(sql.ErrNoRows, "contact of invitation")
 		}
-		// 2. The account, made if need be, and its access here, locked
-		// so that a concurrent invitation or decision waits for this one.
-		accountID, hasPassword, access, err := lockAccess(ctx, tx, inv.ContactID, hc, inv.HelpCenterID)
+		accountID, hasPassword, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
 		if err != nil {
 			return err
 		}
 		rec.HasPassword = hasPassword
-		rec.Blocked = access != nil && access.Blocking()
-		if existing != nil {
-			rec.Blocked = *existing == portal.InvitationRevoked && rec.Blocked
+		// Locked, so that a concurrent invitation or decision waits for
+		// this one, and read after the account, so that a decision that
+		// made the account first is seen.
+		rec.Blocked, err = accessBlocked(ctx, tx, accountID, inv.HelpCenterID)
+		if err != nil {
+			return err
+		}
+		// Read after the lock: a run of this same invitation that held it
+		// has committed its record by now.
+		var existing []portal.InvitationStatus
+		if err := tx.NewRaw(`SELECT status FROM invitations WHERE id = ?`, inv.ID).Scan(ctx, &existing); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "find invitation")
+		}
+		if len(existing) > 0 {
+			rec.Blocked = existing[0] == portal.InvitationRevoked && rec.Blocked
 			return nil
 		}
 		link := inv.TokenGeneration > 0 && !rec.HasPassword && !rec.Blocked
@@ -120,7 +128,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 				Model(inv).Returning("*").Exec(ctx)
 			return translate(err, "record blocked invitation")
 		}
-		// 3. Access becomes invited, unless a decision or an active
+		// Access becomes invited, unless a decision or an active
 		// access stands; it waits for a concurrent invitation's record,
 		// so that the next statement sees that invitation.
 		if _, err := tx.NewRaw(`INSERT INTO portal_access (account_id, help_center_id, status, invited_at)
@@ -130,7 +138,7 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 			WHERE portal_access.status NOT IN ('active', 'deactivated', 'pending_approval', 'rejected')`, accountID, inv.HelpCenterID).Exec(ctx); err != nil {
 			return translate(err, "mark contact invited")
 		}
-		// 4. A pending invitation left behind is revoked: at most one
+		// A pending invitation left behind is revoked: at most one
 		// is pending, which the database enforces too.
 		if _, err := tx.NewUpdate().Model((*Invitation)(nil)).
 			Set("status = ?", portal.InvitationRevoked).Set("closed_at = now()").Set("updated_at = now()").
@@ -138,9 +146,9 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 			Exec(ctx); err != nil {
 			return translate(err, "close stale invitations")
 		}
-		// 5. The invitation, its first link and its event. The link's
-		// foreign key is checked at the end of the statement, once the
-		// invitation is in.
+		// The invitation, its first link and its event, in one
+		// statement: the link's foreign key is checked at its end, once
+		// the invitation is in.
 		inv.Status = portal.InvitationPending
 		q := tx.NewInsert().With("created", auditInsert(tx, &created))
 		if link {
@@ -152,23 +160,6 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *Invitation, events ..
 		return translate(err, "create invitation")
 	})
 	return rec, err
-}
-
-// lockAccess finds or makes the contact's account in the scope of hc,
-// says whether it has a password, and reads its access to help center
-// helpCenterID (nil when it has none), locked until the transaction ends
-// so that a decision or an invitation committing meanwhile waits for it.
-// One statement, where ensureAccount and a locking read took two.
-func lockAccess(ctx context.Context, tx bun.Tx, contactID int64, hc *HelpCenter, helpCenterID int64) (accountID int64, hasPassword bool, access *portal.AccessStatus, err error) {
-	err = tx.NewRaw(`WITH account AS (
-			INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?)
-			ON CONFLICT (contact_id, scope) DO UPDATE SET updated_at = portal_accounts.updated_at
-			RETURNING id, password_hash IS NOT NULL AS has_password)
-		SELECT account.id, account.has_password,
-			(SELECT status FROM portal_access WHERE account_id = account.id AND help_center_id = ? FOR UPDATE)
-		FROM account`, contactID, hc.AccountScope(), helpCenterID).
-		Scan(ctx, &accountID, &hasPassword, &access)
-	return accountID, hasPassword, access, translate(err, "ensure portal account")
 }
 
 // ensureAccount finds or makes the contact's account in scope, and says
@@ -432,9 +423,8 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string, acc
 	credentials func(context.Context, bun.Tx, *Invitation, int64) error) error {
 	withdrawn := false
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// Every accept runs this: four statements, where one a question
-		// took ten. The invitation, locked, with its help center's user
-		// base.
+		// Every accept runs this. The invitation, locked, with its help
+		// center's user base.
 		var found struct {
 			Invitation `bun:",extend"`
 			UserBase   portal.UserBase `bun:"user_base,scanonly"`
@@ -452,11 +442,16 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string, acc
 			return fmt.Errorf("complete invitation %s: %w (%s)", invitationID, ErrNotPending, inv.Status)
 		}
 		hc := &HelpCenter{ID: inv.HelpCenterID, UserBase: found.UserBase}
-		accountID, _, access, err := lockAccess(ctx, tx, inv.ContactID, hc, inv.HelpCenterID)
+		accountID, _, err := ensureAccount(ctx, tx, inv.ContactID, hc.AccountScope())
 		if err != nil {
 			return err
 		}
-		if access != nil && access.Blocking() {
+		// Apart from the account's statement, which may wait for a
+		// sign-up's: this read must see the access that sign-up made.
+		if blocked, err := accessBlocked(ctx, tx, accountID, inv.HelpCenterID); err != nil || blocked {
+			if err != nil {
+				return err
+			}
 			// An admin's decision got in first (a deactivation, or a
 			// sign-up held or rejected): withdraw, as a revoke would.
 			withdrawn = true
@@ -493,4 +488,18 @@ func (s *Store) completeInvitation(ctx context.Context, invitationID string, acc
 		return fmt.Errorf("complete invitation %s: %w (access held by an admin's decision)", invitationID, ErrNotPending)
 	}
 	return err
+}
+
+// accessBlocked locks an account's access to a help center and reports
+// whether an admin's decision holds it (deactivated, rejected, or a
+// sign-up awaiting approval), so an accept or a grant can't undo a
+// decision that committed first.
+func accessBlocked(ctx context.Context, tx bun.Tx, accountID, helpCenterID int64) (bool, error) {
+	var status []portal.AccessStatus
+	err := tx.NewRaw(`SELECT status FROM portal_access WHERE account_id = ? AND help_center_id = ? FOR UPDATE`,
+		accountID, helpCenterID).Scan(ctx, &status)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, translate(err, "access status")
+	}
+	return len(status) > 0 && status[0].Blocking(), nil
 }
