@@ -25,6 +25,10 @@ func TestInvitationSeesAHoldCommittedWhileItWaited(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = signup.Rollback() }()
+	var signupPID int
+	if err := signup.NewRaw(`SELECT pg_backend_pid()`).Scan(ctx, &signupPID); err != nil {
+		t.Fatal(err)
+	}
 	var accountID int64
 	if err := signup.NewRaw(`INSERT INTO portal_accounts (contact_id, scope) VALUES (?, ?) RETURNING id`,
 		c.ID, hc.AccountScope()).Scan(ctx, &accountID); err != nil {
@@ -49,7 +53,7 @@ func TestInvitationSeesAHoldCommittedWhileItWaited(t *testing.T) {
 		rec, err := db.CreateInvitation(ctx, inv)
 		done <- result{rec, err}
 	}()
-	waitForALockWait(t)
+	waitForALockWaitOn(t, signupPID)
 	if err := signup.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -68,12 +72,12 @@ func TestInvitationSeesAHoldCommittedWhileItWaited(t *testing.T) {
 	}
 }
 
-// waitForALockWait returns once a statement of this database waits for a
-// lock, or fails the test after 10 s.
-func waitForALockWait(t *testing.T) {
+// waitForALockWaitOn returns once a statement waits for a lock that the
+// backend pid holds, or fails the test after 10 s.
+func waitForALockWaitOn(t *testing.T, pid int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0 {
+		if count(t, `SELECT count(*) FROM pg_stat_activity WHERE ? = ANY (pg_blocking_pids(pid))`, pid) > 0 {
 			return
 		}
 	}
