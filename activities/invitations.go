@@ -97,7 +97,7 @@ func (a *Activities) GrantAccess(ctx context.Context, invitationID string) error
 // SendAccessGranted tells the customer they can use their existing login
 // in one more help center.
 func (a *Activities) SendAccessGranted(ctx context.Context, invitationID string) error {
-	m, err := a.loadInvitation(ctx, invitationID)
+	m, err := a.Store.InvitationMailByID(ctx, invitationID)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ type SendInput struct {
 // never sends twice. A send for a closed invitation or a replaced link is
 // skipped: the customer would get a dead link.
 func (a *Activities) SendInvitation(ctx context.Context, in SendInput) error {
-	m, err := a.loadInvitation(ctx, in.InvitationID)
+	m, err := a.Store.InvitationMailByID(ctx, in.InvitationID)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func (a *Activities) AcceptInvitation(ctx context.Context, in AcceptInput) error
 
 // SendWelcome tells the customer their account is active.
 func (a *Activities) SendWelcome(ctx context.Context, invitationID string) error {
-	m, err := a.loadInvitation(ctx, invitationID)
+	m, err := a.Store.InvitationMailByID(ctx, invitationID)
 	if err != nil {
 		return err
 	}
@@ -258,10 +258,4 @@ func (a *Activities) CloseInvitation(ctx context.Context, in CloseInput) error {
 		metrics.Invitations.WithLabelValues(string(in.Status)).Inc()
 	}
 	return err
-}
-
-// loadInvitation reads what an email about an invitation is made from,
-// in one statement.
-func (a *Activities) loadInvitation(ctx context.Context, id string) (*store.InvitationMail, error) {
-	return a.Store.InvitationMailByID(ctx, id)
 }

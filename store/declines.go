@@ -26,16 +26,6 @@ func (s *Store) Decline(ctx context.Context, inv *Invitation) error {
 	return translate(err, "record decline")
 }
 
-// DeclineOf answers the contact's decline of the help center, or nil.
-func (s *Store) DeclineOf(ctx context.Context, helpCenterID, contactID int64) (*InvitationDecline, error) {
-	var out []InvitationDecline
-	err := s.DB.NewSelect().Model(&out).Where("help_center_id = ? AND contact_id = ?", helpCenterID, contactID).Scan(ctx)
-	if err != nil || len(out) == 0 {
-		return nil, translate(err, "read decline")
-	}
-	return &out[0], nil
-}
-
 // DeclinedAmong returns which of the contacts declined the help center.
 func (s *Store) DeclinedAmong(ctx context.Context, helpCenterID int64, contactIDs []int64) (map[int64]bool, error) {
 	out := map[int64]bool{}

@@ -18,7 +18,7 @@ type InvitationMail struct {
 	HelpCenter *HelpCenter `bun:"rel:belongs-to,join:help_center_id=id"`
 	Contact    *Contact    `bun:"rel:belongs-to,join:contact_id=id"`
 	// ContactDeclined: the contact declined the help center, through
-	// this invitation's link or an earlier one's (DeclineOf).
+	// this invitation's link or an earlier one's.
 	ContactDeclined bool `bun:"contact_declined,scanonly"`
 	// Suppressed is why the contact's address is suppressed (the
 	// suppression in force, as SuppressionFor reads it), or empty.

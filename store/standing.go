@@ -9,8 +9,7 @@ import (
 // Standing is what the database knows about a contact that decides
 // whether they can be invited to a help center: their access there (empty
 // when they have none), whether their address is suppressed (as
-// SuppressionFor reads it) and whether they declined the help center (as
-// DeclineOf does).
+// SuppressionFor reads it) and whether they declined the help center.
 type Standing struct {
 	Access     portal.AccessStatus
 	Suppressed bool
