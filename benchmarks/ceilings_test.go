@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/portalaccess/portal"
+	"github.com/portalaccess/portal/activities"
 	"github.com/portalaccess/portal/config"
 	"github.com/portalaccess/portal/credentials"
 	"github.com/portalaccess/portal/workflows"
@@ -44,6 +45,53 @@ func BaselineUpdateTarget(ctx workflow.Context) error {
 	}
 	workflow.GetSignalChannel(ctx, "stop").Receive(ctx, nil)
 	return nil
+}
+
+// recordActivities are the portal's own activities over the bench's
+// database, for BaselineRecordTarget.
+var recordActivities *activities.Activities
+
+// BaselineRecordTarget is BaselineUpdateTarget that first records an
+// invitation of contactID, with its first link and its audit event, in a
+// local activity of its first workflow task (the portal's
+// RecordInvitation), as an invite's first task does; its update answers
+// once the record is in. Against the raw round trip it is the least an
+// invite that answers with its record can cost on this machine, before
+// any check of the caller or the contact and before any email.
+func BaselineRecordTarget(ctx workflow.Context, helpCenterID, contactID int64) error {
+	recorded := false
+	if err := workflow.SetUpdateHandler(ctx, "describe", func(ctx workflow.Context) (string, error) {
+		return "pending", workflow.Await(ctx, func() bool { return recorded })
+	}); err != nil {
+		return err
+	}
+	info, now := workflow.GetInfo(ctx), workflow.Now(ctx)
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	err := workflow.ExecuteLocalActivity(lctx, recordActivities.RecordInvitation, activities.RecordInput{
+		InvitationID: info.FirstRunID, WorkflowID: info.WorkflowExecution.ID, HelpCenterID: helpCenterID,
+		ContactID: contactID, CreatedAt: now,
+		FirstLink: &activities.IssueInput{InvitationID: info.FirstRunID, Generation: 1, ExpiresAt: now.Add(7 * 24 * time.Hour)},
+	}).Get(ctx, nil)
+	if err != nil {
+		return err
+	}
+	recorded = true
+	workflow.GetSignalChannel(ctx, "stop").Receive(ctx, nil)
+	return nil
+}
+
+// recordWithStart times one update-with-start of BaselineRecordTarget
+// for contactID, answered once the invitation is on record.
+func recordWithStart(b *testing.B, tc client.Client, helpCenterID, contactID int64) time.Duration {
+	ctx := context.Background()
+	id := fmt.Sprint("baseline-record/", contactID)
+	t0 := time.Now()
+	start := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID: id, TaskQueue: "baseline", WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, BaselineRecordTarget, helpCenterID, contactID)
+	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: start, UpdateOptions: describe(id)})
+	answered(b, "update-with-start recording first", h, err)
+	return time.Since(t0)
 }
 
 // rawUpdateWithStart times one update-with-start of a new no-op workflow
