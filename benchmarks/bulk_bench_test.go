@@ -295,6 +295,12 @@ func BenchmarkBulkInviteAgainstRawTemporal(b *testing.B) {
 	recordWall, recordCPU := phase("update-with-start-recording", func() {
 		floorLat = concurrently(x.seed("floor", latencyN), func(id int64) time.Duration { return recordWithStart(b, tc, benchHC.ID, id) })
 	})
+	// A floor that wrote less than an invite would flatter itself.
+	var recorded int
+	if err := p.Service.Store.DB.NewRaw(`SELECT count(*) FROM invitations AS i JOIN invitation_tokens AS t ON t.invitation_id = i.id
+		WHERE i.workflow_id LIKE 'baseline-record/%' AND i.status = 'pending'`).Scan(ctx, &recorded); err != nil || recorded != latencyN {
+		b.Fatalf("the recording baseline left %d of %d pending invitations with a link (%v)", recorded, latencyN, err)
+	}
 	// The same calls one at a time: what each costs a caller when none
 	// waits behind another for a core.
 	serialN := max(latencyN/8, 10)
