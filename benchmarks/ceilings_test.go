@@ -83,29 +83,27 @@ func BaselineRecordTarget(ctx workflow.Context, helpCenterID, contactID int64) e
 // recordWithStart times one update-with-start of BaselineRecordTarget
 // for contactID, answered once the invitation is on record.
 func recordWithStart(b *testing.B, tc client.Client, helpCenterID, contactID int64) time.Duration {
-	ctx := context.Background()
-	id := fmt.Sprint("baseline-record/", contactID)
-	t0 := time.Now()
-	start := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID: id, TaskQueue: "baseline", WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, BaselineRecordTarget, helpCenterID, contactID)
-	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: start, UpdateOptions: describe(id)})
-	answered(b, "update-with-start recording first", h, err)
-	return time.Since(t0)
+	return updateWithStart(b, tc, "update-with-start recording first", fmt.Sprint("baseline-record/", contactID),
+		BaselineRecordTarget, helpCenterID, contactID)
 }
 
 // rawUpdateWithStart times one update-with-start of a new no-op workflow
 // on the baseline task queue, answered at once; name tells the workflows
 // apart.
 func rawUpdateWithStart(b *testing.B, tc client.Client, name string) time.Duration {
-	ctx := context.Background()
-	id := "baseline-update/" + name
+	return updateWithStart(b, tc, "raw update-with-start", "baseline-update/"+name, BaselineUpdateTarget)
+}
+
+// updateWithStart times one update-with-start of workflow wf (with args)
+// as id on the baseline task queue, until its describe update answers;
+// what names the call in a failure.
+func updateWithStart(b *testing.B, tc client.Client, what, id string, wf any, args ...any) time.Duration {
 	t0 := time.Now()
 	start := tc.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID: id, TaskQueue: "baseline", WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, BaselineUpdateTarget)
-	h, err := tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: start, UpdateOptions: describe(id)})
-	answered(b, "raw update-with-start", h, err)
+	}, wf, args...)
+	h, err := tc.UpdateWithStartWorkflow(context.Background(), client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: start, UpdateOptions: describe(id)})
+	answered(b, what, h, err)
 	return time.Since(t0)
 }
 
